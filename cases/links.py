@@ -1,0 +1,74 @@
+"""Secure links that let a client follow their own case without an account.
+
+A link carries a signed token naming one case (its public id, never the
+reference) and the case's current link version. It expires after
+``settings.CLIENT_LINK_MAX_AGE_DAYS``, and staff revoke every link sent so far by
+bumping ``Complaint.client_link_version``. Knowing a reference number is useless
+without one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from cases.models import Complaint
+
+SALT = "cases.client-link.v1"
+
+
+def client_token(complaint: Complaint) -> str:
+    return signing.dumps([complaint.public_id.hex, complaint.client_link_version], salt=SALT, compress=True)
+
+
+def client_url(complaint: Complaint) -> str:
+    return settings.SITE_URL + reverse("client:case", args=[client_token(complaint)])
+
+
+def max_age() -> timedelta:
+    return timedelta(days=settings.CLIENT_LINK_MAX_AGE_DAYS)
+
+
+@dataclass(frozen=True)
+class LinkCheck:
+    """What a token turned out to be: a case the holder may see, or why not."""
+
+    complaint: Complaint | None = None
+    # The case a genuine but expired or revoked link was for: it may be sent a
+    # fresh link, to the email address on the case and nowhere else.
+    stale_for: Complaint | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.complaint is not None
+
+
+def check_client_token(token: str) -> LinkCheck:
+    """Resolve a token to its case, distinguishing forged, stale and good links."""
+    try:
+        payload = signing.loads(token, salt=SALT, max_age=max_age())
+    except signing.SignatureExpired:
+        # Genuine but too old: the signature is ours, so the payload can be read.
+        payload = signing.loads(token, salt=SALT)
+        complaint = _complaint_for(payload)
+        return LinkCheck(stale_for=complaint)
+    except signing.BadSignature:
+        return LinkCheck()
+    complaint = _complaint_for(payload)
+    if complaint is None:
+        return LinkCheck()
+    if payload[1] != complaint.client_link_version:
+        return LinkCheck(stale_for=complaint)
+    return LinkCheck(complaint=complaint)
+
+
+def _complaint_for(payload) -> Complaint | None:
+    try:
+        public_id, _version = payload
+        return Complaint.objects.get(public_id=public_id)
+    except (ValueError, TypeError, Complaint.DoesNotExist):
+        return None

@@ -1,0 +1,288 @@
+"""Settings shared by every environment.
+
+Everything that differs between a laptop and production is read from the
+environment through the one ``env`` below (django-environ); a bad value fails
+loudly at start-up. The defaults are the embedded ones used by ``make run``:
+SQLite, a filesystem Celery broker and emails written to ``var/mail/``.
+"""
+
+from datetime import time
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+
+def _under_base(path: str) -> Path:
+    """Resolve a relative path from the environment against the project folder."""
+    candidate = Path(path)
+    return candidate if candidate.is_absolute() else BASE_DIR / candidate
+
+
+# --- Core -------------------------------------------------------------------
+
+SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-development-only-never-use-in-production")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The public address of the site, used to build links in emails and letters.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "django_htmx",
+    "axes",
+    "cases",
+    "appeals",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it records failed sign-ins seen by the views above.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "jpdit_complaints.urls"
+WSGI_APPLICATION = "jpdit_complaints.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "cases.context_processors.company",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server, the worker and beat share one SQLite file: take the write
+    # lock at BEGIN (no upgrade deadlocks), wait for it, and let readers run in WAL.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# --- Authentication ---------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    # django-axes first, so a locked-out address is refused before the password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "staff:login"
+LOGIN_REDIRECT_URL = "staff:home"
+LOGOUT_REDIRECT_URL = "staff:login"
+
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = 1  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "staff/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- Internationalisation: the company works in London time ----------------
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "Europe/London"
+USE_I18N = True
+USE_TZ = True
+
+# --- Files ------------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = _under_base(env("STATIC_ROOT", default="staticfiles"))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Attachments and letters are private: never under STATIC or a public media URL.
+# They are read through the "private" storage and served only by views that
+# check permission first. Production on several machines can switch this alias
+# to S3-compatible storage (django-storages) without touching the code.
+PRIVATE_MEDIA_ROOT = _under_base(env("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT / "misc", "base_url": None},
+    },
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
+    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Five files of 10 MB plus the form itself.
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+
+# --- Email ------------------------------------------------------------------
+
+_email = env.email_url("EMAIL_URL", default="filemail:///var/mail")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+# Emails kept on disk (the default) go to var/mail/, one .log file per batch.
+EMAIL_FILE_PATH = str(_under_base(_email["EMAIL_FILE_PATH"] or "var/mail"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="JPD IT Services complaints <complaints@jpditservices.com>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Celery (cookiecutter-django style) -------------------------------------
+
+# The default broker needs no server: kombu's filesystem transport under var/.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    # A broker that is down or hangs must not hold up a client's request: the
+    # work is already safe in the outbox, and the sweep will queue it again.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": 0.5,
+        "socket_timeout": 1.0,
+        "max_retries": 0,
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_ENABLE_UTC = True
+CELERY_TASK_TIME_LIMIT = 5 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
+# A task is acknowledged only when done, and re-queued if its worker dies.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    # Safety net for the outbox: anything not sent (broker down when it was
+    # queued, SMTP refused it, a worker died) is queued again.
+    "send-pending-messages": {
+        "task": "notifications.tasks.send_pending_messages",
+        "schedule": 60.0,
+    },
+    "purge-stale-upload-staging": {
+        "task": "cases.tasks.purge_stale_uploads",
+        "schedule": 60.0 * 60,
+    },
+}
+
+# --- The complaints procedure ------------------------------------------------
+
+# Close of business in London: anything received later counts from the next business day.
+CLOSE_OF_BUSINESS = time.fromisoformat(env("CLOSE_OF_BUSINESS", default="17:30"))
+# Business days allowed for each promise of the published procedure.
+COMPLAINT_ACKNOWLEDGEMENT_DAYS = 2
+COMPLAINT_OUTCOME_DAYS = 10
+APPEAL_ACKNOWLEDGEMENT_DAYS = 2
+APPEAL_DECISION_DAYS = 15
+# Business days after the outcome letter within which an appeal may be lodged.
+APPEAL_WINDOW_DAYS = env.int("APPEAL_WINDOW_DAYS", default=20)
+# How long a client's secure tracking link stays valid.
+CLIENT_LINK_MAX_AGE_DAYS = env.int("CLIENT_LINK_MAX_AGE_DAYS", default=180)
+
+# Public intake: attachments and flood control.
+INTAKE_MAX_FILES = 5
+INTAKE_MAX_FILE_BYTES = 10 * 1024 * 1024
+INTAKE_RATE_LIMIT_ENABLED = env.bool("INTAKE_RATE_LIMIT_ENABLED", default=True)
+# Complaints accepted from one address per hour before it is asked to wait.
+INTAKE_RATE_LIMIT_PER_HOUR = env.int("INTAKE_RATE_LIMIT_PER_HOUR", default=5)
+TRUSTED_PROXY_COUNT = AXES_IPWARE_PROXY_COUNT
+
+COMPANY = {
+    "name": "JPD IT Services Ltd",
+    "short_name": "JPD IT Services",
+    "complaints_email": "complaints@jpditservices.com",
+    "appeals_email": "appeals@jpditservices.com",
+    "phone": "01293 226165",
+    "address_lines": [
+        "JPD IT Services Ltd",
+        "G02 Terriers House",
+        "Amersham Road",
+        "High Wycombe",
+        "Bucks",
+        "HP13 5AJ",
+    ],
+}
+
+# --- Front end --------------------------------------------------------------
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# --- Logging: never personal data; identifiers only --------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

@@ -1,0 +1,32 @@
+"""Production: every secret from the environment, strict security settings.
+
+Refuses to start without a real SECRET_KEY.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *
+from .base import env
+
+DEBUG = False
+
+SECRET_KEY = env("SECRET_KEY")  # no default: a missing key stops start-up
+if SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be a real secret: at least 50 characters, random, and not a 'django-insecure' development key."
+    )
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+
+# Behind a TLS-terminating reverse proxy.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING["root"]["level"] = env("LOG_LEVEL", default="INFO")

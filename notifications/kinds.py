@@ -1,0 +1,50 @@
+"""Every kind of message the product sends, in one table.
+
+For each kind: its email templates (``templates/emails/<template>/{subject.txt,
+body.txt,body.html}``) and, where the message needs facts that only exist at
+the moment of sending, the function that prepares them (called inside the
+sending transaction, with the outbox row locked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.module_loading import import_string
+
+from notifications.models import OutboundMessage
+
+Kind = OutboundMessage.Kind
+
+
+@dataclass(frozen=True)
+class MessageKind:
+    template: str
+    # Dotted path of ``prepare(message) -> dict``; runs in the sending transaction.
+    prepare: str | None = None
+
+    def context_for(self, message: OutboundMessage) -> dict[str, Any]:
+        if self.prepare is None:
+            return {}
+        function: Callable[[OutboundMessage], dict[str, Any]] = import_string(self.prepare)
+        return function(message)
+
+
+KINDS: dict[str, MessageKind] = {
+    # Sending the acknowledgement is what acknowledges the complaint: the outcome
+    # due date in the email runs from the moment it goes out.
+    Kind.COMPLAINT_ACKNOWLEDGEMENT: MessageKind(
+        template="complaint_acknowledgement",
+        prepare="cases.services.complaint_prepare_acknowledgement",
+    ),
+    Kind.CLIENT_LINK: MessageKind(
+        template="client_link",
+        prepare="cases.services.complaint_prepare_client_link",
+    ),
+}
+
+
+def kind_of(message: OutboundMessage) -> MessageKind:
+    return KINDS[message.kind]

@@ -1,0 +1,89 @@
+"""The outbox: every email the product sends, recorded before it is sent.
+
+A row is written in the same transaction as the change that causes it, under a
+unique ``dedupe_key`` (for example ``complaint:42:acknowledgement``), so a
+message can never be queued twice. The sending task locks the row, skips it if
+it was already sent, sends it and marks it sent (``notifications.services``).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from cases.models import Complaint, private_storage
+
+
+class Letter(models.Model):
+    """A PDF letter kept on a case (acknowledgement by post, outcome, appeal decision)."""
+
+    class Kind(models.TextChoices):
+        ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement letter"
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="letters")
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    file = models.FileField(storage=private_storage, upload_to="letters/", max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    client_visible = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.complaint.reference}"
+
+    @property
+    def download_name(self) -> str:
+        return f"{self.complaint.reference}-{self.kind}.pdf"
+
+
+class OutboundMessage(models.Model):
+    class Kind(models.TextChoices):
+        COMPLAINT_ACKNOWLEDGEMENT = "complaint_acknowledgement", "Complaint acknowledgement"
+        CLIENT_LINK = "client_link", "Fresh tracking link"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (gave up)"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    complaint = models.ForeignKey(Complaint, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
+    to_email = models.EmailField()
+    # For the client (shown on their timeline) or for staff.
+    client_visible = models.BooleanField(default=True)
+    # Extra template values fixed when the message is queued (JSON-safe).
+    context = models.JSONField(default=dict, blank=True)
+    letter = models.ForeignKey(Letter, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    # Filled in when sent: exactly what went out.
+    subject = models.CharField(max_length=300, blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Class of the last failure only (never the server's text: it may echo addresses).
+    last_error = models.CharField(max_length=200, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            # The sweep reads only what is still pending.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="outbox_pending_due",
+                condition=models.Q(state="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_state_display()})"

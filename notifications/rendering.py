@@ -1,0 +1,39 @@
+"""The one way to make an email (subject/text/HTML trio) and a PDF letter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def base_context() -> dict[str, Any]:
+    return {"company": settings.COMPANY, "site_url": settings.SITE_URL}
+
+
+def render_email(template: str, context: dict[str, Any]) -> RenderedEmail:
+    """Render ``templates/emails/<template>/{subject.txt,body.txt,body.html}``."""
+    full = {**base_context(), **context}
+    subject = render_to_string(f"emails/{template}/subject.txt", full)
+    # A subject is one line whatever the data: no header can be split by input.
+    subject = " ".join(subject.split())
+    text = render_to_string(f"emails/{template}/body.txt", full).strip() + "\n"
+    html = render_to_string(f"emails/{template}/body.html", full)
+    return RenderedEmail(subject=subject, text=text, html=html)
+
+
+def render_pdf(template: str, context: dict[str, Any]) -> bytes:
+    """Render an HTML template to a PDF with WeasyPrint."""
+    from weasyprint import HTML  # imported late: loading Pango costs time at start-up
+
+    html = render_to_string(template, {**base_context(), **context})
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()

@@ -1,0 +1,53 @@
+"""Shared fixtures.
+
+Services that a laptop may not have (PostgreSQL, Redis, Chromium) are used only
+by tests marked ``postgres``, ``redis``, ``worker`` or ``browser``. Without the
+service such a test is skipped with the reason printed at the end of the run;
+with ``JPDIT_REQUIRE_SERVICES=1`` (set by ``.ci/run``) a missing service fails
+the test instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import connection
+
+from tests import services
+
+REQUIRE_SERVICES = os.environ.get("JPDIT_REQUIRE_SERVICES") == "1"
+
+
+def _missing(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (JPDIT_REQUIRE_SERVICES=1: required services must be present)")
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _missing("needs PostgreSQL: run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/jpdit")
+    if (item.get_closest_marker("redis") or item.get_closest_marker("worker")) and not services.redis_url():
+        _missing("needs Redis: run with TEST_REDIS_URL=redis://127.0.0.1:6379/15")
+    if item.get_closest_marker("browser") and not services.chromium_path():
+        _missing("needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar():
+    """Closure days are cached per process: start every test from the database."""
+    from cases import business_days
+
+    business_days.invalidate()
+    yield
+    business_days.invalidate()
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

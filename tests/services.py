@@ -1,0 +1,31 @@
+"""Where the optional services are, if this machine has them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from functools import cache
+from urllib.parse import urlparse
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@cache
+def redis_url() -> str | None:
+    """TEST_REDIS_URL if set and reachable (a laptop without Redis gets None)."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        return None
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=1):
+            return url
+    except OSError:
+        return None
+
+
+def chromium_path() -> str | None:
+    if os.path.exists(CHROMIUM):
+        return CHROMIUM
+    return shutil.which("chromium")
