@@ -70,6 +70,42 @@ class Category(models.Model):
         return self.name
 
 
+class ComplaintQuerySet(models.QuerySet):
+    """Set-based facts about complaints, so lists and sweeps never loop in Python."""
+
+    def visible_to(self, user) -> ComplaintQuerySet:
+        """The cases a staff member has a role in (SPEC.md: nobody sees other cases)."""
+        from cases import permissions
+
+        return permissions.visible_complaints(self, user)
+
+    def with_current_due(self) -> ComplaintQuerySet:
+        """Annotate ``current_due``: the date the next promise to the client falls due."""
+        return self.annotate(
+            current_due=models.Case(
+                models.When(status=Complaint.Status.RECEIVED, then=models.F("acknowledgement_due")),
+                models.When(status__in=Complaint.CLOCK_RUNNING_STATUSES, then=models.F("outcome_due")),
+                default=None,
+                output_field=models.DateField(),
+            )
+        )
+
+    @staticmethod
+    def due_q(*, before: date | None = None, on_or_before: date | None = None) -> models.Q:
+        """Cases whose running deadline is before / on or before a date (index-friendly)."""
+        lookup = "lt" if before is not None else "lte"
+        day = before if before is not None else on_or_before
+        return models.Q(status=Complaint.Status.RECEIVED, **{f"acknowledgement_due__{lookup}": day}) | models.Q(
+            status__in=Complaint.CLOCK_RUNNING_STATUSES, **{f"outcome_due__{lookup}": day}
+        )
+
+    def overdue(self, today: date) -> ComplaintQuerySet:
+        return self.filter(self.due_q(before=today))
+
+    def due_by(self, day: date) -> ComplaintQuerySet:
+        return self.filter(self.due_q(on_or_before=day))
+
+
 class Complaint(models.Model):
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
@@ -98,6 +134,8 @@ class Complaint(models.Model):
         Status.INVESTIGATING,
         Status.AWAITING_CLIENT,
     )
+    # States in which the investigation's 10 business days are running.
+    CLOCK_RUNNING_STATUSES = (Status.ACKNOWLEDGED, Status.INVESTIGATING)
 
     class Channel(models.TextChoices):
         WEB = "web", "Web form"
@@ -110,6 +148,12 @@ class Complaint(models.Model):
         EMAIL = "email", "Email"
         PHONE = "phone", "Phone"
         POST = "post", "Post"
+
+    class Outcome(models.TextChoices):
+        UPHELD = "upheld", "Upheld"
+        PARTIALLY_UPHELD = "partially_upheld", "Partially upheld"
+        NOT_UPHELD = "not_upheld", "Not upheld"
+
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     reference = models.CharField(max_length=24, unique=True, editable=False)
@@ -141,20 +185,52 @@ class Complaint(models.Model):
     logged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+
+    # The investigation.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_complaints",
+    )
+    investigation_started_at = models.DateTimeField(null=True, blank=True)
+    # Set while the case waits for the client: the investigation clock is stopped.
+    clock_stopped_at = models.DateTimeField(null=True, blank=True)
+
+    # The outcome.
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    findings = models.TextField(blank=True)
+    outcome_reasons = models.TextField("reasons for the decision", blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Last day on which the client may appeal (business days after the outcome).
+    appeal_deadline = models.DateField(null=True, blank=True)
+
+    # Optimistic concurrency: every change bumps it; a form posted against an
+    # older revision is refused with the case's news, and the typing is kept.
+    revision = models.PositiveIntegerField(default=0)
     # Bumped to revoke every secure link sent to the client so far.
     client_link_version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ComplaintQuerySet.as_manager()
+
     class Meta:
         ordering = ["-received_at"]
         permissions = [
             ("log_complaint", "Can log a complaint received by phone, email, letter or in person"),
+            ("work_complaint", "Can investigate complaints assigned to them or unassigned"),
+            ("manage_all_complaints", "Can work on every complaint, assign and reassign"),
         ]
         indexes = [
             models.Index(fields=["status", "acknowledgement_due"], name="complaint_status_ackdue"),
             models.Index(fields=["status", "outcome_due"], name="complaint_status_outcomedue"),
             models.Index(fields=["received_at"], name="complaint_received"),
+            models.Index(fields=["assignee", "status"], name="complaint_assignee_status"),
         ]
 
     def __str__(self) -> str:
@@ -187,7 +263,7 @@ class Complaint(models.Model):
         """The date the next promise to the client falls due, if one is running."""
         if self.status == self.Status.RECEIVED:
             return self.acknowledgement_due
-        if self.status in (self.Status.ACKNOWLEDGED, self.Status.INVESTIGATING):
+        if self.status in self.CLOCK_RUNNING_STATUSES:
             return self.outcome_due
         return None
 
@@ -211,6 +287,14 @@ class ComplaintEvent(models.Model):
         ATTACHMENT_ADDED = "attachment_added", "Document added"
         MESSAGE_SENT = "message_sent", "Message sent"
         LETTER_ISSUED = "letter_issued", "Letter issued"
+        ASSIGNED = "assigned", "Assigned"
+        CATEGORISED = "categorised", "Categorised"
+        INVESTIGATION_STARTED = "investigation_started", "Investigation started"
+        NOTE_ADDED = "note_added", "Internal note"
+        INFORMATION_REQUESTED = "information_requested", "Information requested"
+        CLIENT_REPLIED = "client_replied", "Client replied"
+        OUTCOME_ISSUED = "outcome_issued", "Outcome issued"
+        ACTION_DONE = "action_done", "Action completed"
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -262,3 +346,75 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class Note(models.Model):
+    """An internal note on a case: never shown to the client."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Note on {self.complaint_id} by {self.author_id}"
+
+
+class InformationRequest(models.Model):
+    """A question to the client; while it is open the investigation clock is stopped."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="information_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    message = models.TextField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answer = models.TextField(blank=True)
+    # Business days the clock stood still, added to the outcome due date on resume.
+    paused_business_days = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+        constraints = [
+            # At most one open request per case.
+            models.UniqueConstraint(
+                fields=["complaint"], condition=models.Q(answered_at__isnull=True), name="one_open_request_per_case"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Request on {self.complaint_id} at {self.requested_at:%Y-%m-%d}"
+
+
+class Action(models.Model):
+    """A step promised in an outcome letter, tracked until done."""
+
+    class Kind(models.TextChoices):
+        PUT_RIGHT = "put_right", "Put things right"
+        PREVENT_RECURRENCE = "prevent_recurrence", "Prevent it happening again"
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    description = models.TextField()
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_actions")
+    due_date = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["due_date", "pk"]
+        indexes = [
+            models.Index(fields=["due_date"], name="action_open_due", condition=models.Q(done_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.description[:60]}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None

@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from cases import business_days, links
-from cases.models import Attachment, Complaint, ComplaintEvent, ReferenceCounter
+from cases.models import Action, Attachment, Complaint, ComplaintEvent, InformationRequest, Note, ReferenceCounter
 from cases.references import format_reference
 from cases.uploads import ValidatedUpload
 
@@ -329,3 +329,405 @@ def complaint_send_fresh_link(*, complaint: Complaint) -> bool:
             complaint=complaint,
         )
     return message.state == message.State.PENDING
+
+
+# --- The investigation (issue 3): every action one transition, locked and recorded ----
+
+
+class StaleCase(Exception):
+    """The case changed since the form was opened; nothing was saved."""
+
+    def __init__(self, complaint: Complaint) -> None:
+        super().__init__(
+            f"Complaint {complaint.reference} was changed by someone else while you were working on it. "
+            "Nothing was saved: check the case as it is now, then submit again (your text is kept)."
+        )
+        self.complaint = complaint
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One step promised in an outcome letter."""
+
+    kind: str
+    description: str
+    owner: object
+    due_date: date
+
+
+def _lock(*, complaint: Complaint, actor, expected_revision: int | None = None) -> Complaint:
+    """Lock the case row for a change by ``actor``; refuse strangers and stale forms."""
+    from cases import permissions
+
+    locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    if not permissions.can_work_on(actor, locked):
+        raise PermissionDenied("You do not have a role in this complaint.")
+    if expected_revision is not None and locked.revision != expected_revision:
+        raise StaleCase(locked)
+    return locked
+
+
+def _save(complaint: Complaint, *fields: str) -> None:
+    complaint.revision += 1
+    complaint.save(update_fields=[*fields, "revision", "updated_at"])
+
+
+def _notify_staff(*, complaint: Complaint, kind: str, key: str, users, context: dict | None = None) -> None:
+    from notifications.services import message_queue
+
+    for user in users:
+        if user.email:
+            message_queue(
+                kind=kind,
+                dedupe_key=f"complaint:{complaint.pk}:{key}:user:{user.pk}",
+                to_email=user.email,
+                complaint=complaint,
+                context={"recipient_name": actor_label(user), **(context or {})},
+                client_visible=False,
+            )
+
+
+def _leads():
+    from django.contrib.auth import get_user_model
+
+    from cases.permissions import MANAGE_ALL
+
+    app_label, codename = MANAGE_ALL.split(".")
+    perm = {"groups__permissions__codename": codename, "groups__permissions__content_type__app_label": app_label}
+    return get_user_model().objects.filter(is_active=True, **perm).distinct()
+
+
+@transaction.atomic
+def complaint_assign(*, actor, complaint: Complaint, assignee, expected_revision: int | None = None) -> Complaint:
+    """Give the case to a manager (leads), or pick up an unassigned case (managers, to themselves)."""
+    from cases import permissions
+
+    locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+    if not permissions.can_assign(actor, locked, assignee):
+        raise PermissionDenied("Only complaints leads assign cases; a manager may pick up an unassigned case.")
+    if not locked.is_open:
+        raise ValidationError(
+            f"Complaint {locked.reference} is {locked.get_status_display().lower()}: it cannot be reassigned."
+        )
+    if locked.assignee_id == (assignee.pk if assignee else None):
+        return locked
+    locked.assignee = assignee
+    _save(locked, "assignee")
+    summary = f"Assigned to {actor_label(assignee)}" if assignee else "Returned to the unassigned queue"
+    record_event(locked, kind=Event.ASSIGNED, summary=summary, actor=actor)
+    if assignee is not None and assignee.pk != actor.pk:
+        _notify_staff(
+            complaint=locked,
+            kind="staff_assignment",
+            key=f"assigned:r{locked.revision}",
+            users=[assignee],
+            context={"assigned_by": actor_label(actor)},
+        )
+    return locked
+
+
+@transaction.atomic
+def complaint_categorise(*, actor, complaint: Complaint, category, expected_revision: int | None = None) -> Complaint:
+    """Record what the complaint is about (categories are kept in the admin)."""
+    locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+    if category is not None and not category.active:
+        raise ValidationError(f"The category '{category}' is no longer in use.")
+    locked.category = category
+    _save(locked, "category")
+    record_event(locked, kind=Event.CATEGORISED, summary=f"Categorised as {category or 'uncategorised'}", actor=actor)
+    return locked
+
+
+@transaction.atomic
+def complaint_start_investigation(*, actor, complaint: Complaint, expected_revision: int | None = None) -> Complaint:
+    """acknowledged → investigating. A manager starting an unassigned case takes it on."""
+    locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+    old = locked.transition_to(Status.INVESTIGATING)
+    locked.investigation_started_at = timezone.now()
+    fields_changed = ["status", "investigation_started_at"]
+    if locked.assignee_id is None:
+        locked.assignee = actor
+        fields_changed.append("assignee")
+    _save(locked, *fields_changed)
+    record_event(
+        locked,
+        kind=Event.INVESTIGATION_STARTED,
+        summary="We started investigating your complaint",
+        actor=actor,
+        client_visible=True,
+        from_status=old,
+        to_status=Status.INVESTIGATING,
+    )
+    return locked
+
+
+@transaction.atomic
+def complaint_add_note(*, actor, complaint: Complaint, text: str):
+    """An internal note (never shown to the client). Notes add, they never overwrite."""
+    locked = _lock(complaint=complaint, actor=actor)
+    text = text.strip()
+    if not text:
+        raise ValidationError("A note cannot be empty.")
+    note = Note.objects.create(complaint=locked, author=actor, text=text)
+    record_event(locked, kind=Event.NOTE_ADDED, summary="Internal note added", actor=actor)
+    return note
+
+
+@transaction.atomic
+def complaint_request_information(*, actor, complaint: Complaint, message: str, expected_revision: int | None = None):
+    """investigating → awaiting_client: ask the client a question; the investigation clock stops here (SPEC.md)."""
+    from notifications.services import message_queue
+
+    message = message.strip()
+    if not message:
+        raise ValidationError("Write the question to the client.")
+    locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+    old = locked.transition_to(Status.AWAITING_CLIENT)
+    now = timezone.now()
+    locked.clock_stopped_at = now
+    _save(locked, "status", "clock_stopped_at")
+    request = InformationRequest.objects.create(complaint=locked, requested_by=actor, requested_at=now, message=message)
+    record_event(
+        locked,
+        kind=Event.INFORMATION_REQUESTED,
+        summary="We asked you for more information",
+        actor=actor,
+        client_visible=True,
+        from_status=old,
+        to_status=Status.AWAITING_CLIENT,
+        at=now,
+    )
+    if locked.email:
+        message_queue(
+            kind="information_request",
+            dedupe_key=f"complaint:{locked.pk}:information-request:{request.pk}",
+            to_email=locked.email,
+            complaint=locked,
+            context={"request_id": request.pk},
+        )
+    return request
+
+
+@transaction.atomic
+def complaint_client_reply(*, complaint: Complaint, text: str, files: Sequence[ValidatedUpload] = ()):
+    """awaiting_client → investigating: the client answers; the clock restarts.
+
+    The outcome due date moves on by the business days that passed while the
+    case waited (counted between the effective dates of the question and the answer).
+    """
+
+    text = text.strip()
+    if not text and not files:
+        raise ValidationError("Write your answer or attach a document.")
+    locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    if locked.status != Status.AWAITING_CLIENT:
+        raise ValidationError("We are not waiting for information on this complaint at the moment.")
+    request = InformationRequest.objects.select_for_update().get(complaint=locked, answered_at__isnull=True)
+    now = timezone.now()
+    paused = max(
+        business_days.business_days_between(
+            business_days.effective_date(locked.clock_stopped_at), business_days.effective_date(now)
+        ),
+        0,
+    )
+    old = locked.transition_to(Status.INVESTIGATING)
+    if paused and locked.outcome_due:
+        locked.outcome_due = business_days.add_business_days(locked.outcome_due, paused)
+    locked.clock_stopped_at = None
+    _save(locked, "status", "clock_stopped_at", "outcome_due")
+    request.answered_at = now
+    request.answer = text
+    request.paused_business_days = paused
+    request.save(update_fields=["answered_at", "answer", "paused_business_days"])
+    for upload in files:
+        attachment_add(complaint=locked, upload=upload, source=Attachment.Source.CLIENT)
+    summary = "You sent the information we asked for; the investigation continues"
+    if paused:
+        summary += f" (our response is now due {locked.outcome_due:%-d %B %Y})"
+    record_event(
+        locked,
+        kind=Event.CLIENT_REPLIED,
+        summary=summary,
+        label=CLIENT,
+        client_visible=True,
+        from_status=old,
+        to_status=Status.INVESTIGATING,
+        at=now,
+    )
+    _notify_staff(
+        complaint=locked,
+        kind="staff_client_reply",
+        key=f"client-reply:{request.pk}",
+        users=[locked.assignee] if locked.assignee else list(_leads()),
+    )
+    return request
+
+
+def outcome_validate(*, outcome: str, findings: str, reasons: str, actions: Sequence[ActionSpec]) -> None:
+    """The rules of an outcome letter (SPEC.md, outcomes); raises ValidationError with every problem."""
+    errors: dict[str, list[str]] = {}
+    if outcome not in Complaint.Outcome.values:
+        errors.setdefault("outcome", []).append("Choose upheld, partially upheld or not upheld.")
+    if not findings.strip():
+        errors.setdefault("findings", []).append("Write what the investigation found.")
+    if outcome == Complaint.Outcome.NOT_UPHELD and not reasons.strip():
+        errors.setdefault("reasons", []).append("When a complaint is not upheld, the letter must give the reasons.")
+    if outcome in (Complaint.Outcome.UPHELD, Complaint.Outcome.PARTIALLY_UPHELD) and not actions:
+        errors.setdefault("actions", []).append(
+            "An upheld complaint needs at least one action: what we will do to put it right or prevent it recurring."
+        )
+    today = business_days.london_today()
+    for number, action in enumerate(actions, start=1):
+        if action.kind not in Action.Kind.values:
+            errors.setdefault("actions", []).append(f"Action {number}: choose its kind.")
+        if not action.description.strip():
+            errors.setdefault("actions", []).append(f"Action {number}: describe it.")
+        if action.owner is None:
+            errors.setdefault("actions", []).append(f"Action {number}: give it an owner.")
+        if action.due_date is None or action.due_date < today:
+            errors.setdefault("actions", []).append(f"Action {number}: its due date cannot be in the past.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def outcome_letter_context(*, complaint: Complaint, outcome: str, findings: str, reasons: str, actions, issued_at):
+    """What the outcome letter shows; the same for the preview and the letter sent."""
+    appeal_deadline = business_days.add_business_days(
+        business_days.effective_date(issued_at), settings.APPEAL_WINDOW_DAYS
+    )
+    return {
+        "complaint": complaint,
+        "outcome": outcome,
+        "outcome_label": Complaint.Outcome(outcome).label if outcome in Complaint.Outcome.values else "",
+        "findings": findings,
+        "reasons": reasons,
+        "actions": actions,
+        "letter_date": issued_at,
+        "appeal_deadline": appeal_deadline,
+        "appeal_window_days": settings.APPEAL_WINDOW_DAYS,
+        "signatory": complaint.assignee,
+    }
+
+
+def outcome_letter_preview(*, actor, complaint: Complaint, outcome, findings, reasons, actions) -> bytes:
+    """The PDF the client would receive, rendered from a draft without saving anything."""
+    from cases import permissions
+    from notifications.rendering import render_pdf
+
+    if not permissions.can_work_on(actor, complaint):
+        raise PermissionDenied("You do not have a role in this complaint.")
+    context = outcome_letter_context(
+        complaint=complaint,
+        outcome=outcome,
+        findings=findings,
+        reasons=reasons,
+        actions=actions,
+        issued_at=timezone.now(),
+    )
+    return render_pdf("letters/outcome.html", {**context, "is_preview": True})
+
+
+@transaction.atomic
+def complaint_issue_outcome(
+    *,
+    actor,
+    complaint: Complaint,
+    outcome: str,
+    findings: str,
+    reasons: str = "",
+    actions: Sequence[ActionSpec] = (),
+    expected_revision: int | None = None,
+) -> Complaint:
+    """investigating → responded: the written outcome goes to the client, with the letter as a PDF.
+
+    Upheld (or partly): the actions to put things right / prevent recurrence are
+    created and tracked. Not upheld: the reasons are required. The letter tells
+    the client how to appeal and by when.
+    """
+    from notifications.models import Letter
+    from notifications.rendering import render_pdf
+    from notifications.services import message_queue
+
+    outcome_validate(outcome=outcome, findings=findings, reasons=reasons, actions=actions)
+    locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+    old = locked.transition_to(Status.RESPONDED)
+    now = timezone.now()
+    created = [
+        Action.objects.create(
+            complaint=locked, kind=a.kind, description=a.description.strip(), owner=a.owner, due_date=a.due_date
+        )
+        for a in actions
+    ]
+    locked.outcome = outcome
+    locked.findings = findings.strip()
+    locked.outcome_reasons = reasons.strip()
+    locked.responded_at = now
+    locked.responded_by = actor
+    if locked.assignee_id is None:
+        locked.assignee = actor
+    context = outcome_letter_context(
+        complaint=locked,
+        outcome=outcome,
+        findings=locked.findings,
+        reasons=locked.outcome_reasons,
+        actions=created,
+        issued_at=now,
+    )
+    locked.appeal_deadline = context["appeal_deadline"]
+    _save(
+        locked,
+        "status",
+        "outcome",
+        "findings",
+        "outcome_reasons",
+        "responded_at",
+        "responded_by",
+        "appeal_deadline",
+        "assignee",
+    )
+    pdf = render_pdf("letters/outcome.html", context)
+    letter = Letter(complaint=locked, kind=Letter.Kind.OUTCOME, created_at=now)
+    letter.file.save(f"{locked.public_id}-outcome.pdf", ContentFile(pdf), save=False)
+    letter.save()
+    record_event(
+        locked,
+        kind=Event.OUTCOME_ISSUED,
+        summary=f"Outcome letter issued: complaint {Complaint.Outcome(outcome).label.lower()}",
+        actor=actor,
+        client_visible=True,
+        from_status=old,
+        to_status=Status.RESPONDED,
+        at=now,
+    )
+    if locked.email:
+        message_queue(
+            kind="outcome_letter",
+            dedupe_key=f"complaint:{locked.pk}:outcome-letter",
+            to_email=locked.email,
+            complaint=locked,
+            letter=letter,
+        )
+    return locked
+
+
+@transaction.atomic
+def action_mark_done(*, actor, action):
+    """An action promised in the outcome is done (its owner, or a lead)."""
+    from cases import permissions
+
+    locked = Action.objects.select_for_update().select_related("complaint").get(pk=action.pk)
+    if not (locked.owner_id == actor.pk or permissions.is_lead(actor)):
+        raise PermissionDenied("Only the action's owner or a complaints lead can mark it done.")
+    if locked.done_at is not None:
+        raise ValidationError("This action is already marked done.")
+    locked.done_at = timezone.now()
+    locked.done_by = actor
+    locked.save(update_fields=["done_at", "done_by"])
+    record_event(
+        locked.complaint,
+        kind=Event.ACTION_DONE,
+        summary=f"Action completed: {locked.description[:200]}",
+        actor=actor,
+        client_visible=True,
+    )
+    return locked

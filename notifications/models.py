@@ -21,6 +21,7 @@ class Letter(models.Model):
 
     class Kind(models.TextChoices):
         ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement letter"
+        OUTCOME = "outcome", "Outcome letter"
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="letters")
     kind = models.CharField(max_length=40, choices=Kind.choices)
@@ -43,6 +44,10 @@ class OutboundMessage(models.Model):
     class Kind(models.TextChoices):
         COMPLAINT_ACKNOWLEDGEMENT = "complaint_acknowledgement", "Complaint acknowledgement"
         CLIENT_LINK = "client_link", "Fresh tracking link"
+        INFORMATION_REQUEST = "information_request", "Request for information"
+        OUTCOME_LETTER = "outcome_letter", "Outcome letter"
+        STAFF_ASSIGNMENT = "staff_assignment", "Case assigned (staff)"
+        STAFF_CLIENT_REPLY = "staff_client_reply", "Client replied (staff)"
 
     class State(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"
