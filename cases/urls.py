@@ -14,4 +14,9 @@ client_patterns = [
 
 staff_patterns = [
     path("", staff.home, name="home"),
+    path("login/", staff.login, name="login"),
+    path("logout/", staff.logout, name="logout"),
+    path("complaints/new/", staff.complaint_log, name="complaint_log"),
+    path("complaints/<str:reference>/logged/", staff.complaint_logged, name="complaint_logged"),
+    path("complaints/<str:reference>/letters/<int:letter_id>/", staff.letter_download, name="letter_download"),
 ]

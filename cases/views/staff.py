@@ -1,5 +1,110 @@
-from django.http import HttpResponse
+"""Staff pages: sign-in and sign-out, the landing page, logging a complaint, letters to post.
+
+Views are thin: every one is wrapped in ``staff_required``, fetches a complaint
+only through ``cases.access.complaint_for_staff`` and reads through
+``cases.selectors``; changes go through ``cases.services``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from cases import permissions, selectors, services
+from cases.access import complaint_for_staff, staff_required
+from cases.business_days import london_date, london_today
+
+LOG_PERMISSION = "cases.log_complaint"
 
 
+class StaffLoginView(auth_views.LoginView):
+    """Sign-in; failed attempts are counted by django-axes (AXES_* settings), which answers a lockout."""
+
+    template_name = "staff/login.html"
+    redirect_authenticated_user = True
+
+
+# POST only (Django's LogoutView refuses GET): a link or an image cannot sign anyone out.
+logout = auth_views.LogoutView.as_view()
+login = StaffLoginView.as_view()
+
+
+@require_GET
+@staff_required
 def home(request):
-    return HttpResponse("staff")
+    """The staff landing page: the most recently received complaints, and the intake button for leads."""
+    complaints = selectors.complaint_list_recent(user=request.user, limit=selectors.RECENT_LIMIT)
+    return render(
+        request,
+        "staff/home.html",
+        {
+            "complaints": complaints,
+            "limit": selectors.RECENT_LIMIT,
+            "today": london_today(),
+            "can_log": request.user.has_perm(LOG_PERMISSION),
+            "works_cases": permissions.is_case_worker(request.user),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required(permission=LOG_PERMISSION)
+def complaint_log(request):
+    """A complaints lead logs a complaint that came by phone, email, letter or in person."""
+    from cases.forms import StaffComplaintForm
+
+    form = StaffComplaintForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            complaint = services.complaint_log(
+                actor=request.user,
+                channel=form.cleaned_data["channel"],
+                received_at=form.cleaned_data["received_at"],
+                details=form.details(),
+                files=form.uploads(),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return redirect("staff:complaint_logged", reference=complaint.reference)
+    return render(request, "staff/complaint_log.html", {"form": form})
+
+
+@require_GET
+@staff_required(permission=LOG_PERMISSION)
+def complaint_logged(request, reference):
+    """After logging: the reference, the deadlines, and how the client is being acknowledged."""
+    complaint = complaint_for_staff(request.user, reference, permission=LOG_PERMISSION)
+    summary = selectors.complaint_intake_summary(complaint=complaint)
+    context = {
+        "complaint": complaint,
+        "summary": summary,
+        "received_date": london_date(complaint.received_at),
+        "effective_date": complaint.received_effective_date,
+        "outcome_days": settings.COMPLAINT_OUTCOME_DAYS,
+    }
+    return render(request, "staff/complaint_logged.html", context)
+
+
+@never_cache
+@require_GET
+@staff_required
+def letter_download(request, reference, letter_id):
+    """A letter on the case, as a PDF attachment, for staff allowed to post it."""
+    from notifications.models import Letter
+
+    complaint = complaint_for_staff(request.user, reference, permission=LOG_PERMISSION)
+    letter = get_object_or_404(Letter, pk=letter_id, complaint=complaint)
+    letter.complaint = complaint
+    try:
+        handle = letter.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The letter's file is missing.") from None
+    response = FileResponse(handle, as_attachment=True, filename=letter.download_name, content_type="application/pdf")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
