@@ -1,0 +1,447 @@
+"""Complaint intake forms: the public web form and the staff "log a complaint" form.
+
+Both share ``ComplaintDetailsForm``: every intake field of SPEC.md, checked
+documents, and the "files re-asked only when needed" rule: when a post has
+errors elsewhere, the documents that passed their checks are kept in private
+storage (``cases.uploads.Staging``) and offered again as "Already attached", so
+the client never has to choose them twice. Nothing touches the database here;
+views pass ``form.details()`` and ``form.uploads()`` to one service
+(``complaint_submit`` / ``complaint_log``) and then call ``form.clear_staging()``.
+
+The forms also prepare their widgets for the shared template partial
+``templates/cases/_complaint_fields.html``: Bootstrap classes, input types and
+autocomplete tokens, ``aria-describedby`` pointing at each hint and error, and
+``error_summary()`` for the list of links at the top of the page.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from cases.business_days import london_today
+from cases.models import Complaint
+from cases.services import ComplaintDetails
+from cases.uploads import ACCEPTED_SUMMARY, Staging, ValidatedUpload, validate_upload
+
+ContactMethod = Complaint.ContactMethod
+PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()\-.]+$")
+# Longest description we take on a form: about 40 pages of text.
+MAX_TEXT = 20_000
+# A staff member logging a complaint may be a few minutes ahead of the server clock.
+CLOCK_SLACK = timedelta(minutes=1)
+# Logging a complaint that arrived longer ago than this is almost certainly a mistyped year.
+MAX_LOGGING_DELAY = timedelta(days=366)
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.Field):
+    """Several files in one input; each is checked by the form (all errors at once, each naming its file)."""
+
+    widget = MultipleFileInput
+
+    def to_python(self, data):
+        if not data:
+            return []
+        if not isinstance(data, list | tuple):
+            data = [data]
+        return [f for f in data if f]
+
+    def bound_data(self, data, initial):
+        # A file input is never re-filled by the browser; kept files are shown separately.
+        return initial
+
+    def has_changed(self, initial, data):
+        return bool(data)
+
+
+def _text(label, *, required=True, max_length=200, autocomplete=None, help_text=""):
+    attrs = {"autocomplete": autocomplete} if autocomplete else {}
+    return forms.CharField(
+        label=label, required=required, max_length=max_length, help_text=help_text, widget=forms.TextInput(attrs=attrs)
+    )
+
+
+def _area(label, *, required=True, rows=6, help_text="", autocomplete=None):
+    attrs = {"rows": rows}
+    if autocomplete:
+        attrs["autocomplete"] = autocomplete
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=MAX_TEXT,
+        help_text=help_text,
+        widget=forms.Textarea(attrs=attrs),
+    )
+
+
+class AccessibleFormMixin:
+    """Bootstrap classes and ARIA wiring on every widget, and the error summary.
+
+    Each field's hint has the id ``<field id>-hint`` and its error ``<field id>-error``;
+    the template partial renders them with those ids, the widget points at them.
+    """
+
+    def _widget_class(self, widget) -> str:
+        if isinstance(widget, forms.RadioSelect | forms.CheckboxInput | forms.CheckboxSelectMultiple):
+            return "form-check-input"
+        if isinstance(widget, forms.Select):
+            return "form-select"
+        return "form-control"
+
+    def annotate_widgets(self) -> None:
+        errors = getattr(self, "_errors", None) or {}
+        for name, field in self.fields.items():
+            widget = field.widget
+            if isinstance(widget, forms.HiddenInput):
+                continue
+            auto_id = self[name].auto_id
+            classes = [self._widget_class(widget)]
+            described = []
+            if field.help_text:
+                described.append(f"{auto_id}-hint")
+            if name in errors:
+                classes.append("is-invalid")
+                described.append(f"{auto_id}-error")
+                widget.attrs["aria-invalid"] = "true"
+            else:
+                widget.attrs.pop("aria-invalid", None)
+            widget.attrs["class"] = " ".join(classes)
+            if described and not isinstance(widget, forms.RadioSelect):
+                # Radio groups are described on their <fieldset> instead.
+                widget.attrs["aria-describedby"] = " ".join(described)
+            else:
+                widget.attrs.pop("aria-describedby", None)
+
+    def error_summary(self) -> list[dict]:
+        """Every error as ``{"href": "#<input id>", "message": ...}``, in the order of the fields."""
+        items = [{"href": "#error-summary", "message": message} for message in self.non_field_errors()]
+        for name in self.fields:
+            if name not in self.errors:
+                continue
+            bound = self[name]
+            anchor = bound.auto_id
+            if isinstance(bound.field.widget, forms.RadioSelect):
+                anchor = f"{anchor}_0"
+            items.extend({"href": f"#{anchor}", "message": message} for message in self.errors[name])
+        return items
+
+
+class ComplaintDetailsForm(AccessibleFormMixin, forms.Form):
+    """Every intake field of SPEC.md; the public and staff forms set what is required."""
+
+    audience = "public"
+
+    name = _text("Full name", autocomplete="name")
+    email = forms.EmailField(
+        label="Email address",
+        required=False,
+        max_length=254,
+        help_text="We send the acknowledgement and your reference number here.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
+    phone = forms.CharField(
+        label="Phone number",
+        required=False,
+        max_length=40,
+        help_text="Optional, unless you would like us to phone you.",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+    )
+    organisation = _text(
+        "Organisation",
+        required=False,
+        autocomplete="organization",
+        help_text="If you are complaining on behalf of a company or other body.",
+    )
+    preferred_contact = forms.ChoiceField(
+        label="How should we contact you?",
+        choices=ContactMethod.choices,
+        initial=ContactMethod.EMAIL,
+        widget=forms.RadioSelect,
+        help_text="Letters about the outcome are also emailed if we have your email address.",
+    )
+    postal_address = _area(
+        "Postal address",
+        required=False,
+        rows=4,
+        autocomplete="street-address",
+        help_text="Needed only if you would like us to write to you by post.",
+    )
+    incident_date = forms.DateField(
+        label="Date of the incident",
+        required=False,
+        help_text="When it happened, or when it started. An approximate date is fine.",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    description = _area(
+        "What went wrong?",
+        rows=8,
+        help_text="Tell us what happened, who was involved and how it affected you.",
+    )
+    desired_outcome = _area(
+        "What would put it right?",
+        required=False,
+        rows=4,
+        help_text="Optional. For example an apology, a correction, a refund or a change in how we work.",
+    )
+    documents = MultipleFileField(
+        label="Supporting documents",
+        required=False,
+        help_text=(
+            f"Optional. Up to {settings.INTAKE_MAX_FILES} files, each at most "
+            f"{settings.INTAKE_MAX_FILE_BYTES // (1024 * 1024)} MB. {ACCEPTED_SUMMARY}"
+        ),
+    )
+
+    staging_field = "kept_documents"
+    remove_field = "remove_document"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["documents"].widget.attrs["accept"] = ",".join(
+            [".pdf", ".png", ".jpg", ".jpeg", ".docx", ".xlsx", ".txt", ".eml"]
+        )
+        raw = self.data.get(self.add_prefix(self.staging_field)) if self.is_bound else None
+        self.staging = Staging.from_signed(raw)
+        self._remove_keys: list[str] = []
+        if self.is_bound and hasattr(self.data, "getlist"):
+            self._remove_keys = self.data.getlist(self.add_prefix(self.remove_field))
+        self._new_uploads: list[ValidatedUpload] = []
+        self.annotate_widgets()
+
+    # -- validation ----------------------------------------------------------------
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and self._errors:
+            # Keep what passed so the client does not choose it again after fixing the rest.
+            self.stage_uploads()
+        self.annotate_widgets()
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"].strip()
+        if phone and (not PHONE_CHARACTERS.match(phone) or sum(ch.isdigit() for ch in phone) < 7):
+            raise ValidationError("Enter a phone number with at least 7 digits, like 01494 123456 or +44 7700 900123.")
+        return phone
+
+    def clean_incident_date(self):
+        day = self.cleaned_data["incident_date"]
+        if day and day > london_today():
+            raise ValidationError("The date of the incident cannot be in the future.")
+        return day
+
+    def clean_documents(self):
+        """Check every new file; keep the valid ones even when others are refused."""
+        files = self.cleaned_data["documents"]
+        self.staging.remove(self._remove_keys)
+        errors = [
+            f"'{gone.original_name}' was kept for you for a day only and has been deleted. Please attach it again."
+            for gone in self.staging.missing()
+        ]
+        limit = settings.INTAKE_MAX_FILES
+        kept = len(self.staging.files)
+        if kept + len(files) > limit:
+            already = f" (plus {kept} already attached)" if kept else ""
+            errors.append(
+                f"You can attach up to {limit} files; you chose {len(files)}{already}. "
+                f"Please choose at most {max(limit - kept, 0)}."
+            )
+            raise ValidationError(errors)
+        seen = {staged.sha256 for staged in self.staging.files}
+        for uploaded in files:
+            try:
+                upload = validate_upload(uploaded)
+            except ValidationError as error:
+                errors.extend(error.messages)
+                continue
+            if upload.sha256 not in seen:  # the same file chosen twice is kept once
+                seen.add(upload.sha256)
+                self._new_uploads.append(upload)
+        if errors:
+            raise ValidationError(errors)
+        return files
+
+    def clean(self):
+        data = super().clean()
+        method = data.get("preferred_contact")
+        if method == ContactMethod.EMAIL and not data.get("email") and "email" not in self._errors:
+            self.add_error("email", "Enter an email address, or choose another way for us to contact you.")
+        if method == ContactMethod.PHONE and not data.get("phone") and "phone" not in self._errors:
+            self.add_error("phone", "Enter a phone number so that we can call you, or choose another way.")
+        if method == ContactMethod.POST and not data.get("postal_address", "").strip():
+            self.add_error(
+                "postal_address", "Enter a postal address so that we can write to you, or choose another way."
+            )
+        return data
+
+    # -- results -------------------------------------------------------------------
+
+    def details(self) -> ComplaintDetails:
+        data = self.cleaned_data
+        return ComplaintDetails(
+            name=data["name"].strip(),
+            email=data.get("email") or "",
+            phone=data.get("phone") or "",
+            organisation=(data.get("organisation") or "").strip(),
+            preferred_contact=data["preferred_contact"],
+            postal_address=(data.get("postal_address") or "").strip(),
+            incident_date=data.get("incident_date"),
+            description=data["description"].strip(),
+            desired_outcome=(data.get("desired_outcome") or "").strip(),
+        )
+
+    def uploads(self) -> list[ValidatedUpload]:
+        """Kept files first (chosen earlier), then this post's new ones."""
+        return self.staging.uploads() + self._new_uploads
+
+    # -- keeping files between posts ------------------------------------------------
+
+    def stage_uploads(self) -> None:
+        """Move this post's valid files into the staging folder (also used when a post is refused for flooding)."""
+        for upload in self._new_uploads:
+            self.staging.add(upload)
+        self._new_uploads = []
+
+    def clear_staging(self) -> None:
+        """Delete the kept files once they are attached to a case."""
+        self.staging.discard()
+
+    @property
+    def kept_files(self):
+        return self.staging.files
+
+    @property
+    def staging_value(self) -> str:
+        return self.staging.signed()
+
+    @property
+    def staging_name(self) -> str:
+        return self.add_prefix(self.staging_field)
+
+    @property
+    def remove_name(self) -> str:
+        return self.add_prefix(self.remove_field)
+
+
+class PublicComplaintForm(ComplaintDetailsForm):
+    """The public web form: an email address is needed for the acknowledgement."""
+
+    privacy_ack = forms.BooleanField(
+        label="I have read the privacy notice and understand how my information will be used.",
+        error_messages={"required": "Please confirm that you have read the privacy notice."},
+    )
+    # Honeypot: hidden from people by CSS (and from screen readers by aria-hidden); bots fill it in.
+    website = forms.CharField(
+        label="Leave this field empty",
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        required = {
+            "name": "Enter your full name.",
+            "email": "Enter your email address, so that we can send your reference number.",
+            "incident_date": "Enter the date of the incident (an approximate date is fine).",
+            "description": "Tell us what went wrong.",
+            "preferred_contact": "Choose how we should contact you.",
+        }
+        for name, message in required.items():
+            self.fields[name].required = True
+            self.fields[name].error_messages["required"] = message
+        self.fields["email"].error_messages["invalid"] = "Enter an email address like name@example.com."
+        self.fields["incident_date"].error_messages["invalid"] = "Enter a real date, like 14/03/2026."
+        self.annotate_widgets()
+
+    @property
+    def is_bot(self) -> bool:
+        """The honeypot was filled in: only a bot sees that field."""
+        return self.is_bound and bool((self.data.get(self.add_prefix("website")) or "").strip())
+
+
+class StaffComplaintForm(ComplaintDetailsForm):
+    """A complaints lead logs a complaint that came by phone, email, letter or in person.
+
+    Without an email address the client is acknowledged by a posted letter, so a
+    postal address is then required. Deadlines run from ``received_at``.
+    """
+
+    audience = "staff"
+
+    channel = forms.ChoiceField(
+        label="How did the complaint arrive?",
+        choices=[(value, label) for value, label in Complaint.Channel.choices if value != Complaint.Channel.WEB],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how the complaint arrived."},
+    )
+    received_at = forms.DateTimeField(
+        label="When did it arrive?",
+        help_text="London time. The deadlines run from this moment, so enter when it really arrived.",
+        initial=lambda: timezone.localtime().replace(second=0, microsecond=0),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "60"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={
+            "required": "Enter the date and time the complaint arrived.",
+            "invalid": "Enter a date and time, like 14/03/2026 10:30.",
+        },
+    )
+
+    field_order = ["channel", "received_at"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        labels = {
+            "name": ("Complainant's full name", None),
+            "email": (
+                "Complainant's email address",
+                "Optional. With it the client is acknowledged by email; without it you get a letter to post.",
+            ),
+            "phone": ("Complainant's phone number", "Optional."),
+            "organisation": ("Organisation", "If the complaint is made on behalf of a company or other body."),
+            "preferred_contact": ("How does the client want to be contacted?", None),
+            "postal_address": ("Postal address", "Needed if there is no email address, or if they prefer post."),
+            "incident_date": ("Date of the incident", "Optional. When it happened, if known."),
+            "description": ("The complaint", "In the client's words as far as possible."),
+            "desired_outcome": ("What would put it right, for the client", "Optional."),
+            "documents": (
+                "Documents",
+                f"For example a scanned letter or the email. {self.fields['documents'].help_text}",
+            ),
+        }
+        for name, (label, hint) in labels.items():
+            self.fields[name].label = label
+            if hint is not None:
+                self.fields[name].help_text = hint
+        self.fields["name"].error_messages["required"] = "Enter the complainant's full name."
+        self.fields["description"].error_messages["required"] = "Describe the complaint."
+        # Staff type someone else's details: the browser must not offer their own.
+        for name in ("name", "email", "phone", "organisation", "postal_address"):
+            self.fields[name].widget.attrs["autocomplete"] = "off"
+        self.annotate_widgets()
+
+    def clean_received_at(self):
+        moment = self.cleaned_data["received_at"]
+        now = timezone.now()
+        if moment > now + CLOCK_SLACK:
+            raise ValidationError("The time of receipt cannot be in the future.")
+        if moment < now - MAX_LOGGING_DELAY:
+            raise ValidationError("That is more than a year ago: please check the year.")
+        return moment
+
+    def clean(self):
+        data = super().clean()
+        no_address = not (data.get("postal_address") or "").strip()
+        if no_address and not data.get("email") and not {"email", "postal_address"} & set(self._errors):
+            self.add_error(
+                "postal_address",
+                "Without an email address the acknowledgement goes by post: enter a postal address.",
+            )
+        return data
