@@ -1,0 +1,106 @@
+"""The admin for complaints data: closure days and categories are edited here; complaints are only read.
+
+Complaints come in and change state only through ``cases.services`` (the public
+form, staff intake, the staff workspace), so the complaint pages here are
+read-only, with no add or delete. The admin holds no rules of its own: who sees
+which case is ``cases.permissions``, the calendar cache follows closure-day
+changes through ``cases.signals``.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from cases.models import Attachment, Category, ClosureDay, Complaint, ComplaintEvent
+from cases.references import parse_reference
+
+
+class ReadOnlyAdminMixin:
+    """Viewable by whoever may view the model; never added, changed or deleted here."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ClosureDay)
+class ClosureDayAdmin(admin.ModelAdmin):
+    """Company closure days: no deadline falls on them (administrators only, by permission)."""
+
+    list_display = ("date", "weekday", "reason")
+    ordering = ("date",)
+    date_hierarchy = "date"
+    search_fields = ("reason",)
+
+    @admin.display(description="day", ordering="date")
+    def weekday(self, obj: ClosureDay) -> str:
+        return f"{obj.date:%A}"
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "active")
+    list_filter = ("active",)
+    search_fields = ("name",)
+
+
+class ComplaintEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ComplaintEvent
+    fields = ("created_at", "kind", "from_status", "to_status", "actor_label", "summary", "client_visible")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "timeline"
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # The timeline is part of the case: whoever may view the complaint sees it.
+        return request.user.has_perm("cases.view_complaint")
+
+
+class AttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Attachment
+    # No file link: documents are private and downloaded only through the staff pages' checks.
+    fields = ("original_name", "content_type", "size", "source", "uploaded_by", "uploaded_at", "sha256")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("cases.view_complaint")
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "reference",
+        "name",
+        "status",
+        "channel",
+        "received_at",
+        "acknowledgement_due",
+        "outcome_due",
+    )
+    list_filter = ("status", "channel", "category")
+    search_fields = ("reference",)
+    date_hierarchy = "received_at"
+    ordering = ("-received_at",)
+    list_select_related = ("category",)
+    readonly_fields = ("reference", "public_id", "created_at", "updated_at")
+    inlines = (ComplaintEventInline, AttachmentInline)
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        # The same rule as the staff pages: nobody sees a case they have no role in.
+        return Complaint.objects.visible_to(request.user)
+
+    def get_search_results(self, request, queryset, search_term):
+        # A reference read out on the phone ("jpd 2026 00042 k") finds its case exactly.
+        parsed = parse_reference(search_term)
+        if parsed is not None:
+            return queryset.filter(reference=str(parsed)), False
+        return super().get_search_results(request, queryset, search_term)

@@ -1,0 +1,150 @@
+"""Demo data for `make run`: one user per staff role and a client with a complaint.
+
+Idempotent: a second run finds what the first made, creates nothing twice and
+prints the same logins. The complaint is filed through ``cases.services``, exactly
+as the public form files one, so it has a reference number and its
+acknowledgement is queued in the outbox (the Celery worker sends it to var/mail/).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.urls import reverse
+
+from cases import business_days, links, services
+from cases.models import Category, Complaint
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    role: str
+    username: str
+    password: str
+    first_name: str
+    last_name: str
+    group: str | None = None
+    superuser: bool = False
+
+
+# Fixed passwords: this command refuses to run outside DEBUG unless forced.
+DEMO_USERS = (
+    DemoUser("Complaints lead", "lead", "demo-lead-2026!", "Priya", "Shah", group="Complaints leads"),
+    DemoUser("Manager", "manager", "demo-manager-2026!", "Tom", "Bennett", group="Managers"),
+    DemoUser("Director", "director", "demo-director-2026!", "Helen", "Price", group="Directors"),
+    DemoUser("Administrator", "admin", "demo-admin-2026!", "Sam", "Okafor", superuser=True),
+)
+
+CHANGED_SINCE_SEEDING = "(changed since seeding; manage.py seed_demo --reset-passwords sets it back)"
+
+DEMO_CATEGORIES = ("Billing", "Data protection", "Security incident response", "Service quality", "Staff conduct")
+
+DEMO_CLIENT = services.ComplaintDetails(
+    name="Alex Morgan",
+    email="alex.morgan@example.com",
+    phone="01494 000123",
+    organisation="Morgan & Webb Dental Practice",
+    preferred_contact=Complaint.ContactMethod.EMAIL,
+    description=(
+        "Our quarterly penetration test report arrived three weeks late and listed findings for a "
+        "network that is not ours. We raised this with our account manager twice and heard nothing back."
+    ),
+    desired_outcome="A corrected report, an explanation of how another client's findings reached us, and a refund.",
+)
+
+
+class Command(BaseCommand):
+    help = "Create (or reuse) demo staff users and a demo client complaint, and print how to sign in."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even though DEBUG is off (the demo passwords are public: never on a real site).",
+        )
+        parser.add_argument(
+            "--reset-passwords",
+            action="store_true",
+            help="Set the demo users' passwords back to the printed demo passwords.",
+        )
+
+    def handle(self, *args, force: bool, reset_passwords: bool, **options) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo creates users with published passwords, so it only runs with DEBUG on "
+                "(DJANGO_ENV=local). Use --force if you really mean it."
+            )
+        with transaction.atomic():
+            users = [(spec, *self._ensure_user(spec, reset_passwords)) for spec in DEMO_USERS]
+            for name in DEMO_CATEGORIES:
+                Category.objects.get_or_create(name=name)
+        # Filed in its own transaction so the acknowledgement is queued once it commits.
+        complaint, complaint_created = self._ensure_complaint()
+        self._print(users, complaint, complaint_created)
+
+    def _ensure_user(self, spec: DemoUser, reset_password: bool) -> tuple[bool, bool]:
+        """Returns (created, password_is_demo)."""
+        user_model = get_user_model()
+        user, created = user_model.objects.get_or_create(
+            username=spec.username,
+            defaults={
+                "first_name": spec.first_name,
+                "last_name": spec.last_name,
+                "email": f"{spec.username}@demo.jpditservices.invalid",
+                "is_staff": True,
+                "is_superuser": spec.superuser,
+            },
+        )
+        if created or reset_password:
+            user.set_password(spec.password)
+            user.save()
+            password_is_demo = True
+        else:
+            password_is_demo = user.check_password(spec.password)
+        if spec.group:
+            user.groups.add(Group.objects.get(name=spec.group))
+        return created, password_is_demo
+
+    def _ensure_complaint(self) -> tuple[Complaint, bool]:
+        existing = (
+            Complaint.objects.filter(email=DEMO_CLIENT.email, channel=Complaint.Channel.WEB).order_by("pk").first()
+        )
+        if existing is not None:
+            return existing, False
+        details = services.ComplaintDetails.from_mapping(
+            {
+                **DEMO_CLIENT.as_model_fields(),
+                "incident_date": business_days.london_today() - timedelta(days=12),
+            }
+        )
+        return services.complaint_submit(details=details), True
+
+    def _print(self, users, complaint: Complaint, complaint_created: bool) -> None:
+        write = self.stdout.write
+        created = sum(1 for _spec, was_created, _ok in users if was_created)
+        write("")
+        write(
+            self.style.SUCCESS(
+                f"Demo data ready: {created} user(s) created, {len(users) - created} reused; "
+                f"demo complaint {'created' if complaint_created else 'reused'}."
+            )
+        )
+        write("")
+        write(f"Staff sign-in: {settings.SITE_URL}{reverse('staff:login')}   Admin: {settings.SITE_URL}/admin/")
+        write(f"  {'role':<17}{'username':<11}password")
+        for spec, _created, password_is_demo in users:
+            password = spec.password if password_is_demo else CHANGED_SINCE_SEEDING
+            write(f"  {spec.role:<17}{spec.username:<11}{password}")
+        write("")
+        write(f"Demo client: {complaint.name} <{complaint.email}>")
+        write(f"  Complaint {complaint.reference}, {complaint.get_status_display().lower()}")
+        write(f"  Client's secure link: {links.client_url(complaint)}")
+        if settings.EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":
+            write(f"Emails (the acknowledgement included) are written to {settings.EMAIL_FILE_PATH}/")
+        write("")
