@@ -1,0 +1,222 @@
+"""docker-compose.yml describes the real production shape, and agrees with the settings.
+
+No Docker engine runs here, so the file is parsed and checked: its services, the
+single beat, the commands, that every variable it sets is one the settings read,
+and that the production settings loaded with its environment pick PostgreSQL, a
+Redis broker and SMTP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shlex
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = ROOT / "docker-compose.yml"
+APP_SERVICES = ("web", "worker", "beat", "migrate")
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL")
+
+# env("NAME", env.bool("NAME", env.list("NAME", env.db("NAME", ... and os.environ.get("NAME") in the module
+# that picks the settings (DJANGO_ENV).
+_ENV_READ = re.compile(r"""\benv(?:\.\w+)?\(\s*["']([A-Z][A-Z0-9_]*)["']""")
+_OS_ENV_READ = re.compile(r"""os\.environ(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]*)["']""")
+_INTERPOLATION = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
+
+
+@cache
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def services() -> dict:
+    return compose()["services"]
+
+
+def command_of(service: str) -> list[str]:
+    command = services()[service].get("command", [])
+    return shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
+
+
+def environment_of(service: str) -> dict[str, str]:
+    environment = services()[service].get("environment", {})
+    if isinstance(environment, list):
+        environment = dict(item.split("=", 1) for item in environment)
+    return {name: str(value) for name, value in environment.items()}
+
+
+def interpolate(value: str, given: dict[str, str]) -> str:
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error}, with ``given`` as the shell environment."""
+
+    def replace(match: re.Match) -> str:
+        name, operator, argument = match.groups()
+        if name in given:
+            return given[name]
+        if operator == "?":
+            raise KeyError(f"{name} must be given ({argument})")
+        return argument or ""
+
+    return _INTERPOLATION.sub(replace, value)
+
+
+@cache
+def variables_the_settings_read() -> frozenset[str]:
+    names = set()
+    for path in [*(ROOT / "jpdit_complaints" / "settings").glob("*.py"), ROOT / "jpdit_complaints" / "environment.py"]:
+        text = path.read_text()
+        names.update(_ENV_READ.findall(text))
+        names.update(_OS_ENV_READ.findall(text))
+    return frozenset(names)
+
+
+def test_compose_has_the_production_services():
+    assert set(services()) == {"db", "redis", "migrate", "web", "worker", "beat", "mailpit"}
+    assert services()["db"]["image"].startswith("postgres:16")
+    assert services()["redis"]["image"].startswith("redis:7")
+    assert services()["mailpit"]["image"].startswith("axllent/mailpit")
+
+
+def test_database_keeps_its_data_in_a_volume_and_reports_health():
+    db = services()["db"]
+    assert any(volume.endswith(":/var/lib/postgresql/data") for volume in db["volumes"])
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    assert "redis-cli" in services()["redis"]["healthcheck"]["test"]
+
+
+def test_exactly_one_beat_runs():
+    beats = [name for name in services() if "beat" in command_of(name) and command_of(name)[:1] == ["celery"]]
+    assert beats == ["beat"]
+    assert services()["beat"].get("deploy", {}).get("replicas", 1) == 1
+
+
+def test_web_runs_gunicorn_on_the_project_wsgi_module_in_production_mode():
+    command = command_of("web")
+    assert command[:2] == ["gunicorn", "jpdit_complaints.wsgi"]
+    assert "0.0.0.0:8000" in command
+    assert environment_of("web")["DJANGO_ENV"] == "production"
+
+
+@pytest.mark.parametrize(("service", "role"), [("worker", "worker"), ("beat", "beat")])
+def test_celery_services_run_the_project_app(service, role):
+    command = command_of(service)
+    assert command[:3] == ["celery", "-A", "jpdit_complaints"]
+    assert command[3] == role
+
+
+def test_migrations_run_once_before_the_app_starts():
+    assert command_of("migrate")[-2:] == ["migrate", "--noinput"]
+    assert services()["migrate"]["restart"] == "no"
+    for name in ("web", "worker", "beat"):
+        assert services()[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert services()[name]["depends_on"]["db"]["condition"] == "service_healthy"
+
+
+def test_web_and_worker_share_the_private_files_volume():
+    root = environment_of("web")["PRIVATE_MEDIA_ROOT"]
+    for name in ("web", "worker"):
+        assert f"private:{root}" in services()[name]["volumes"]
+        assert environment_of(name)["PRIVATE_MEDIA_ROOT"] == root
+    assert "private" in compose()["volumes"]
+
+
+def test_every_variable_compose_sets_for_the_app_is_read_by_the_settings():
+    known = variables_the_settings_read()
+    # The scan itself must work, or this test would pass on nothing.
+    assert {"SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL", "DJANGO_ENV"} <= known
+    for name in APP_SERVICES:
+        unknown = set(environment_of(name)) - known
+        assert not unknown, f"{name} sets variables no setting reads: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("service", ["web", "worker", "beat"])
+def test_production_essentials_are_set_for_each_app_process(service):
+    environment = environment_of(service)
+    missing = [name for name in REQUIRED_IN_PRODUCTION if not environment.get(name)]
+    assert not missing
+    assert "${SECRET_KEY:?" in environment["SECRET_KEY"], "the secret key must come from outside the file"
+
+
+def test_service_urls_point_at_the_compose_services():
+    environment = {name: interpolate(value, {"SECRET_KEY": "x"}) for name, value in environment_of("web").items()}
+    assert urlparse(environment["DATABASE_URL"]).hostname == "db"
+    assert urlparse(environment["CELERY_BROKER_URL"]).scheme == "redis"
+    assert urlparse(environment["CELERY_BROKER_URL"]).hostname == "redis"
+    assert urlparse(environment["CACHE_URL"]).hostname == "redis"
+    assert urlparse(environment["EMAIL_URL"]).hostname == "mailpit"
+    assert urlparse(environment["EMAIL_URL"]).port == 1025
+
+
+def test_compose_refuses_to_start_without_a_secret_key():
+    with pytest.raises(KeyError, match="SECRET_KEY"):
+        interpolate(environment_of("web")["SECRET_KEY"], {})
+
+
+PROBE = """
+import json, django
+from jpdit_complaints.celery import app  # picks the settings module from DJANGO_ENV
+from django.conf import settings
+django.setup()
+print(json.dumps({
+    "module": settings.SETTINGS_MODULE,
+    "debug": settings.DEBUG,
+    "engine": settings.DATABASES["default"]["ENGINE"],
+    "db_host": settings.DATABASES["default"]["HOST"],
+    "broker": app.conf.broker_url,
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "email_backend": settings.EMAIL_BACKEND,
+    "email_host": settings.EMAIL_HOST,
+    "email_port": settings.EMAIL_PORT,
+    "private_root": str(settings.PRIVATE_MEDIA_ROOT),
+    "allowed_hosts": settings.ALLOWED_HOSTS,
+}))
+"""
+
+
+def test_production_settings_loaded_with_the_compose_environment_use_the_real_services():
+    shell = {"SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "complaints.example.com"}
+    environment = {name: interpolate(value, shell) for name, value in environment_of("web").items()}
+    clean = {name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "DATABASE_"))}
+
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env={**clean, **environment},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded["module"] == "jpdit_complaints.settings.production"
+    assert loaded["debug"] is False
+    assert loaded["engine"] == "django.db.backends.postgresql"
+    assert loaded["db_host"] == "db"
+    assert loaded["broker"].startswith("redis://redis:6379")
+    assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["email_backend"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (loaded["email_host"], loaded["email_port"]) == ("mailpit", 1025)
+    assert loaded["private_root"] == "/app/var/private"
+    assert loaded["allowed_hosts"] == ["complaints.example.com"]
+
+
+def test_image_is_slim_python_with_locked_runtime_dependencies_and_a_non_root_user():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    instructions = [line.split(None, 1) for line in dockerfile.splitlines() if line and not line.startswith("#")]
+    assert instructions[0] == ["FROM", "python:3.11-slim"]
+    assert "pip install --require-hashes --no-deps -r requirements/base.txt" in dockerfile
+    assert "collectstatic --noinput" in dockerfile
+    users = [rest for keyword, *rest in instructions if keyword == "USER"]
+    assert users, "the image must not run as root"
+    assert users[-1][0].strip() not in ("root", "0")
