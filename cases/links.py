@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from cases.models import Complaint
@@ -70,5 +71,5 @@ def _complaint_for(payload) -> Complaint | None:
     try:
         public_id, _version = payload
         return Complaint.objects.get(public_id=public_id)
-    except (ValueError, TypeError, Complaint.DoesNotExist):
+    except (ValueError, TypeError, ValidationError, Complaint.DoesNotExist):
         return None

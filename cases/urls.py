@@ -10,6 +10,7 @@ public_patterns = [
 
 client_patterns = [
     path("<str:token>/", client.case_page, name="case"),
+    path("<str:token>/new-link/", client.fresh_link, name="fresh_link"),
 ]
 
 staff_patterns = [

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
+
+_BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
 
 @dataclass(frozen=True)
@@ -17,7 +20,11 @@ class RenderedEmail:
 
 
 def base_context() -> dict[str, Any]:
-    return {"company": settings.COMPANY, "site_url": settings.SITE_URL}
+    return {
+        "company": settings.COMPANY,
+        "site_url": settings.SITE_URL,
+        "link_max_age_days": settings.CLIENT_LINK_MAX_AGE_DAYS,
+    }
 
 
 def render_email(template: str, context: dict[str, Any]) -> RenderedEmail:
@@ -27,6 +34,8 @@ def render_email(template: str, context: dict[str, Any]) -> RenderedEmail:
     # A subject is one line whatever the data: no header can be split by input.
     subject = " ".join(subject.split())
     text = render_to_string(f"emails/{template}/body.txt", full).strip() + "\n"
+    # Template tags leave blank lines behind: at most one empty line in a row.
+    text = _BLANK_LINES.sub("\n\n", text)
     html = render_to_string(f"emails/{template}/body.html", full)
     return RenderedEmail(subject=subject, text=text, html=html)
 

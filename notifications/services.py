@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from email.utils import make_msgid
+from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -76,14 +76,46 @@ def message_queue(
     return message
 
 
+# A web request publishes with these limits whatever the broker settings say:
+# a broker that is down or hangs costs the client at most about half a second,
+# and the message waits in the outbox for the sweep. (The worker consumes with
+# the broker settings, unchanged: a long blocking read is normal for it.)
+PUBLISH_CONNECT_TIMEOUT = 0.5
+PUBLISH_SOCKET_TIMEOUT = 0.5
+PUBLISH_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": PUBLISH_CONNECT_TIMEOUT,
+    "socket_timeout": PUBLISH_SOCKET_TIMEOUT,
+    # No reconnect loop (kombu's default retries for seconds): fail once, fast.
+    "max_retries": 0,
+}
+
+
+def _publisher_pool(app):
+    """The pool of producers on a broker connection with short timeouts.
+
+    Built from the Celery app's current broker URL on each call (cheap: no I/O);
+    kombu keeps one pool per distinct connection, so connections are reused.
+    """
+    from kombu import pools
+
+    connection = app.connection_for_write(
+        connect_timeout=PUBLISH_CONNECT_TIMEOUT,
+        transport_options=PUBLISH_TRANSPORT_OPTIONS,
+    )
+    return pools.producers[connection]
+
+
 def enqueue_delivery(message_id: int) -> bool:
     """Ask a worker to send a message; never raises (the sweep is the safety net)."""
     from notifications.tasks import deliver_message
 
     try:
-        deliver_message.apply_async(args=[message_id], retry=False)
-    except Exception:  # noqa: BLE001 - any broker failure: the outbox row waits for the sweep
-        logger.warning("Broker unavailable; message %s left for the outbox sweep", message_id)
+        with _publisher_pool(deliver_message.app).acquire(block=True, timeout=PUBLISH_CONNECT_TIMEOUT) as producer:
+            deliver_message.apply_async(args=[message_id], producer=producer, retry=False)
+    except Exception as error:  # noqa: BLE001 - any broker failure: the outbox row waits for the sweep
+        logger.warning(
+            "Broker unavailable (%s); message %s left for the outbox sweep", type(error).__name__, message_id
+        )
         return False
     return True
 
@@ -96,8 +128,12 @@ def message_deliver(message_id: int) -> str:
     """Send one outbox message exactly once. Returns what happened: sent, already-sent, gave-up."""
     try:
         with transaction.atomic():
+            # of=("self",): PostgreSQL cannot lock the nullable side of the outer
+            # joins select_related makes; the outbox row's lock is what matters.
             message = (
-                OutboundMessage.objects.select_for_update().select_related("complaint", "letter").get(pk=message_id)
+                OutboundMessage.objects.select_for_update(of=("self",))
+                .select_related("complaint", "letter")
+                .get(pk=message_id)
             )
             if message.state == OutboundMessage.State.SENT:
                 return "already-sent"
@@ -115,7 +151,7 @@ def _send(message: OutboundMessage) -> None:
     context = {"message": message, "complaint": message.complaint, **message.context}
     context.update(kind.context_for(message))
     rendered = render_email(kind.template, context)
-    message_id = message.message_id or make_msgid(idstring=message.public_id.hex, domain="jpditservices.com")
+    message_id = message_id_for(message)
     email = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
@@ -139,6 +175,17 @@ def _send(message: OutboundMessage) -> None:
     message.last_error = ""
     message.save()
     logger.info("Sent message %s (%s)", message.pk, message.kind)
+
+
+def message_id_for(message: OutboundMessage) -> str:
+    """The Message-ID header: the same on every attempt to send one outbox row.
+
+    A worker that dies after the mail server accepted the email but before the
+    row was marked sent will send it again; with an unchanged Message-ID the
+    client's mail system can recognise and drop the duplicate.
+    """
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return f"<{message.public_id.hex}@{domain}>"
 
 
 def _record_failure(message_id: int, error: Exception) -> None:
@@ -167,9 +214,20 @@ def messages_due_for_sending(*, now=None, limit: int = 500) -> list[int]:
 
 
 def messages_send_pending(*, now=None) -> int:
-    """The sweep: queue every pending message that is due. Returns how many were queued."""
+    """The sweep: queue every pending message that is due. Returns how many were queued.
+
+    A queued row's next attempt moves one grace period on, so the next sweep
+    does not queue it again while it waits for a worker. If the broker fails,
+    the sweep stops: the rest stay due and the next sweep tries again.
+    """
+    now = now or timezone.now()
     queued = 0
     for message_id in messages_due_for_sending(now=now):
-        if enqueue_delivery(message_id):
-            queued += 1
+        if not enqueue_delivery(message_id):
+            break
+        # Only if still due: a worker may already have failed it and set its backoff.
+        OutboundMessage.objects.filter(
+            pk=message_id, state=OutboundMessage.State.PENDING, next_attempt_at__lte=now
+        ).update(next_attempt_at=now + SWEEP_GRACE)
+        queued += 1
     return queued

@@ -1,5 +1,163 @@
-from django.http import HttpResponse
+"""The client's secure case page, reached from the link in their emails: /track/<token>/.
+
+The signed token in the address is the only key to the case (``cases.links``),
+so every page here is sent with ``Cache-Control: no-store, private`` (no shared
+or disk cache keeps it), ``X-Robots-Tag: noindex`` and no Referer (the address
+never leaks to another site, nor into our own static file requests).
+
+A good link shows the case as the client may see it: its state in plain words,
+its dates, what they sent us and the client-visible timeline, never staff-only
+events or staff names. A genuine link that has expired or been revoked offers one
+thing: a new link emailed to the address on the case. Anything else is a 404
+that says nothing about whether any case exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_safe
+
+from cases import links, services
+from cases.models import Attachment, Complaint
+
+Status = Complaint.Status
+
+# How each state reads to the client: a short label and one sentence.
+STATE_WORDS: dict[str, tuple[str, str]] = {
+    Status.RECEIVED: (
+        "Received",
+        "We have your complaint. We will acknowledge it and give it to a manager to investigate.",
+    ),
+    Status.ACKNOWLEDGED: (
+        "Acknowledged",
+        "We have acknowledged your complaint and a manager will investigate it.",
+    ),
+    Status.INVESTIGATING: (
+        "Being investigated",
+        "A manager is investigating your complaint.",
+    ),
+    Status.AWAITING_CLIENT: (
+        "Waiting for your reply",
+        "We have asked you for more information. The investigation is paused until we hear from you.",
+    ),
+    Status.RESPONDED: (
+        "Outcome sent",
+        "We have sent you our written outcome.",
+    ),
+    Status.UNDER_APPEAL: (
+        "Under appeal",
+        "Your appeal is with our Director, whose decision will be final.",
+    ),
+    Status.CLOSED: (
+        "Closed",
+        "This complaint is closed.",
+    ),
+    Status.WITHDRAWN: (
+        "Withdrawn",
+        "This complaint was withdrawn.",
+    ),
+}
 
 
-def case_page(request, token):
-    return HttpResponse("case")
+def private_page(view):
+    """Headers for every page whose address carries a client's token."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Cache-Control"] = "no-store, private"
+        response["X-Robots-Tag"] = "noindex"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    summary: str
+    by_client: bool
+
+
+def mask_email(address: str) -> str:
+    """``ada@example.com`` -> ``a***@example.com``: enough for the owner to recognise."""
+    local, at, domain = address.partition("@")
+    if not at:
+        return "***"
+    return f"{local[:1]}***@{domain}"
+
+
+def _case_context(complaint: Complaint) -> dict:
+    """Everything the client may see of their case, and nothing else."""
+    events = complaint.events.filter(client_visible=True).order_by("created_at", "pk")
+    timeline = [
+        # Staff act as the company on this page: no staff names.
+        TimelineEntry(at=event.created_at, summary=event.summary, by_client=event.actor_label == services.CLIENT)
+        for event in events
+    ]
+    documents = complaint.attachments.filter(source=Attachment.Source.CLIENT).order_by("uploaded_at", "pk")
+    label, explanation = STATE_WORDS[complaint.status]
+    outcome_due: date | None = None
+    if complaint.status in Complaint.CLOCK_RUNNING_STATUSES:
+        outcome_due = complaint.outcome_due
+    return {
+        "complaint": complaint,
+        "state_label": label,
+        "state_explanation": explanation,
+        "acknowledgement_due": complaint.acknowledgement_due if complaint.status == Status.RECEIVED else None,
+        "outcome_due": outcome_due,
+        "outcome_paused": complaint.status == Status.AWAITING_CLIENT,
+        "documents": documents,
+        "timeline": timeline,
+    }
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    # The same page for a forged token, a garbled one and one whose case is
+    # gone: nothing here tells a visitor whether any case exists.
+    return render(request, "cases/client/not_found.html", status=404)
+
+
+def _link_expired(request: HttpRequest, token: str) -> HttpResponse:
+    # 410 Gone, not 200: this address will never show the case again (an
+    # expired signature or a revoked version cannot come back), and saying so
+    # keeps link checkers, caches and our own monitoring from treating it as a
+    # working page. Browsers show the page and its form as usual.
+    return render(request, "cases/client/link_expired.html", {"token": token}, status=410)
+
+
+@private_page
+@require_safe
+def case_page(request: HttpRequest, token: str) -> HttpResponse:
+    check = links.check_client_token(token)
+    if check.ok:
+        return render(request, "cases/client/case.html", _case_context(check.complaint))
+    if check.stale_for is not None:
+        return _link_expired(request, token)
+    return _not_found(request)
+
+
+@private_page
+@require_POST
+def fresh_link(request: HttpRequest, token: str) -> HttpResponse:
+    """Email a new link for the case of an expired one, to the address on the case only."""
+    check = links.check_client_token(token)
+    if check.ok:
+        return redirect("client:case", token=token)
+    complaint = check.stale_for
+    if complaint is None:
+        return _not_found(request)
+    queued = services.complaint_send_fresh_link(complaint=complaint)
+    context = {
+        "has_email": bool(complaint.email),
+        "queued": queued,
+        "masked_email": mask_email(complaint.email) if complaint.email else "",
+        "interval_minutes": int(services.FRESH_LINK_INTERVAL.total_seconds() // 60),
+    }
+    return render(request, "cases/client/link_sent.html", context)

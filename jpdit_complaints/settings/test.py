@@ -5,6 +5,7 @@ environment (`.ci/run` sets them); everything else runs on SQLite.
 """
 
 import tempfile
+import uuid
 from pathlib import Path
 
 from .base import *
@@ -12,7 +13,10 @@ from .base import env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A test that runs a real worker process points it at a folder of files instead.
+EMAIL_BACKEND = env("TEST_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
+if env("TEST_EMAIL_FILE_PATH", default=""):
+    EMAIL_FILE_PATH = env("TEST_EMAIL_FILE_PATH")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES["staticfiles"] = {
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
@@ -29,6 +33,9 @@ STORAGES["default"] = {
 }
 CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="memory://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# One queue per test run, so a real worker started by one run never takes
+# another run's tasks from a shared Redis (the worker is given the same name).
+CELERY_TASK_DEFAULT_QUEUE = env("TEST_CELERY_QUEUE", default=f"jpdit-test-{uuid.uuid4().hex[:12]}")
 CELERY_BEAT_SCHEDULE = {}
 AXES_ENABLED = True
 SITE_URL = "http://testserver"

@@ -1,0 +1,270 @@
+"""The client's secure case page at /track/<token>/."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import time_machine
+from django.core import mail, signing
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from cases import links
+from cases.models import Attachment, Complaint
+from notifications import services as notifications
+from notifications.models import OutboundMessage
+from tests.factories import (
+    AcknowledgedComplaintFactory,
+    AttachmentFactory,
+    ComplaintEventFactory,
+    ComplaintFactory,
+    manager,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def case_path(complaint) -> str:
+    return reverse("client:case", args=[links.client_token(complaint)])
+
+
+def fresh_link_path(token: str) -> str:
+    return reverse("client:fresh_link", args=[token])
+
+
+@pytest.fixture
+def expired_token(settings):
+    """A genuine link for a case, made long enough ago to have expired."""
+    complaint = ComplaintFactory(email="ada.lovelace@example.com")
+    with time_machine.travel(timezone.now() - timedelta(days=settings.CLIENT_LINK_MAX_AGE_DAYS + 1)):
+        token = links.client_token(complaint)
+    return complaint, token
+
+
+def forged_token() -> str:
+    return signing.dumps(["0" * 32, 1], salt="not.ours")
+
+
+def assert_private(response) -> None:
+    assert response["Cache-Control"] == "no-store, private"
+    assert response["X-Robots-Tag"] == "noindex"
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert b'<meta name="referrer" content="no-referrer">' in response.content
+
+
+# --- a good link -----------------------------------------------------------------------------
+
+
+def test_a_good_link_shows_the_case_in_plain_words(client):
+    complaint = AcknowledgedComplaintFactory(
+        description="The engineer never arrived.", desired_outcome="Refund the call-out fee."
+    )
+    response = client.get(case_path(complaint))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert complaint.reference in page
+    assert "Acknowledged" in page
+    assert "a manager will investigate it" in page
+    received = timezone.localtime(complaint.received_at)
+    assert f"{received:%A} {received.day} {received:%B %Y}" in page
+    assert f"{complaint.outcome_due:%A} {complaint.outcome_due.day} {complaint.outcome_due:%B %Y}" in page
+    assert "The engineer never arrived." in page
+    assert "Refund the call-out fee." in page
+
+
+def test_a_received_case_shows_when_it_will_be_acknowledged(client):
+    complaint = ComplaintFactory(acknowledgement_due=date(2026, 12, 30))
+    page = client.get(case_path(complaint)).content.decode()
+    assert "We will acknowledge it by" in page
+    assert "Wednesday 30 December 2026" in page
+    assert "written outcome is due" not in page
+
+
+def test_the_outcome_date_shows_as_paused_while_we_wait_for_the_client(client):
+    complaint = AcknowledgedComplaintFactory(status=Complaint.Status.AWAITING_CLIENT)
+    page = client.get(case_path(complaint)).content.decode()
+    assert "Waiting for your reply" in page
+    assert "on hold while we wait for your reply" in page
+    assert "written outcome is due by" not in page
+
+
+def test_the_page_lists_the_clients_documents_by_name_only(client):
+    complaint = ComplaintFactory()
+    AttachmentFactory(complaint=complaint, original_name="invoice-0042.pdf")
+    AttachmentFactory(complaint=complaint, original_name="staff-scan.pdf", source=Attachment.Source.STAFF)
+    page = client.get(case_path(complaint)).content.decode()
+    assert "invoice-0042.pdf" in page
+    assert "staff-scan.pdf" not in page
+    # No way into private storage from here.
+    assert "complaints/" + str(complaint.public_id) not in page
+
+
+def test_the_timeline_shows_client_visible_events_only_and_no_staff_names(client):
+    complaint = ComplaintFactory()
+    investigator = manager(first_name="Priya", last_name="Ramanathan")
+    ComplaintEventFactory(complaint=complaint, summary="Complaint received through the website", actor_label="Client")
+    ComplaintEventFactory(
+        complaint=complaint,
+        kind="acknowledged",
+        summary="Complaint acknowledged by email",
+        actor=investigator,
+        actor_label="Priya Ramanathan",
+        client_visible=True,
+    )
+    ComplaintEventFactory(
+        complaint=complaint,
+        kind="note_added",
+        summary="Internal: client has complained before, handle with care",
+        actor=investigator,
+        actor_label="Priya Ramanathan",
+        client_visible=False,
+    )
+    page = client.get(case_path(complaint)).content.decode()
+    assert "Complaint received through the website" in page
+    assert "Complaint acknowledged by email" in page
+    assert "handle with care" not in page
+    assert "Priya" not in page
+    assert "Ramanathan" not in page
+    assert "JPD IT Services" in page
+
+
+def test_what_the_client_typed_is_escaped(client):
+    complaint = ComplaintFactory(description='<script>alert("x")</script>', desired_outcome="<b>money</b>")
+    page = client.get(case_path(complaint)).content.decode()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;" in page
+    assert "&lt;b&gt;money&lt;/b&gt;" in page
+
+
+def test_the_case_page_is_private(client):
+    assert_private(client.get(case_path(ComplaintFactory())))
+
+
+def test_the_case_page_does_not_accept_posts(client):
+    assert client.post(case_path(ComplaintFactory())).status_code == 405
+
+
+# --- forged links ------------------------------------------------------------------------------
+
+
+def test_a_forged_link_gets_a_404_that_reveals_nothing(client):
+    complaint = ComplaintFactory()
+    deleted = ComplaintFactory()
+    deleted_path = case_path(deleted)
+    deleted.delete()
+
+    forged = client.get(reverse("client:case", args=[forged_token()]))
+    garbage = client.get(reverse("client:case", args=["garbage"]))
+    gone = client.get(deleted_path)
+
+    assert forged.status_code == garbage.status_code == gone.status_code == 404
+    # The same page whether or not a case ever existed.
+    assert forged.content == garbage.content == gone.content
+    page = forged.content.decode()
+    assert complaint.reference not in page
+    assert "expired" not in page
+    assert "Email me a new link" not in page
+    assert_private(forged)
+
+
+# --- expired or revoked links --------------------------------------------------------------------
+
+
+def test_an_expired_link_offers_one_button_to_email_a_new_link(client, expired_token):
+    complaint, token = expired_token
+    response = client.get(reverse("client:case", args=[token]))
+    page = response.content.decode()
+    # 410 Gone: this address will never show the case again (see the view).
+    assert response.status_code == 410
+    assert "This link has expired" in page
+    assert page.count("<form") == 1
+    assert 'method="post"' in page
+    assert f'action="{fresh_link_path(token)}"' in page
+    assert "csrfmiddlewaretoken" in page
+    assert "Email me a new link" in page
+    # Nothing about the case until the owner opens the new link.
+    assert complaint.reference not in page
+    assert complaint.email not in page
+    assert complaint.description not in page
+    assert_private(response)
+
+
+def test_a_revoked_link_is_treated_as_expired(client):
+    complaint = ComplaintFactory()
+    path = case_path(complaint)
+    Complaint.objects.filter(pk=complaint.pk).update(client_link_version=2)
+    response = client.get(path)
+    assert response.status_code == 410
+    assert "Email me a new link" in response.content.decode()
+
+
+def test_asking_for_a_new_link_emails_the_address_on_the_case_and_shows_it_masked(client, expired_token):
+    complaint, token = expired_token
+    response = client.post(fresh_link_path(token), {"email": "attacker@example.net"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "a***@example.com" in page
+    assert "ada.lovelace@example.com" not in page
+    assert "attacker" not in page
+    message = OutboundMessage.objects.get(complaint=complaint, kind=OutboundMessage.Kind.CLIENT_LINK)
+    assert message.to_email == "ada.lovelace@example.com"
+    assert_private(response)
+
+
+def test_the_new_link_arrives_and_opens_the_case(client, expired_token):
+    complaint, token = expired_token
+    client.post(fresh_link_path(token))
+    message = OutboundMessage.objects.get(complaint=complaint, kind=OutboundMessage.Kind.CLIENT_LINK)
+    assert notifications.message_deliver(message.pk) == "sent"
+
+    (email,) = mail.outbox
+    new_path = email.body.split("http://testserver", 1)[1].split()[0]
+    response = client.get(new_path)
+    assert response.status_code == 200
+    assert complaint.reference in response.content.decode()
+
+
+def test_asking_again_within_minutes_sends_no_second_email(client, expired_token):
+    complaint, token = expired_token
+    client.post(fresh_link_path(token))
+    notifications.message_deliver(OutboundMessage.objects.get(complaint=complaint).pk)
+
+    response = client.post(fresh_link_path(token))
+
+    assert OutboundMessage.objects.filter(complaint=complaint, kind=OutboundMessage.Kind.CLIENT_LINK).count() == 1
+    assert "a few minutes ago" in response.content.decode()
+
+
+def test_a_case_without_an_email_address_is_asked_to_contact_us(client):
+    complaint = ComplaintFactory(email="")
+    path = case_path(complaint)
+    Complaint.objects.filter(pk=complaint.pk).update(client_link_version=2)
+    token = path.split("/")[2]
+    page = client.post(fresh_link_path(token)).content.decode()
+    assert "do not have an email address" in page
+    assert not OutboundMessage.objects.exists()
+
+
+def test_a_new_link_cannot_be_requested_for_a_forged_token(client):
+    response = client.post(fresh_link_path(forged_token()))
+    assert response.status_code == 404
+    assert not OutboundMessage.objects.exists()
+
+
+def test_a_good_link_posting_for_a_new_link_just_goes_to_the_case(client):
+    complaint = ComplaintFactory()
+    token = links.client_token(complaint)
+    response = client.post(fresh_link_path(token))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("client:case", args=[token])
+    assert not OutboundMessage.objects.exists()
+
+
+def test_asking_for_a_new_link_needs_a_post_with_a_csrf_token(expired_token):
+    _complaint, token = expired_token
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.get(fresh_link_path(token)).status_code == 405
+    assert strict.post(fresh_link_path(token)).status_code == 403
+    assert not OutboundMessage.objects.exists()
