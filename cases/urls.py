@@ -6,6 +6,10 @@ from cases.views import client, public, staff
 
 public_patterns = [
     path("", public.complaint_form, name="complaint_form"),
+    path("complaint/received/<str:token>/", public.complaint_received, name="complaint_received"),
+    path("complaint/thanks/", public.complaint_thanks, name="complaint_thanks"),
+    path("procedure/", public.procedure, name="procedure"),
+    path("privacy/", public.privacy, name="privacy"),
 ]
 
 client_patterns = [

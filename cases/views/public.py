@@ -1,5 +1,131 @@
-from django.http import HttpResponse
+"""Public pages: the complaint form, its confirmation, the procedure and the privacy notice.
+
+Views are thin: the form checks the input (and keeps valid documents between
+posts), ``cases.ratelimit`` holds back floods, ``cases.services.complaint_submit``
+saves the complaint and queues its acknowledgement. No page needs JavaScript,
+and none depends on a session: the confirmation page is reached through the
+same signed token as the client's tracking link.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from cases import links, ratelimit, services
+from cases.business_days import add_business_days
+from cases.forms import PublicComplaintForm
+
+logger = logging.getLogger(__name__)
 
 
+def _see_other(url: str):
+    response = redirect(url)
+    response.status_code = 303
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
 def complaint_form(request):
-    return HttpResponse("form")
+    """The public complaint form: on success, redirect to the confirmation page."""
+    if request.method != "POST":
+        return _form_page(request, PublicComplaintForm())
+
+    form = PublicComplaintForm(request.POST, request.FILES)
+    if form.is_bot:
+        # Look accepted, so the bot learns nothing; log without any personal data.
+        logger.info("Public complaint form: honeypot filled, nothing saved")
+        return _see_other(reverse("public:complaint_thanks"))
+    if not form.is_valid():
+        return _form_page(request, form)
+
+    decision = ratelimit.intake_attempt(request)
+    if not decision.allowed:
+        form.stage_uploads()
+        logger.warning("Public complaint form: hourly limit reached for an address, nothing saved")
+        response = _form_page(
+            request, form, status=429, rate_limited=decision, retry_at=timezone.localtime(decision.retry_at)
+        )
+        response["Retry-After"] = str(decision.retry_after_seconds)
+        return response
+
+    complaint = services.complaint_submit(details=form.details(), files=form.uploads())
+    form.clear_staging()
+    token = links.client_token(complaint)
+    # "#main" moves the reader (and a screen reader's focus) straight to the news.
+    return _see_other(reverse("public:complaint_received", args=[token]) + "#main")
+
+
+def _form_page(request, form, *, status=200, **extra):
+    context = {"form": form, "days": _procedure_days(), **extra}
+    return render(request, "cases/public/complaint_form.html", context, status=status)
+
+
+@never_cache
+@require_GET
+def complaint_received(request, token: str):
+    """The confirmation: the reference number, what happens next and the link to follow the case."""
+    check = links.check_client_token(token)
+    if not check.ok:
+        raise Http404("No such complaint.")
+    complaint = check.complaint
+    # Before the acknowledgement the exact outcome date is not known yet: give the latest it can be.
+    outcome_by = complaint.outcome_due or add_business_days(
+        complaint.acknowledgement_due, settings.COMPLAINT_OUTCOME_DAYS
+    )
+    response = render(
+        request,
+        "cases/public/complaint_received.html",
+        {
+            "complaint": complaint,
+            "outcome_by": outcome_by,
+            "outcome_exact": complaint.outcome_due is not None,
+            "track_url": reverse("client:case", args=[token]),
+            "days": _procedure_days(),
+        },
+    )
+    # The address carries a secret: do not leak it to other sites through the Referer header.
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_GET
+def complaint_thanks(request):
+    """What a bot (a filled honeypot) is shown: an acceptance without a reference."""
+    return render(request, "cases/public/complaint_thanks.html")
+
+
+def _procedure_days() -> dict:
+    """The day counts of the procedure, from the same settings the deadline code uses."""
+    return {
+        "acknowledgement": settings.COMPLAINT_ACKNOWLEDGEMENT_DAYS,
+        "outcome": settings.COMPLAINT_OUTCOME_DAYS,
+        "appeal_window": settings.APPEAL_WINDOW_DAYS,
+        "appeal_acknowledgement": settings.APPEAL_ACKNOWLEDGEMENT_DAYS,
+        "appeal_decision": settings.APPEAL_DECISION_DAYS,
+    }
+
+
+@require_GET
+def procedure(request):
+    """Our complaints procedure, in plain words, with its day counts from settings."""
+    return render(
+        request,
+        "cases/public/procedure.html",
+        {"days": _procedure_days(), "close_of_business": settings.CLOSE_OF_BUSINESS},
+    )
+
+
+@require_GET
+def privacy(request):
+    """The privacy notice for complainants."""
+    return render(request, "cases/public/privacy.html")

@@ -1,0 +1,89 @@
+"""Flood control for the public complaint form: a few complaints per address per hour.
+
+Counted in Django's cache with atomic ``add`` + ``incr`` (so two requests at the
+same moment cannot both take the last place), in fixed one-hour windows. The
+address is hashed before it becomes a cache key: the cache never holds a
+client's IP address. Real clients are never blocked for long: the refusal tells
+them when to try again and gives the phone number.
+
+Settings: ``INTAKE_RATE_LIMIT_ENABLED``, ``INTAKE_RATE_LIMIT_PER_HOUR`` and
+``TRUSTED_PROXY_COUNT`` (how many reverse proxies in front of us append to
+X-Forwarded-For; 0 means use the connection's address).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+WINDOW_SECONDS = 60 * 60
+KEY_PREFIX = "intake-rate"
+
+
+def client_ip(request) -> str:
+    """The client's address: REMOTE_ADDR, or the entry our own proxies added to X-Forwarded-For.
+
+    With N trusted proxies, each appends the address it received the request
+    from, so the client is the N-th entry from the right; anything further left
+    was written by the client and cannot be trusted.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies > 0:
+        entries = [e.strip() for e in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if e.strip()]
+        if len(entries) >= proxies:
+            candidate = entries[-proxies]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                pass
+    return remote
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    # When the address may try again (only meaningful when refused).
+    retry_at: datetime | None = None
+
+    @property
+    def retry_after_seconds(self) -> int:
+        if self.retry_at is None:
+            return 0
+        return max(int((self.retry_at - timezone.now()).total_seconds()), 1)
+
+    @property
+    def retry_in_minutes(self) -> int:
+        return max((self.retry_after_seconds + 59) // 60, 1)
+
+
+def _key(ip: str, window: int) -> str:
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{ip}".encode()).hexdigest()[:32]
+    return f"{KEY_PREFIX}:{digest}:{window}"
+
+
+def intake_attempt(request) -> Decision:
+    """Count one complaint from this request's address; refuse it if the hour's allowance is used up."""
+    if not settings.INTAKE_RATE_LIMIT_ENABLED:
+        return Decision(allowed=True)
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    key = _key(client_ip(request), window)
+    # add() is a no-op if the key exists; incr() is atomic in every cache backend we use.
+    cache.add(key, 0, timeout=WINDOW_SECONDS + 60)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.add(key, 1, timeout=WINDOW_SECONDS + 60)
+        count = 1
+    if count <= settings.INTAKE_RATE_LIMIT_PER_HOUR:
+        return Decision(allowed=True)
+    window_end = (window + 1) * WINDOW_SECONDS
+    return Decision(allowed=False, retry_at=timezone.now() + timedelta(seconds=window_end - now))
