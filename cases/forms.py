@@ -420,6 +420,8 @@ class StaffComplaintForm(ComplaintDetailsForm):
             self.fields[name].label = label
             if hint is not None:
                 self.fields[name].help_text = hint
+        # The base class already made bound fields (which copy the label): make them again with the staff wording.
+        self._bound_fields_cache.clear()
         self.fields["name"].error_messages["required"] = "Enter the complainant's full name."
         self.fields["description"].error_messages["required"] = "Describe the complaint."
         # Staff type someone else's details: the browser must not offer their own.

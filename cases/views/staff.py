@@ -12,12 +12,14 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from cases import permissions, selectors, services
 from cases.access import complaint_for_staff, staff_required
 from cases.business_days import london_date, london_today
+from cases.forms import StaffComplaintForm
 
 LOG_PERMISSION = "cases.log_complaint"
 
@@ -34,6 +36,7 @@ logout = auth_views.LogoutView.as_view()
 login = StaffLoginView.as_view()
 
 
+@never_cache
 @require_GET
 @staff_required
 def home(request):
@@ -52,14 +55,14 @@ def home(request):
     )
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 @staff_required(permission=LOG_PERMISSION)
 def complaint_log(request):
     """A complaints lead logs a complaint that came by phone, email, letter or in person."""
-    from cases.forms import StaffComplaintForm
-
-    form = StaffComplaintForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"
+    form = StaffComplaintForm(request.POST if posted else None, request.FILES if posted else None)
+    if posted and form.is_valid():
         try:
             complaint = services.complaint_log(
                 actor=request.user,
@@ -71,10 +74,17 @@ def complaint_log(request):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            return redirect("staff:complaint_logged", reference=complaint.reference)
+            form.clear_staging()
+            # "#main" also replaces the form's "#error-summary" fragment, which a redirect would keep.
+            response = redirect(reverse("staff:complaint_logged", args=[complaint.reference]) + "#main")
+            response.status_code = 303  # See Other: a reload of the next page never posts again
+            return response
+        # Refused by the service: keep the checked files for the next post, as the form does.
+        form.stage_uploads()
     return render(request, "staff/complaint_log.html", {"form": form})
 
 
+@never_cache
 @require_GET
 @staff_required(permission=LOG_PERMISSION)
 def complaint_logged(request, reference):
