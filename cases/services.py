@@ -310,6 +310,19 @@ def complaint_prepare_client_link(message) -> dict:
     return {"complaint": message.complaint, "tracking_url": links.client_url(message.complaint)}
 
 
+def complaint_prepare_information_request(message) -> dict:
+    request = InformationRequest.objects.get(pk=message.context["request_id"], complaint=message.complaint)
+    return {**complaint_prepare_client_link(message), "request": request}
+
+
+def complaint_prepare_staff_message(message) -> dict:
+    """Staff emails link to the case page (sign-in required); they never quote client text."""
+    from django.urls import reverse
+
+    case_url = settings.SITE_URL + reverse("staff:case", args=[message.complaint.reference])
+    return {"complaint": message.complaint, "case_url": case_url}
+
+
 def complaint_send_fresh_link(*, complaint: Complaint) -> bool:
     """Email a new tracking link to the address on the case (and nowhere else).
 

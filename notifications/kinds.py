@@ -43,6 +43,24 @@ KINDS: dict[str, MessageKind] = {
         template="client_link",
         prepare="cases.services.complaint_prepare_client_link",
     ),
+    # The question itself is read from the InformationRequest named in the row's context.
+    Kind.INFORMATION_REQUEST: MessageKind(
+        template="information_request",
+        prepare="cases.services.complaint_prepare_information_request",
+    ),
+    # The outcome letter PDF is attached from the row's ``letter``.
+    Kind.OUTCOME_LETTER: MessageKind(
+        template="outcome_letter",
+        prepare="cases.services.complaint_prepare_client_link",
+    ),
+    Kind.STAFF_ASSIGNMENT: MessageKind(
+        template="staff_assignment",
+        prepare="cases.services.complaint_prepare_staff_message",
+    ),
+    Kind.STAFF_CLIENT_REPLY: MessageKind(
+        template="staff_client_reply",
+        prepare="cases.services.complaint_prepare_staff_message",
+    ),
 }
 
 
