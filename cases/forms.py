@@ -27,7 +27,7 @@ from django.utils import timezone
 from cases.business_days import london_today
 from cases.models import Complaint
 from cases.services import ComplaintDetails
-from cases.uploads import ACCEPTED_SUMMARY, Staging, ValidatedUpload, validate_upload
+from cases.uploads import ACCEPTED_SUMMARY, Staging, ValidatedUpload, human_size, validate_upload
 
 ContactMethod = Complaint.ContactMethod
 PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()\-.]+$")
@@ -195,10 +195,7 @@ class ComplaintDetailsForm(AccessibleFormMixin, forms.Form):
     documents = MultipleFileField(
         label="Supporting documents",
         required=False,
-        help_text=(
-            f"Optional. Up to {settings.INTAKE_MAX_FILES} files, each at most "
-            f"{settings.INTAKE_MAX_FILE_BYTES // (1024 * 1024)} MB. {ACCEPTED_SUMMARY}"
-        ),
+        help_text="",  # set in __init__ from the settings
     )
 
     staging_field = "kept_documents"
@@ -206,6 +203,10 @@ class ComplaintDetailsForm(AccessibleFormMixin, forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["documents"].help_text = (
+            f"Optional. Up to {settings.INTAKE_MAX_FILES} files, each at most "
+            f"{human_size(settings.INTAKE_MAX_FILE_BYTES)}. {ACCEPTED_SUMMARY}"
+        )
         self.fields["documents"].widget.attrs["accept"] = ",".join(
             [".pdf", ".png", ".jpg", ".jpeg", ".docx", ".xlsx", ".txt", ".eml"]
         )

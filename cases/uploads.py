@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import os
 import re
 import secrets
@@ -37,7 +38,6 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.core.files.storage import storages
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -127,13 +127,25 @@ def clean_file_name(name: str) -> str:
     """
     name = unicodedata.normalize("NFC", name or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"\s+", " ", name)  # tabs and newlines become spaces, not nothing
     name = "".join(ch for ch in name if unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-    name = re.sub(r"\s+", " ", name).strip().lstrip(". ")
+    name = re.sub(r" +", " ", name).strip().lstrip(". ")
     if len(name) > MAX_NAME_LENGTH:
         stem, ext = os.path.splitext(name)
         ext = ext[:16]
         name = stem[: MAX_NAME_LENGTH - len(ext)].rstrip() + ext
     return name or "unnamed file"
+
+
+def human_size(size: int, *, round_up: bool = False) -> str:
+    """Bytes as people say them ("3.2 MB"); a size over a limit rounds up, so it never reads as the limit."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            tenths = size * 10 / scale
+            tenths = math.ceil(tenths) if round_up else round(tenths)
+            text = f"{tenths // 10}" if tenths % 10 == 0 else f"{tenths / 10:.1f}"
+            return f"{text} {unit}"
+    return f"{size} byte{'s' if size != 1 else ''}"
 
 
 def validate_upload(uploaded) -> ValidatedUpload:
@@ -145,7 +157,7 @@ def validate_upload(uploaded) -> ValidatedUpload:
     limit = settings.INTAKE_MAX_FILE_BYTES
     if size > limit:
         raise ValidationError(
-            f"'{name}' is {filesizeformat(size)}; each file can be at most {filesizeformat(limit)}.",
+            f"'{name}' is {human_size(size, round_up=True)}; each file can be at most {human_size(limit)}.",
             code="too_big",
         )
     uploaded.seek(0)
