@@ -16,11 +16,8 @@ from django.http import Http404
 from django.shortcuts import render
 
 from cases.models import Complaint
+from cases.roles import DIRECTORS, LEADS, MANAGERS
 
-# The staff roles of SPEC.md (groups created by migration cases/0002_roles).
-MANAGERS = "Managers"
-LEADS = "Complaints leads"
-DIRECTORS = "Directors"
 STAFF_GROUPS = (MANAGERS, LEADS, DIRECTORS)
 
 

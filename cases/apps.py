@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CasesConfig(AppConfig):
@@ -7,3 +8,7 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from cases import signals  # noqa: F401 - connects the calendar cache invalidation
+        from cases.roles import sync_roles_after_migrate
+
+        # After every migrate and every test-database flush, the groups match cases/roles.py.
+        post_migrate.connect(sync_roles_after_migrate, sender=self, dispatch_uid="cases.sync_roles")

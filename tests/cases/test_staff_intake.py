@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import os
 import re
 from pathlib import Path
@@ -11,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -256,23 +254,6 @@ def test_client_text_is_escaped_on_the_logged_page(frozen_now, lead_client):
 # --- screenshots -------------------------------------------------------------------------
 
 
-def ensure_roles() -> None:
-    """Make the staff groups again if an earlier transactional test flushed the migrations' rows.
-
-    A flush re-creates permissions (post_migrate) but not the groups of the data
-    migrations; serialized_rollback would clash with content types left by other tests.
-    """
-    from django.contrib.auth.models import Permission
-
-    grants: dict[str, set[str]] = {}
-    for name, table in (("0002_roles", "ROLES"), ("0004_investigation_roles", "GRANTS")):
-        for group, codenames in getattr(importlib.import_module(f"cases.migrations.{name}"), table).items():
-            grants.setdefault(group, set()).update(c if isinstance(c, str) else c[1] for c in codenames)
-    for group_name, codenames in grants.items():
-        group, _ = Group.objects.get_or_create(name=group_name)
-        group.permissions.add(*Permission.objects.filter(content_type__app_label="cases", codename__in=codenames))
-
-
 @pytest.mark.browser
 def test_staff_pages_screenshots(live_server, monkeypatch):
     """Sign in, look at the home page, log a complaint without email; screenshots at desktop and phone width."""
@@ -283,7 +264,6 @@ def test_staff_pages_screenshots(live_server, monkeypatch):
 
     # Playwright's sync API runs an event loop in this thread; the live server's database is a real one.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    ensure_roles()
     out = Path(os.environ.get("SCREENSHOT_DIR", "var/screenshots"))
     out.mkdir(parents=True, exist_ok=True)
     UserFactory(username="lena", first_name="Lena", last_name="Lead", groups=["Complaints leads"])
