@@ -21,6 +21,9 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 STORAGES["staticfiles"] = {
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
 }
+# WhiteNoise wants the folder to exist; tests serve static files through the finders.
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="jpdit-test-static-"))
+WHITENOISE_USE_FINDERS = True
 # Each test run keeps its private files in its own temporary folder, never var/.
 PRIVATE_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="jpdit-test-private-"))
 STORAGES["private"] = {
