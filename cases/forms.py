@@ -97,13 +97,21 @@ class AccessibleFormMixin:
             return "form-select"
         return "form-control"
 
+    def _field_id(self, name: str) -> str:
+        # Worked out here rather than through self[name], which would cache a
+        # BoundField (and its label) before a subclass has set its wording.
+        html_name = self.add_prefix(name)
+        if self.auto_id and "%s" in str(self.auto_id):
+            return str(self.auto_id) % html_name
+        return html_name if self.auto_id else ""
+
     def annotate_widgets(self) -> None:
         errors = getattr(self, "_errors", None) or {}
         for name, field in self.fields.items():
             widget = field.widget
             if isinstance(widget, forms.HiddenInput):
                 continue
-            auto_id = self[name].auto_id
+            auto_id = self._field_id(name)
             classes = [self._widget_class(widget)]
             described = []
             if field.help_text:
@@ -244,7 +252,7 @@ class ComplaintDetailsForm(AccessibleFormMixin, forms.Form):
         files = self.cleaned_data["documents"]
         self.staging.remove(self._remove_keys)
         errors = [
-            f"'{gone.original_name}' was kept for you for a day only and has been deleted. Please attach it again."
+            f"'{gone.original_name}' is no longer kept for you (we keep documents for a day). Please attach it again."
             for gone in self.staging.missing()
         ]
         limit = settings.INTAKE_MAX_FILES
