@@ -454,3 +454,12 @@ def test_privacy_notice_says_who_why_how_long_and_the_rights(client, settings):
     assert "for six years after the case closes" in html
     assert "Your rights" in html
     assert "Information Commissioner" in html
+
+
+def test_the_same_document_chosen_again_is_kept_once(client):
+    first = client.post(FORM_URL, {**form_data(name=""), "documents": [pdf()]})
+    kept = re.search(r'name="kept_documents" value="([^"]+)"', first.content.decode()).group(1)
+
+    client.post(FORM_URL, {**form_data(kept_documents=kept), "documents": [pdf("report-copy.pdf")]})
+
+    assert [a.original_name for a in Complaint.objects.get().attachments.all()] == ["report.pdf"]

@@ -98,3 +98,35 @@ def test_simultaneous_requests_cannot_exceed_the_allowance():
         thread.join()
 
     assert results.count(True) == 3
+
+
+@pytest.mark.redis
+def test_allowance_holds_with_the_redis_cache_used_in_production(settings):
+    from django.core.cache import caches
+
+    from tests.services import redis_url
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url(),
+            "KEY_PREFIX": "jpdit-test-ratelimit",
+        }
+    }
+    assert type(caches["default"]).__name__ == "RedisCache"
+    caches["default"].clear()
+    results = []
+    barrier = threading.Barrier(10)
+
+    def attempt():
+        barrier.wait()
+        results.append(ratelimit.intake_attempt(request("198.51.100.77")).allowed)
+
+    threads = [threading.Thread(target=attempt) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    caches["default"].clear()
+
+    assert results.count(True) == 3
