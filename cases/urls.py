@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases.views import client, outcome, public, staff
+from cases.views import case, client, outcome, public, staff
 
 public_patterns = [
     path("", public.complaint_form, name="complaint_form"),
@@ -22,6 +22,7 @@ staff_patterns = [
     path("login/", staff.login, name="login"),
     path("logout/", staff.logout, name="logout"),
     path("complaints/new/", staff.complaint_log, name="complaint_log"),
+    path("complaints/<str:reference>/", case.case_page, name="case"),
     path("complaints/<str:reference>/logged/", staff.complaint_logged, name="complaint_logged"),
     path("complaints/<str:reference>/letters/<int:letter_id>/", staff.letter_download, name="letter_download"),
     path("complaints/<str:reference>/outcome/", outcome.outcome_page, name="outcome"),
