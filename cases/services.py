@@ -618,6 +618,8 @@ def outcome_letter_context(*, complaint: Complaint, outcome: str, findings: str,
         "letter_date": issued_at,
         "appeal_deadline": appeal_deadline,
         "appeal_window_days": settings.APPEAL_WINDOW_DAYS,
+        "appeal_acknowledgement_days": settings.APPEAL_ACKNOWLEDGEMENT_DAYS,
+        "appeal_decision_days": settings.APPEAL_DECISION_DAYS,
         "signatory": complaint.assignee,
     }
 
