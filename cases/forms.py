@@ -143,7 +143,106 @@ class AccessibleFormMixin:
         return items
 
 
-class ComplaintDetailsForm(AccessibleFormMixin, forms.Form):
+class DocumentsMixin(AccessibleFormMixin):
+    """Documents checked by content, and kept between posts: for any form with a ``documents`` field.
+
+    The complaint forms and the client's answer to a question (``cases.forms_case``)
+    share it, so a document is accepted or refused by the same rules everywhere.
+    Put it before ``forms.Form`` in the bases and declare
+    ``documents = MultipleFileField(...)`` on the form.
+    """
+
+    staging_field = "kept_documents"
+    remove_field = "remove_document"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["documents"].help_text = (
+            f"Optional. Up to {settings.INTAKE_MAX_FILES} files, each at most "
+            f"{human_size(settings.INTAKE_MAX_FILE_BYTES)}. {ACCEPTED_SUMMARY}"
+        )
+        self.fields["documents"].widget.attrs["accept"] = ",".join(
+            [".pdf", ".png", ".jpg", ".jpeg", ".docx", ".xlsx", ".txt", ".eml"]
+        )
+        raw = self.data.get(self.add_prefix(self.staging_field)) if self.is_bound else None
+        self.staging = Staging.from_signed(raw)
+        self._remove_keys: list[str] = []
+        if self.is_bound and hasattr(self.data, "getlist"):
+            self._remove_keys = self.data.getlist(self.add_prefix(self.remove_field))
+        self._new_uploads: list[ValidatedUpload] = []
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and self._errors:
+            # Keep what passed so the client does not choose it again after fixing the rest.
+            self.stage_uploads()
+        self.annotate_widgets()
+
+    def clean_documents(self):
+        """Check every new file; keep the valid ones even when others are refused."""
+        files = self.cleaned_data["documents"]
+        self.staging.remove(self._remove_keys)
+        errors = [
+            f"'{gone.original_name}' is no longer kept for you (we keep documents for a day). Please attach it again."
+            for gone in self.staging.missing()
+        ]
+        limit = settings.INTAKE_MAX_FILES
+        kept = len(self.staging.files)
+        if kept + len(files) > limit:
+            already = f" (plus {kept} already attached)" if kept else ""
+            errors.append(
+                f"You can attach up to {limit} files; you chose {len(files)}{already}. "
+                f"Please choose at most {max(limit - kept, 0)}."
+            )
+            raise ValidationError(errors)
+        seen = {staged.sha256 for staged in self.staging.files}
+        for uploaded in files:
+            try:
+                upload = validate_upload(uploaded)
+            except ValidationError as error:
+                errors.extend(error.messages)
+                continue
+            if upload.sha256 not in seen:  # the same file chosen twice is kept once
+                seen.add(upload.sha256)
+                self._new_uploads.append(upload)
+        if errors:
+            raise ValidationError(errors)
+        return files
+
+    def uploads(self) -> list[ValidatedUpload]:
+        """Kept files first (chosen earlier), then this post's new ones."""
+        return self.staging.uploads() + self._new_uploads
+
+    # -- keeping files between posts ------------------------------------------------
+
+    def stage_uploads(self) -> None:
+        """Move this post's valid files into the staging folder (also used when a post is refused for flooding)."""
+        for upload in self._new_uploads:
+            self.staging.add(upload)
+        self._new_uploads = []
+
+    def clear_staging(self) -> None:
+        """Delete the kept files once they are attached to a case."""
+        self.staging.discard()
+
+    @property
+    def kept_files(self):
+        return self.staging.files
+
+    @property
+    def staging_value(self) -> str:
+        return self.staging.signed()
+
+    @property
+    def staging_name(self) -> str:
+        return self.add_prefix(self.staging_field)
+
+    @property
+    def remove_name(self) -> str:
+        return self.add_prefix(self.remove_field)
+
+
+class ComplaintDetailsForm(DocumentsMixin, forms.Form):
     """Every intake field of SPEC.md; the public and staff forms set what is required."""
 
     audience = "public"
@@ -206,33 +305,8 @@ class ComplaintDetailsForm(AccessibleFormMixin, forms.Form):
         help_text="",  # set in __init__ from the settings
     )
 
-    staging_field = "kept_documents"
-    remove_field = "remove_document"
-
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["documents"].help_text = (
-            f"Optional. Up to {settings.INTAKE_MAX_FILES} files, each at most "
-            f"{human_size(settings.INTAKE_MAX_FILE_BYTES)}. {ACCEPTED_SUMMARY}"
-        )
-        self.fields["documents"].widget.attrs["accept"] = ",".join(
-            [".pdf", ".png", ".jpg", ".jpeg", ".docx", ".xlsx", ".txt", ".eml"]
-        )
-        raw = self.data.get(self.add_prefix(self.staging_field)) if self.is_bound else None
-        self.staging = Staging.from_signed(raw)
-        self._remove_keys: list[str] = []
-        if self.is_bound and hasattr(self.data, "getlist"):
-            self._remove_keys = self.data.getlist(self.add_prefix(self.remove_field))
-        self._new_uploads: list[ValidatedUpload] = []
-        self.annotate_widgets()
-
-    # -- validation ----------------------------------------------------------------
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        if self.is_bound and self._errors:
-            # Keep what passed so the client does not choose it again after fixing the rest.
-            self.stage_uploads()
         self.annotate_widgets()
 
     def clean_phone(self) -> str:
@@ -246,37 +320,6 @@ class ComplaintDetailsForm(AccessibleFormMixin, forms.Form):
         if day and day > london_today():
             raise ValidationError("The date of the incident cannot be in the future.")
         return day
-
-    def clean_documents(self):
-        """Check every new file; keep the valid ones even when others are refused."""
-        files = self.cleaned_data["documents"]
-        self.staging.remove(self._remove_keys)
-        errors = [
-            f"'{gone.original_name}' is no longer kept for you (we keep documents for a day). Please attach it again."
-            for gone in self.staging.missing()
-        ]
-        limit = settings.INTAKE_MAX_FILES
-        kept = len(self.staging.files)
-        if kept + len(files) > limit:
-            already = f" (plus {kept} already attached)" if kept else ""
-            errors.append(
-                f"You can attach up to {limit} files; you chose {len(files)}{already}. "
-                f"Please choose at most {max(limit - kept, 0)}."
-            )
-            raise ValidationError(errors)
-        seen = {staged.sha256 for staged in self.staging.files}
-        for uploaded in files:
-            try:
-                upload = validate_upload(uploaded)
-            except ValidationError as error:
-                errors.extend(error.messages)
-                continue
-            if upload.sha256 not in seen:  # the same file chosen twice is kept once
-                seen.add(upload.sha256)
-                self._new_uploads.append(upload)
-        if errors:
-            raise ValidationError(errors)
-        return files
 
     def clean(self):
         data = super().clean()
@@ -306,38 +349,6 @@ class ComplaintDetailsForm(AccessibleFormMixin, forms.Form):
             description=data["description"].strip(),
             desired_outcome=(data.get("desired_outcome") or "").strip(),
         )
-
-    def uploads(self) -> list[ValidatedUpload]:
-        """Kept files first (chosen earlier), then this post's new ones."""
-        return self.staging.uploads() + self._new_uploads
-
-    # -- keeping files between posts ------------------------------------------------
-
-    def stage_uploads(self) -> None:
-        """Move this post's valid files into the staging folder (also used when a post is refused for flooding)."""
-        for upload in self._new_uploads:
-            self.staging.add(upload)
-        self._new_uploads = []
-
-    def clear_staging(self) -> None:
-        """Delete the kept files once they are attached to a case."""
-        self.staging.discard()
-
-    @property
-    def kept_files(self):
-        return self.staging.files
-
-    @property
-    def staging_value(self) -> str:
-        return self.staging.signed()
-
-    @property
-    def staging_name(self) -> str:
-        return self.add_prefix(self.staging_field)
-
-    @property
-    def remove_name(self) -> str:
-        return self.add_prefix(self.remove_field)
 
 
 class PublicComplaintForm(ComplaintDetailsForm):
