@@ -19,7 +19,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from cases import business_days, links
-from cases.models import Action, Attachment, Complaint, ComplaintEvent, InformationRequest, Note, ReferenceCounter
+from cases.models import (
+    Action,
+    Attachment,
+    Complaint,
+    ComplaintEvent,
+    InformationRequest,
+    Note,
+    ReferenceCounter,
+    TransitionNotAllowed,
+)
 from cases.references import format_reference
 from cases.uploads import ValidatedUpload
 
@@ -455,6 +464,10 @@ def complaint_categorise(*, actor, complaint: Complaint, category, expected_revi
 def complaint_start_investigation(*, actor, complaint: Complaint, expected_revision: int | None = None) -> Complaint:
     """acknowledged → investigating. A manager starting an unassigned case takes it on."""
     locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+    if locked.status != Status.ACKNOWLEDGED:
+        # The table also allows awaiting_client → investigating, but only the
+        # client's answer (complaint_client_reply) may take that step: it moves the due date.
+        raise TransitionNotAllowed(locked, Status.INVESTIGATING)
     old = locked.transition_to(Status.INVESTIGATING)
     locked.investigation_started_at = timezone.now()
     fields_changed = ["status", "investigation_started_at"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cases import permissions, selectors, services
 from cases.access import complaint_for_staff, staff_required
 from cases.business_days import london_date, london_today
+from cases.downloads import private_file_response
 from cases.forms import StaffComplaintForm
 
 LOG_PERMISSION = "cases.log_complaint"
@@ -111,10 +111,4 @@ def letter_download(request, reference, letter_id):
     complaint = complaint_for_staff(request.user, reference, permission=LOG_PERMISSION)
     letter = get_object_or_404(Letter, pk=letter_id, complaint=complaint)
     letter.complaint = complaint
-    try:
-        handle = letter.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("The letter's file is missing.") from None
-    response = FileResponse(handle, as_attachment=True, filename=letter.download_name, content_type="application/pdf")
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return private_file_response(letter.file, filename=letter.download_name, content_type="application/pdf")
