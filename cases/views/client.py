@@ -2,8 +2,9 @@
 
 The signed token in the address is the only key to the case (``cases.links``),
 so every page here is sent with ``Cache-Control: no-store, private`` (no shared
-or disk cache keeps it), ``X-Robots-Tag: noindex`` and no Referer (the address
-never leaks to another site, nor into our own static file requests).
+or disk cache keeps it), ``X-Robots-Tag: noindex`` and a referrer policy that
+keeps the address from ever reaching another site: ``no-referrer`` on pages
+without a form, ``same-origin`` on a page with one (see ``FORM_REFERRER_POLICY``).
 
 A good link shows the case as the client may see it: its state in plain words,
 its dates, what they sent us and the client-visible timeline, never staff-only
@@ -64,15 +65,28 @@ STATE_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+REFERRER_POLICY = "no-referrer"
+# A page that POSTs a form cannot use "no-referrer": browsers then send
+# "Origin: null" with the form, and Django's CSRF check rightly refuses that
+# origin (403). "same-origin" still sends nothing to any other site, so the
+# token stays on our own server, which has the address anyway.
+FORM_REFERRER_POLICY = "same-origin"
+
+
 def private_page(view):
-    """Headers for every page whose address carries a client's token."""
+    """Headers for every page whose address carries a client's token.
+
+    The view's template states the same referrer policy in a ``<meta>`` tag
+    (``cases/client/_base.html``); a response may set its own ``Referrer-Policy``
+    (a page with a form), which is kept.
+    """
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = view(request, *args, **kwargs)
         response["Cache-Control"] = "no-store, private"
         response["X-Robots-Tag"] = "noindex"
-        response["Referrer-Policy"] = "no-referrer"
+        response.setdefault("Referrer-Policy", REFERRER_POLICY)
         return response
 
     return wrapper
@@ -129,7 +143,14 @@ def _link_expired(request: HttpRequest, token: str) -> HttpResponse:
     # expired signature or a revoked version cannot come back), and saying so
     # keeps link checkers, caches and our own monitoring from treating it as a
     # working page. Browsers show the page and its form as usual.
-    return render(request, "cases/client/link_expired.html", {"token": token}, status=410)
+    response = render(
+        request,
+        "cases/client/link_expired.html",
+        {"token": token, "referrer_policy": FORM_REFERRER_POLICY},
+        status=410,
+    )
+    response["Referrer-Policy"] = FORM_REFERRER_POLICY
+    return response
 
 
 @private_page

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -47,11 +49,11 @@ def forged_token() -> str:
     return signing.dumps(["0" * 32, 1], salt="not.ours")
 
 
-def assert_private(response) -> None:
+def assert_private(response, referrer_policy="no-referrer") -> None:
     assert response["Cache-Control"] == "no-store, private"
     assert response["X-Robots-Tag"] == "noindex"
-    assert response["Referrer-Policy"] == "no-referrer"
-    assert b'<meta name="referrer" content="no-referrer">' in response.content
+    assert response["Referrer-Policy"] == referrer_policy
+    assert f'<meta name="referrer" content="{referrer_policy}">'.encode() in response.content
 
 
 # --- a good link -----------------------------------------------------------------------------
@@ -188,7 +190,8 @@ def test_an_expired_link_offers_one_button_to_email_a_new_link(client, expired_t
     assert complaint.reference not in page
     assert complaint.email not in page
     assert complaint.description not in page
-    assert_private(response)
+    # Its form must send a real Origin (see FORM_REFERRER_POLICY); nothing goes to other sites.
+    assert_private(response, referrer_policy="same-origin")
 
 
 def test_a_revoked_link_is_treated_as_expired(client):
@@ -262,9 +265,70 @@ def test_a_good_link_posting_for_a_new_link_just_goes_to_the_case(client):
     assert not OutboundMessage.objects.exists()
 
 
+def test_the_new_link_form_passes_the_csrf_check_as_a_browser_sends_it(expired_token):
+    complaint, token = expired_token
+    strict = Client(enforce_csrf_checks=True)
+    page = strict.get(reverse("client:case", args=[token]))
+    csrf = page.context["csrf_token"]
+
+    # What a browser sends under "no-referrer": Django's CSRF check refuses it,
+    # which is why the expired page uses "same-origin".
+    refused = strict.post(fresh_link_path(token), {"csrfmiddlewaretoken": csrf}, HTTP_ORIGIN="null")
+    assert refused.status_code == 403
+    # What a browser sends under "same-origin".
+    accepted = strict.post(fresh_link_path(token), {"csrfmiddlewaretoken": csrf}, HTTP_ORIGIN="http://testserver")
+    assert accepted.status_code == 200
+    assert OutboundMessage.objects.filter(complaint=complaint).count() == 1
+
+
 def test_asking_for_a_new_link_needs_a_post_with_a_csrf_token(expired_token):
     _complaint, token = expired_token
     strict = Client(enforce_csrf_checks=True)
     assert strict.get(fresh_link_path(token)).status_code == 405
     assert strict.post(fresh_link_path(token)).status_code == 403
     assert not OutboundMessage.objects.exists()
+
+
+# --- in a real browser ---------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_a_real_browser_opens_the_case_and_gets_a_new_link_for_an_expired_one(live_server, monkeypatch, settings):
+    """Only a browser applies the referrer policy to the form's Origin; screenshots at phone width."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.services import chromium_path
+
+    # Playwright's sync API runs an event loop in this thread; the live server's database is a real one.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    out = Path(os.environ.get("SCREENSHOT_DIR", "var/screenshots"))
+    out.mkdir(parents=True, exist_ok=True)
+    complaint = AcknowledgedComplaintFactory(email="ada.lovelace@example.com")
+    AttachmentFactory(complaint=complaint, original_name="invoice-0042.pdf")
+    ComplaintEventFactory(complaint=complaint, summary="Complaint received through the website")
+    good = live_server.url + case_path(complaint)
+    with time_machine.travel(timezone.now() - timedelta(days=settings.CLIENT_LINK_MAX_AGE_DAYS + 1)):
+        expired = live_server.url + reverse("client:case", args=[links.client_token(complaint)])
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium_path(),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        assert page.goto(good).status == 200
+        assert page.locator("h1").inner_text() == complaint.reference
+        page.screenshot(path=out / "client-case-phone.png", full_page=True)
+
+        assert page.goto(expired).status == 410
+        page.screenshot(path=out / "client-link-expired-phone.png", full_page=True)
+        page.get_by_role("button", name="Email me a new link").click()
+        page.wait_for_load_state()
+        heading = page.locator("h1").inner_text()
+        body = page.locator("main").inner_text()
+        page.screenshot(path=out / "client-link-sent-phone.png", full_page=True)
+        browser.close()
+
+    assert heading == "Check your email"
+    assert "a***@example.com" in body
+    assert OutboundMessage.objects.filter(complaint=complaint, kind=OutboundMessage.Kind.CLIENT_LINK).count() == 1

@@ -54,6 +54,14 @@ def silent_server():
     server.close()
 
 
+def warm_up(details, broker_url) -> None:
+    """Pay the one-time costs of a fresh process (loading the Redis transport, the
+    first queries) before the clock starts: the promise is about every request."""
+    broker_url(CLOSED_PORT_URL)
+    services.enqueue_delivery(0)
+    case_services.complaint_submit(details=details)  # its on-commit never runs: the test's transaction rolls back
+
+
 def submit_and_commit(details, django_capture_on_commit_callbacks) -> tuple[Complaint, float]:
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -66,6 +74,7 @@ def submit_and_commit(details, django_capture_on_commit_callbacks) -> tuple[Comp
 def test_submit_returns_within_a_second_when_the_broker_is_down(
     broker_url, details, django_capture_on_commit_callbacks, caplog
 ):
+    warm_up(details, broker_url)
     broker_url(CLOSED_PORT_URL)
     caplog.set_level(logging.WARNING, logger="notifications.services")
 
@@ -75,12 +84,13 @@ def test_submit_returns_within_a_second_when_the_broker_is_down(
     assert Complaint.objects.filter(pk=complaint.pk, status=Complaint.Status.RECEIVED).exists()
     message = OutboundMessage.objects.get(complaint=complaint)
     assert message.state == OutboundMessage.State.PENDING
-    assert "left for the outbox sweep" in caplog.text
+    assert f"message {message.pk} left for the outbox sweep" in caplog.text
 
 
 def test_submit_returns_within_a_second_when_the_broker_hangs(
     broker_url, silent_server, details, django_capture_on_commit_callbacks
 ):
+    warm_up(details, broker_url)
     broker_url(f"redis://127.0.0.1:{silent_server.port}/0")
 
     complaint, elapsed = submit_and_commit(details, django_capture_on_commit_callbacks)
