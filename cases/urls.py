@@ -26,4 +26,9 @@ staff_patterns = [
     path("complaints/<str:reference>/logged/", staff.complaint_logged, name="complaint_logged"),
     path("complaints/<str:reference>/letters/<int:letter_id>/", staff.letter_download, name="letter_download"),
     path("complaints/<str:reference>/outcome/", outcome.outcome_page, name="outcome"),
+    path("complaints/<str:reference>/outcome/preview/", outcome.outcome_preview, name="outcome_preview"),
+    path("complaints/<str:reference>/outcome/preview.pdf", outcome.outcome_preview_pdf, name="outcome_preview_pdf"),
+    path("complaints/<str:reference>/outcome/issue/", outcome.outcome_issue, name="outcome_issue"),
+    path("actions/", outcome.actions_page, name="actions"),
+    path("actions/<int:action_id>/done/", outcome.action_mark_done, name="action_done"),
 ]
