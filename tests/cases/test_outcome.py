@@ -360,3 +360,99 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
     response = client.get(url("outcome", complaint))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("staff:login"))
+
+
+# --- in a real browser, without JavaScript -----------------------------------------------------
+
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_manager_records_previews_and_issues_an_outcome_in_a_browser(live_server, monkeypatch, tmp_path, device):
+    import os
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.services import chromium_path
+
+    shots = Path(os.environ.get("SCREENSHOT_DIR", "var/screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    worker = manager(username=f"sam-{device}", first_name="Sam", last_name="Okafor")
+    colleague = manager(first_name="Priya", last_name="Shah")
+    complaint = investigating(
+        worker,
+        name="Ada Lovelace",
+        organisation="Analytical Engines Ltd",
+        email="ada@example.com",
+        description=(
+            "Your engineer was booked for 9am on 2 November to replace our failed firewall. Nobody came and nobody "
+            "called. He arrived at 3.40pm without the replacement unit, and we were invoiced for two visits."
+        ),
+    )
+    due = in_days(14).isoformat()
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
+        page = chromium.new_context(
+            viewport=WIDTHS[device], locale="en-GB", timezone_id="Europe/London", java_script_enabled=False
+        ).new_page()
+        page.goto(live_server.url + reverse("staff:login"))
+        page.fill("#id_username", worker.username)
+        page.fill("#id_password", "correct horse battery staple")
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+
+        page.goto(live_server.url + url("outcome", complaint))
+        # Upheld, but no findings and an action without an owner: errors by the fields and in the summary.
+        page.check("#id_outcome_0")
+        page.select_option("#id_actions-0-kind", "put_right")
+        page.fill("#id_actions-0-description", "Refund the second call-out fee of £180.")
+        page.fill("#id_actions-0-due_date", due)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Preview letter", exact=True).last.click()
+        summary = page.locator("#error-summary")
+        assert summary.is_visible()
+        assert "Write what the investigation found." in summary.text_content()
+        assert "Action 1: give it an owner." in summary.text_content()
+        page.screenshot(path=shots / f"outcome-errors-{device}.png", full_page=True)
+
+        # Correct them, add a second action; "Add another action" keeps everything and adds a row.
+        page.fill("#id_findings", FINDINGS + "\n\nYour three calls that morning were logged but not passed on.")
+        page.select_option("#id_actions-0-owner", str(colleague.pk))
+        page.select_option("#id_actions-1-kind", "prevent_recurrence")
+        page.select_option("#id_actions-1-owner", str(worker.pk))
+        page.fill("#id_actions-1-due_date", due)
+        page.fill(
+            "#id_actions-1-description", "Call the client whenever an engineer will be more than 30 minutes late."
+        )
+        with page.expect_navigation():
+            page.get_by_role("button", name="Add another action").click()
+        assert page.locator(".action-row").count() == 4
+        assert page.input_value("#id_actions-1-description").startswith("Call the client")
+        page.screenshot(path=shots / f"outcome-two-actions-{device}.png", full_page=True)
+
+        with page.expect_navigation():
+            page.get_by_role("button", name="Preview letter", exact=True).last.click()
+        preview_section = page.locator("#letter-preview")
+        assert preview_section.is_visible()
+        assert "Your complaint is upheld." in " ".join(preview_section.text_content().split())
+        page.screenshot(path=shots / f"outcome-preview-{device}.png", full_page=True)
+
+        with page.expect_navigation():
+            page.get_by_role("button", name="Issue outcome").click()
+        assert page.url.endswith(url("case", complaint))
+        assert "Outcome issued for" in page.content()
+
+        page.goto(live_server.url + reverse("staff:actions"))
+        assert page.locator(".actions-list tbody tr").count() == 1  # Sam's own; Priya's is under "All"
+        page.goto(live_server.url + reverse("staff:actions") + "?whose=all")
+        assert page.locator(".actions-list tbody tr").count() == 2
+        page.screenshot(path=shots / f"actions-{device}.png", full_page=True)
+        chromium.close()
+    complaint.refresh_from_db()
+    assert complaint.status == Complaint.Status.RESPONDED
+    assert complaint.actions.count() == 2
