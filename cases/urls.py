@@ -15,6 +15,7 @@ public_patterns = [
 client_patterns = [
     path("<str:token>/", client.case_page, name="case"),
     path("<str:token>/new-link/", client.fresh_link, name="fresh_link"),
+    path("<str:token>/reply/", client.reply, name="reply"),
 ]
 
 staff_patterns = [
@@ -23,6 +24,21 @@ staff_patterns = [
     path("logout/", staff.logout, name="logout"),
     path("complaints/new/", staff.complaint_log, name="complaint_log"),
     path("complaints/<str:reference>/", case.case_page, name="case"),
+    path("complaints/<str:reference>/notes/", case.note_add, name="case_note"),
+    path("complaints/<str:reference>/assign/", case.assign, name="case_assign"),
+    path("complaints/<str:reference>/pick-up/", case.pick_up, name="case_pick_up"),
+    path("complaints/<str:reference>/start/", case.start_investigation, name="case_start"),
+    path("complaints/<str:reference>/category/", case.categorise, name="case_categorise"),
+    path(
+        "complaints/<str:reference>/request-information/",
+        case.request_information,
+        name="case_request_information",
+    ),
+    path(
+        "complaints/<str:reference>/attachments/<int:attachment_id>/",
+        case.attachment_download,
+        name="attachment_download",
+    ),
     path("complaints/<str:reference>/logged/", staff.complaint_logged, name="complaint_logged"),
     path("complaints/<str:reference>/letters/<int:letter_id>/", staff.letter_download, name="letter_download"),
     path("complaints/<str:reference>/outcome/", outcome.outcome_page, name="outcome"),

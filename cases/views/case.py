@@ -1,18 +1,422 @@
-"""The staff case page (issue 3, item 3): every detail, the timeline, notes and the actions allowed now."""
+"""The staff case page (issue 3, item 3): every detail, the timeline, notes and the actions allowed now.
+
+One GET view shows the case; each change is its own POST view that parses one
+form and calls one service. They all answer the same way:
+
+* success: a notice (messages framework) and a 303 back to the case page;
+* the form's own errors, or the service refusing (``ValidationError``,
+  ``TransitionNotAllowed``): the case page again, the message next to the form,
+  nothing changed;
+* ``StaleCase`` (someone changed the case since the form was opened): the case
+  page as it is now, a message listing what changed, and the form refilled with
+  what the user typed, now against the new revision;
+* ``PermissionDenied``: 404 if the user may no longer see the case at all, else
+  the 403 page.
+
+Cases are fetched only through ``cases.access.complaint_for_staff`` (404 for
+anything the user may not see). Which buttons show is worked out from
+``Complaint.TRANSITIONS`` and ``cases.permissions`` (``allowed_actions``), so
+what is shown is what the services allow.
+
+Not done here yet: an audit record of staff *viewing* a case (SPEC.md asks for
+every view in the audit trail; changes are already events on the timeline).
+"""
 
 from __future__ import annotations
 
-from django.http import HttpResponse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from dataclasses import dataclass
+from datetime import datetime
 
-from cases.access import complaint_for_staff, staff_required
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import CharField, IntegerField, Value
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from cases import business_days, permissions, services
+from cases.access import complaint_for_staff, forbidden, staff_required
+from cases.downloads import private_file_response
+from cases.forms_case import (
+    AssignForm,
+    CaseActionForm,
+    CategoriseForm,
+    NoteForm,
+    PickUpForm,
+    RequestInformationForm,
+    StartInvestigationForm,
+)
+from cases.models import Attachment, Complaint, InformationRequest, TransitionNotAllowed
+
+Status = Complaint.Status
+# Changing a case needs the role that works cases; seeing it, the view permission.
+WORK = permissions.WORK
+FORMS: dict[str, type[CaseActionForm]] = {
+    form.prefix: form
+    for form in (NoteForm, AssignForm, PickUpForm, StartInvestigationForm, CategoriseForm, RequestInformationForm)
+}
+
+# Which flag of ``Allowed`` shows each form.
+ALLOWED_BY_PREFIX = {
+    "note": "note",
+    "assign": "assign",
+    "pickup": "pick_up",
+    "start": "start",
+    "categorise": "categorise",
+    "request": "request_information",
+}
+
+
+# --- What this user may do now ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The actions the case page offers; each mirrors the rule its service enforces."""
+
+    note: bool = False
+    assign: bool = False
+    pick_up: bool = False
+    start: bool = False
+    categorise: bool = False
+    request_information: bool = False
+    outcome: bool = False
+
+    @property
+    def any_change(self) -> bool:
+        return any((self.assign, self.pick_up, self.start, self.request_information, self.outcome))
+
+
+def allowed_actions(user, complaint: Complaint) -> Allowed:
+    if not permissions.can_work_on(user, complaint):
+        return Allowed()
+    lead = permissions.is_lead(user)
+    return Allowed(
+        note=True,
+        assign=lead and complaint.is_open and permissions.can_assign(user, complaint, None),
+        pick_up=not lead and complaint.is_open and permissions.can_assign(user, complaint, user),
+        # awaiting_client → investigating is the client's answer, not a button.
+        start=complaint.status == Status.ACKNOWLEDGED and complaint.can_transition_to(Status.INVESTIGATING),
+        categorise=True,
+        request_information=complaint.status == Status.INVESTIGATING
+        and complaint.can_transition_to(Status.AWAITING_CLIENT),
+        outcome=complaint.status == Status.INVESTIGATING and complaint.can_transition_to(Status.RESPONDED),
+    )
+
+
+# --- Reading the page ----------------------------------------------------------------
+
+
+def _case_url(complaint: Complaint) -> str:
+    return reverse("staff:case", args=[complaint.reference])
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """A document the client or staff added, or a letter we produced: the page lists them together."""
+
+    is_letter: bool
+    pk: int
+    name: str
+    size: int
+    source: str
+    at: datetime
+
+    @property
+    def source_label(self) -> str:
+        return Attachment.Source(self.source).label.lower() if self.source else ""
+
+
+def _case_files(complaint: Complaint) -> list[CaseFile]:
+    """Attachments and letters of the case in one query (a UNION ALL of the two tables), oldest first.
+
+    One query rather than two keeps the whole page within its fixed budget of
+    queries (issue 3: at most 12 with the session and permission look-ups).
+    """
+    from notifications.models import Letter
+
+    text, number = CharField(), IntegerField()
+    attachments = (
+        Attachment.objects.filter(complaint=complaint)
+        .order_by()
+        .annotate(row=Value("attachment", text))
+        .values_list("row", "pk", "original_name", "size", "source", "uploaded_at")
+    )
+    letters = (
+        Letter.objects.filter(complaint=complaint)
+        .order_by()
+        .annotate(row=Value("letter", text), size=Value(0, number), source=Value("", text))
+        .values_list("row", "pk", "kind", "size", "source", "created_at")
+    )
+    rows = attachments.union(letters, all=True).order_by("uploaded_at", "row", "pk")
+    return [
+        CaseFile(
+            is_letter=row == "letter",
+            pk=pk,
+            name=Letter.Kind(name).label if row == "letter" else name,
+            size=size,
+            source=source,
+            at=at,
+        )
+        for row, pk, name, size, source, at in rows
+    ]
+
+
+def _page_data(complaint: Complaint) -> dict:
+    """Everything the page lists, one query per list whatever its length."""
+    events = list(complaint.events.all())
+    requests = list(complaint.information_requests.select_related("requested_by"))
+    files = _case_files(complaint)
+    return {
+        "events": events,
+        "latest_event_id": events[-1].pk if events else 0,
+        "notes": list(complaint.notes.select_related("author")),
+        "attachments": [f for f in files if not f.is_letter],
+        "letters": [f for f in files if f.is_letter],
+        "requests": requests,
+        "open_request": next((r for r in requests if r.answered_at is None), None),
+        # Actions exist only with an outcome.
+        "actions": list(complaint.actions.select_related("owner")) if complaint.outcome else [],
+    }
+
+
+def _clock(complaint: Complaint) -> dict:
+    """Where the deadline stands, in facts the template words."""
+    today = business_days.london_today()
+    stopped_since = None
+    waited = 0
+    if complaint.status == Status.AWAITING_CLIENT and complaint.clock_stopped_at:
+        stopped_since = complaint.clock_stopped_at
+        waited = max(
+            business_days.business_days_between(
+                business_days.effective_date(complaint.clock_stopped_at), business_days.effective_date(timezone.now())
+            ),
+            0,
+        )
+    return {"today": today, "due": complaint.current_due_date, "stopped_since": stopped_since, "waited": waited}
+
+
+def _render(
+    request,
+    complaint: Complaint,
+    *,
+    data: dict | None = None,
+    bound: CaseActionForm | None = None,
+    changes: list | None = None,
+    preview=None,
+    status: int = 200,
+):
+    data = data if data is not None else _page_data(complaint)
+    allowed = allowed_actions(request.user, complaint)
+    initial = {"complaint": complaint, "latest_event_id": data["latest_event_id"]}
+    forms = {prefix: form_class(**initial) for prefix, form_class in FORMS.items()}
+    refused = None
+    if bound is not None:
+        forms[bound.prefix] = bound
+        if bound.errors:
+            # The action may no longer be offered (the case moved on): the message then shows at the top only.
+            refused = {"form": bound, "shown": getattr(allowed, ALLOWED_BY_PREFIX[bound.prefix])}
+    context = {
+        "complaint": complaint,
+        **data,
+        "allowed": allowed,
+        "forms": forms,
+        "clock": _clock(complaint),
+        "received_effective": complaint.received_effective_date,
+        "is_lead": permissions.is_lead(request.user),
+        "can_download_letters": request.user.has_perm("cases.log_complaint"),
+        "changes": changes,
+        "refused": refused,
+        "preview": preview,
+        "outcome_days": settings.COMPLAINT_OUTCOME_DAYS,
+    }
+    return render(request, "staff/case.html", context, status=status)
 
 
 @never_cache
 @require_GET
 @staff_required
 def case_page(request, reference):
-    """Placeholder while the case page is built (helper F)."""
+    """Every detail of one complaint, its timeline and notes, and the actions allowed now."""
     complaint = complaint_for_staff(request.user, reference)
-    return HttpResponse(f"Case {complaint.reference}: coming soon.", content_type="text/plain")
+    return _render(request, complaint)
+
+
+# --- Changing the case ------------------------------------------------------------------
+
+
+def _stale(request, form: CaseActionForm, complaint_ref: str):
+    """Re-show the case as it is now, with what changed and the user's typing against the new revision."""
+    complaint = complaint_for_staff(request.user, complaint_ref, permission=WORK)
+    data = _page_data(complaint)
+    seen = form.cleaned_data.get("seen_event") or 0
+    changes = [event for event in data["events"] if event.pk > seen] if seen else []
+    fresh = form.data.copy()
+    fresh[form.add_prefix("expected_revision")] = str(complaint.revision)
+    fresh[form.add_prefix("seen_event")] = str(data["latest_event_id"])
+    fresh.pop("preview", None)
+    again = type(form)(fresh)
+    again.add_error(
+        None,
+        "Not saved: someone else changed this case while you were working on it. "
+        "Check what changed (listed at the top of the page); your text is kept here, so you can send it again.",
+    )
+    return _render(request, complaint, data=data, bound=again, changes=changes or None, status=409)
+
+
+def _act(request, reference: str, form_class: type[CaseActionForm], perform, *, success: str, anchor: str = ""):
+    """Parse ``form_class`` from the POST, call ``perform(complaint, cleaned_data)``, answer as the module says."""
+    complaint = complaint_for_staff(request.user, reference, permission=WORK)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _render(request, complaint, bound=form, status=400)
+    try:
+        perform(complaint, form.cleaned_data)
+    except services.StaleCase:
+        return _stale(request, form, reference)
+    except PermissionDenied as refusal:
+        complaint.refresh_from_db()
+        if not permissions.can_see(request.user, complaint):
+            raise Http404("No such complaint.") from None
+        return forbidden(request, str(refusal) or "Your role does not allow this.")
+    except TransitionNotAllowed as refusal:
+        complaint.refresh_from_db()
+        form.add_error(None, str(refusal))
+        return _render(request, complaint, bound=form, status=409)
+    except ValidationError as refusal:
+        complaint.refresh_from_db()
+        form.add_error(None, refusal)
+        return _render(request, complaint, bound=form, status=400)
+    messages.success(request, success)
+    response = redirect(_case_url(complaint) + anchor)
+    response.status_code = 303  # See Other: reloading the page never posts again
+    return response
+
+
+@never_cache
+@require_POST
+@staff_required
+def note_add(request, reference):
+    return _act(
+        request,
+        reference,
+        NoteForm,
+        lambda complaint, data: services.complaint_add_note(actor=request.user, complaint=complaint, text=data["text"]),
+        success="Note added.",
+        anchor="#notes",
+    )
+
+
+@never_cache
+@require_POST
+@staff_required
+def assign(request, reference):
+    """A lead assigns or reassigns the case (or returns it to the unassigned queue)."""
+
+    def perform(complaint, data):
+        services.complaint_assign(
+            actor=request.user,
+            complaint=complaint,
+            assignee=data["assignee"],
+            expected_revision=data["expected_revision"],
+        )
+
+    return _act(request, reference, AssignForm, perform, success="Assignment saved.")
+
+
+@never_cache
+@require_POST
+@staff_required
+def pick_up(request, reference):
+    """A manager takes an unassigned case."""
+
+    def perform(complaint, data):
+        services.complaint_assign(
+            actor=request.user,
+            complaint=complaint,
+            assignee=request.user,
+            expected_revision=data["expected_revision"],
+        )
+
+    return _act(request, reference, PickUpForm, perform, success="The case is now assigned to you.")
+
+
+@never_cache
+@require_POST
+@staff_required
+def start_investigation(request, reference):
+    def perform(complaint, data):
+        services.complaint_start_investigation(
+            actor=request.user, complaint=complaint, expected_revision=data["expected_revision"]
+        )
+
+    return _act(request, reference, StartInvestigationForm, perform, success="Investigation started.")
+
+
+@never_cache
+@require_POST
+@staff_required
+def categorise(request, reference):
+    def perform(complaint, data):
+        services.complaint_categorise(
+            actor=request.user,
+            complaint=complaint,
+            category=data["category"],
+            expected_revision=data["expected_revision"],
+        )
+
+    return _act(request, reference, CategoriseForm, perform, success="Category saved.")
+
+
+@never_cache
+@require_POST
+@staff_required
+def request_information(request, reference):
+    """Ask the client a question (the case waits and its clock stops), or preview the email first."""
+    form = RequestInformationForm(request.POST)
+    if form.wants_preview:
+        complaint = complaint_for_staff(request.user, reference, permission=WORK)
+        if not form.is_valid():
+            return _render(request, complaint, bound=form, status=400)
+        return _render(request, complaint, bound=form, preview=_preview(complaint, form.cleaned_data["message"]))
+
+    def perform(complaint, data):
+        services.complaint_request_information(
+            actor=request.user,
+            complaint=complaint,
+            message=data["message"],
+            expected_revision=data["expected_revision"],
+        )
+
+    return _act(
+        request,
+        reference,
+        RequestInformationForm,
+        perform,
+        success="Question sent. The case is waiting for the client and its investigation clock has stopped.",
+    )
+
+
+def _preview(complaint: Complaint, message: str):
+    """The email the client would get, without saving or sending anything (the real one has their own link)."""
+    from notifications.rendering import render_email
+
+    draft = InformationRequest(complaint=complaint, message=message.strip(), requested_at=timezone.now())
+    placeholder = f"{settings.SITE_URL}/track/(the client's own secure link)/"
+    return render_email("information_request", {"complaint": complaint, "request": draft, "tracking_url": placeholder})
+
+
+@never_cache
+@require_GET
+@staff_required
+def attachment_download(request, reference, attachment_id):
+    """A document on the case, for staff who may see the case; always a download."""
+    complaint = complaint_for_staff(request.user, reference, permission="cases.view_attachment")
+    attachment = get_object_or_404(Attachment, pk=attachment_id, complaint=complaint)
+    return private_file_response(
+        attachment.file, filename=attachment.original_name, content_type=attachment.content_type
+    )

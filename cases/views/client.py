@@ -19,11 +19,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import wraps
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from cases import links, services
+from cases.forms_case import ClientReplyForm
 from cases.models import Attachment, Complaint
 
 Status = Complaint.Status
@@ -153,15 +157,80 @@ def _link_expired(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
+def _show_case(
+    request: HttpRequest,
+    token: str,
+    complaint: Complaint,
+    *,
+    reply_form: ClientReplyForm | None = None,
+    not_waiting: bool = False,
+    unsent_text: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The case page; while we wait for the client, with our question and the form to answer it."""
+    context = _case_context(complaint)
+    open_request = None
+    if complaint.status == Status.AWAITING_CLIENT:
+        open_request = complaint.information_requests.filter(answered_at__isnull=True).first()
+    context.update(token=token, open_request=open_request, not_waiting=not_waiting, unsent_text=unsent_text)
+    if open_request is not None:
+        context["reply_form"] = reply_form or ClientReplyForm()
+        context["referrer_policy"] = FORM_REFERRER_POLICY
+    response = render(request, "cases/client/case.html", context, status=status)
+    if open_request is not None:
+        response["Referrer-Policy"] = FORM_REFERRER_POLICY
+    return response
+
+
 @private_page
 @require_safe
 def case_page(request: HttpRequest, token: str) -> HttpResponse:
     check = links.check_client_token(token)
     if check.ok:
-        return render(request, "cases/client/case.html", _case_context(check.complaint))
+        return _show_case(request, token, check.complaint)
     if check.stale_for is not None:
         return _link_expired(request, token)
     return _not_found(request)
+
+
+@private_page
+@require_POST
+def reply(request: HttpRequest, token: str) -> HttpResponse:
+    """The client answers our question (text and/or documents); the investigation resumes.
+
+    Documents get the complaint form's checks, and valid ones are kept while the
+    rest is corrected. If we are no longer waiting for an answer (sent twice, or
+    the case moved on), nothing is saved and the page says so, showing the text back.
+    """
+    check = links.check_client_token(token)
+    if not check.ok:
+        return _link_expired(request, token) if check.stale_for is not None else _not_found(request)
+    complaint = check.complaint
+    typed = (request.POST.get("text") or "").strip()
+    if complaint.status != Status.AWAITING_CLIENT:
+        return _show_case(request, token, complaint, not_waiting=True, unsent_text=typed, status=409)
+    form = ClientReplyForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _show_case(request, token, complaint, reply_form=form, status=400)
+    try:
+        services.complaint_client_reply(complaint=complaint, text=form.cleaned_data["text"], files=form.uploads())
+    except ValidationError as refusal:
+        complaint.refresh_from_db()
+        if complaint.status != Status.AWAITING_CLIENT:
+            form.clear_staging()
+            return _show_case(request, token, complaint, not_waiting=True, unsent_text=typed, status=409)
+        form.add_error(None, refusal)
+        form.stage_uploads()
+        return _show_case(request, token, complaint, reply_form=form, status=400)
+    form.clear_staging()
+    messages.success(
+        request,
+        "Thank you: we have your answer and have started working on your complaint again. "
+        "The date for our written outcome has moved on by the time we waited; it is shown below.",
+    )
+    response = redirect(reverse("client:case", args=[token]) + "#main")
+    response.status_code = 303  # See Other: reloading the page never sends the answer again
+    return response
 
 
 @private_page

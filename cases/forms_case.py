@@ -1,0 +1,161 @@
+"""Forms of the staff case page (notes, assignment, category, questions to the client) and the client's answer.
+
+Every staff form carries the case's ``expected_revision`` (refused by the
+services as ``StaleCase`` when someone changed the case meanwhile) and
+``seen_event``, the newest timeline entry the user had on screen, so that a
+refused form can say what changed since. Each form has its own prefix: the
+case page shows several at once.
+
+The client's answer (``ClientReplyForm``) takes documents with the same checks
+and keeping-between-posts as the complaint form (``cases.forms.DocumentsMixin``).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from cases import permissions
+from cases.forms import MAX_TEXT, AccessibleFormMixin, DocumentsMixin, MultipleFileField
+from cases.models import Category
+
+
+class CaseActionForm(AccessibleFormMixin, forms.Form):
+    """A change to a case, made against the revision the user saw."""
+
+    expected_revision = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    seen_event = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, complaint=None, latest_event_id: int | None = None, **kwargs) -> None:
+        if complaint is not None and not args and "data" not in kwargs:
+            kwargs["initial"] = {
+                **self.initial_from(complaint),
+                "expected_revision": complaint.revision,
+                "seen_event": latest_event_id,
+                **kwargs.get("initial", {}),
+            }
+        super().__init__(*args, **kwargs)
+        self.fields["expected_revision"].error_messages["required"] = (
+            "This form is out of date: reload the case and try again."
+        )
+        self.annotate_widgets()
+
+    def initial_from(self, complaint) -> dict:
+        """What an unbound form shows for this case (its current assignee, category...)."""
+        return {}
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        self.annotate_widgets()
+
+    @property
+    def html_id(self) -> str:
+        """The id of the form's panel on the case page (the form posts back to it: ``action="…#<id>"``)."""
+        return f"{self.prefix}-panel"
+
+
+def _area(label: str, *, rows: int, required_message: str, help_text: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=MAX_TEXT,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        error_messages={"required": required_message},
+    )
+
+
+class NoteForm(CaseActionForm):
+    prefix = "note"
+    text = _area(
+        "New note",
+        rows=4,
+        required_message="Write the note.",
+        help_text="Internal: only staff see notes. Notes are added to the case; they cannot be changed later.",
+    )
+
+
+class AssignForm(CaseActionForm):
+    """A lead gives the case to someone who works cases (or returns it to the queue)."""
+
+    prefix = "assign"
+    assignee = forms.ModelChoiceField(
+        label="Assign to",
+        queryset=get_user_model().objects.none(),
+        required=False,
+        empty_label="Nobody: return it to the unassigned queue",
+        error_messages={"invalid_choice": "Choose someone from the list: that person cannot be given cases."},
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["assignee"]
+        field.queryset = permissions.assignable_users(get_user_model())
+        field.label_from_instance = lambda user: user.get_full_name() or user.get_username()
+
+    def initial_from(self, complaint) -> dict:
+        return {"assignee": complaint.assignee_id}
+
+
+class PickUpForm(CaseActionForm):
+    """A manager takes an unassigned case."""
+
+    prefix = "pickup"
+
+
+class StartInvestigationForm(CaseActionForm):
+    prefix = "start"
+
+
+class CategoriseForm(CaseActionForm):
+    prefix = "categorise"
+    category = forms.ModelChoiceField(
+        label="Category",
+        queryset=Category.objects.filter(active=True),
+        required=False,
+        empty_label="Not categorised",
+        error_messages={"invalid_choice": "Choose a category from the list (it may have been retired)."},
+    )
+
+    def initial_from(self, complaint) -> dict:
+        return {"category": complaint.category_id}
+
+
+class RequestInformationForm(CaseActionForm):
+    prefix = "request"
+    message = _area(
+        "Your question to the client",
+        rows=6,
+        required_message="Write the question to the client.",
+        help_text=(
+            "Emailed to the client with their reference and the secure link where they answer. "
+            "Write it as you would in a letter; do not ask for passwords or bank details."
+        ),
+    )
+
+    @property
+    def wants_preview(self) -> bool:
+        return self.is_bound and "preview" in self.data
+
+
+class ClientReplyForm(DocumentsMixin, forms.Form):
+    """The client answers our question: words, documents, or both."""
+
+    text = forms.CharField(
+        label="Your answer",
+        required=False,
+        help_text="In your own words. You can also attach documents below, or send documents only.",
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    documents = MultipleFileField(label="Documents", required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.annotate_widgets()
+
+    def clean(self):
+        data = super().clean()
+        has_text = bool((data.get("text") or "").strip())
+        if not has_text and not self.uploads() and "documents" not in self._errors and "text" not in self._errors:
+            self.add_error("text", "Write your answer, or attach a document that answers our question.")
+        return data
