@@ -15,6 +15,7 @@ public_patterns = [
 client_patterns = [
     path("<str:token>/", client.case_page, name="case"),
     path("<str:token>/new-link/", client.fresh_link, name="fresh_link"),
+    path("<str:token>/letters/<int:letter_id>/", client.letter_download, name="letter_download"),
     path("<str:token>/reply/", client.reply, name="reply"),
 ]
 

@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from cases import links, services
+from cases.downloads import private_file_response
 from cases.forms_case import ClientReplyForm
 from cases.models import Attachment, Complaint
 
@@ -133,6 +134,7 @@ def _case_context(complaint: Complaint) -> dict:
         "outcome_paused": complaint.status == Status.AWAITING_CLIENT,
         "documents": documents,
         "timeline": timeline,
+        "letters": complaint.letters.filter(client_visible=True).only("pk", "kind", "created_at", "complaint_id"),
     }
 
 
@@ -251,3 +253,17 @@ def fresh_link(request: HttpRequest, token: str) -> HttpResponse:
         "interval_minutes": int(services.FRESH_LINK_INTERVAL.total_seconds() // 60),
     }
     return render(request, "cases/client/link_sent.html", context)
+
+
+@private_page
+@require_safe
+def letter_download(request: HttpRequest, token: str, letter_id: int) -> HttpResponse:
+    """A letter we sent on this case (outcome, ...), as a PDF download: only this token's case, only client letters."""
+    check = links.check_client_token(token)
+    if not check.ok:
+        return _link_expired(request, token) if check.stale_for is not None else _not_found(request)
+    letter = check.complaint.letters.filter(pk=letter_id, client_visible=True).first()
+    if letter is None:
+        return _not_found(request)
+    letter.complaint = check.complaint  # for its download name, without another query
+    return private_file_response(letter.file, filename=letter.download_name, content_type="application/pdf")
