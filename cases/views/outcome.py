@@ -202,8 +202,8 @@ def outcome_issue(request, reference):
         )
     else:
         text = (
-            f"Outcome issued for {issued.reference}. The client has no email address: print the outcome letter "
-            "from the case page and post it. It is also on the client's case page."
+            f"Outcome issued for {issued.reference}. The client has no email address, so the letter must be "
+            "posted: it is kept on this page with the case's letters, and on the client's case page."
         )
     messages.success(request, text)
     return _see_other(reverse("staff:case", args=[issued.reference]))
