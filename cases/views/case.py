@@ -31,6 +31,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import CharField, IntegerField, Value
+from django.forms import Textarea
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -218,8 +219,10 @@ def _render(
     if bound is not None:
         forms[bound.prefix] = bound
         if bound.errors:
-            # The action may no longer be offered (the case moved on): the message then shows at the top only.
-            refused = {"form": bound, "shown": getattr(allowed, ALLOWED_BY_PREFIX[bound.prefix])}
+            # The action may no longer be offered (the case moved on): the message then shows at the
+            # top only, with what the user wrote, so that nothing typed is lost.
+            shown = getattr(allowed, ALLOWED_BY_PREFIX[bound.prefix])
+            refused = {"form": bound, "shown": shown, "typed": [] if shown else _typed(bound)}
     context = {
         "complaint": complaint,
         **data,
@@ -235,6 +238,16 @@ def _render(
         "outcome_days": settings.COMPLAINT_OUTCOME_DAYS,
     }
     return render(request, "staff/case.html", context, status=status)
+
+
+def _typed(form: CaseActionForm) -> list[tuple[str, str]]:
+    """The free text a user typed into a form, as (label, text)."""
+    typed = []
+    for field in form.visible_fields():
+        value = form.data.get(form.add_prefix(field.name), "")
+        if isinstance(field.field.widget, Textarea) and value.strip():
+            typed.append((field.label, value))
+    return typed
 
 
 @never_cache

@@ -215,7 +215,9 @@ def reply(request: HttpRequest, token: str) -> HttpResponse:
     if not form.is_valid():
         return _show_case(request, token, complaint, reply_form=form, status=400)
     try:
-        services.complaint_client_reply(complaint=complaint, text=form.cleaned_data["text"], files=form.uploads())
+        answered = services.complaint_client_reply(
+            complaint=complaint, text=form.cleaned_data["text"], files=form.uploads()
+        )
     except ValidationError as refusal:
         complaint.refresh_from_db()
         if complaint.status != Status.AWAITING_CLIENT:
@@ -225,11 +227,17 @@ def reply(request: HttpRequest, token: str) -> HttpResponse:
         form.stage_uploads()
         return _show_case(request, token, complaint, reply_form=form, status=400)
     form.clear_staging()
-    messages.success(
-        request,
-        "Thank you: we have your answer and have started working on your complaint again. "
-        "The date for our written outcome has moved on by the time we waited; it is shown below.",
-    )
+    complaint.refresh_from_db()
+    notice = "Thank you: we have your answer and have started working on your complaint again."
+    if complaint.outcome_due:
+        due = f"{complaint.outcome_due:%A} {complaint.outcome_due.day} {complaint.outcome_due:%B %Y}"
+        waited = answered.paused_business_days
+        if waited:
+            days = f"{waited} business day{'s' if waited != 1 else ''}"
+            notice += f" As we waited {days}, our written outcome is now due by {due}."
+        else:
+            notice += f" Our written outcome is still due by {due}."
+    messages.success(request, notice)
     response = redirect(reverse("client:case", args=[token]) + "#main")
     response.status_code = 303  # See Other: reloading the page never sends the answer again
     return response

@@ -675,3 +675,67 @@ def test_staff_emails_are_sent_with_a_link_to_the_case_page(as_lead, worker, mai
     assert mail.subject == f"Complaint {complaint.reference} has been assigned to you"
     assert settings.SITE_URL + case_url(complaint) in mail.body
     assert complaint.name not in mail.body
+
+
+# --- In a browser, at desktop and phone widths ------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("device", "viewport"), [("desktop", (1280, 900)), ("phone", (390, 844))])
+def test_case_page_in_a_browser(live_server, monkeypatch, device, viewport):
+    import os
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.test import Client
+    from playwright.sync_api import sync_playwright
+
+    from tests.services import chromium_path
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    shots = Path(os.environ.get("SCREENSHOT_DIR", "var/screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    boss = lead(first_name="Lena", last_name="Lead")
+    worker = manager(first_name="Max", last_name="Manager")
+    CategoryFactory(name="Service quality")
+    complaint = AcknowledgedComplaintFactory(
+        assignee=worker,
+        name="Ada Lovelace",
+        organisation="Analytical Engines Ltd",
+        postal_address="1 High Street\nMarlow\nSL7 1AA",
+        description="The engineer did not turn up for the agreed visit, twice. Our VPN was down for two days.",
+    )
+    AttachmentFactory(complaint=complaint, original_name="engineer-report.pdf")
+    AttachmentFactory(complaint=complaint, original_name="scan-of-the-invoice-with-a-very-long-name-2026-11-02.pdf")
+    complaint = services.complaint_start_investigation(actor=worker, complaint=complaint)
+    services.complaint_add_note(actor=worker, complaint=complaint, text="Called the client.\nWill check the rota.")
+    services.complaint_request_information(
+        actor=worker, complaint=complaint, message="Which site was affected, and when did the VPN go down?"
+    )
+    services.complaint_client_reply(complaint=complaint, text="The Wycombe office, from 9:15 on Monday.")
+
+    signed_in = Client()
+    signed_in.force_login(boss)
+    session = signed_in.cookies[settings.SESSION_COOKIE_NAME].value
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=args)
+        context = browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]}, locale="en-GB", timezone_id="Europe/London"
+        )
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
+        page = context.new_page()
+        assert page.goto(live_server.url + case_url(complaint)).status == 200
+        assert page.get_by_role("heading", name=complaint.reference).is_visible()
+        assert page.locator(".case-timeline li").count() == 4  # started, note, question, answer
+        assert page.locator(".case-timeline .client-visible-badge").count() == 3
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport[0]
+        page.screenshot(path=shots / f"staff-case-{device}.png", full_page=True)
+
+        page.fill("#id_note-text", "Rota checked: the visit was booked for the wrong day.")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Add note").click()
+        assert "Note added." in page.locator("main").inner_text()
+        assert "Rota checked" in page.locator("#notes").inner_text()
+        browser.close()
