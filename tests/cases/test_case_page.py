@@ -738,4 +738,16 @@ def test_case_page_in_a_browser(live_server, monkeypatch, device, viewport):
             page.get_by_role("button", name="Add note").click()
         assert "Note added." in page.locator("main").inner_text()
         assert "Rota checked" in page.locator("#notes").inner_text()
+
+        # The question to the client, previewed before it is sent.
+        page.fill("#id_request-message", "Could you send us the invoice number, please?")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Preview the email").click()
+        preview = page.locator(".email-preview")
+        assert "Could you send us the invoice number, please?" in preview.inner_text()
+        assert page.input_value("#id_request-message") == "Could you send us the invoice number, please?"
+        preview.scroll_into_view_if_needed()
+        page.screenshot(path=shots / f"staff-case-preview-{device}.png")
         browser.close()
+    complaint.refresh_from_db()
+    assert complaint.status == Status.INVESTIGATING  # a preview sends nothing
