@@ -153,6 +153,26 @@ def test_the_answer_moves_the_outcome_date_by_the_days_we_waited(client):
     assert f"As we waited 3 business days, our written outcome is now due by {due:%A} {due.day} {due:%B %Y}." in page
 
 
+def test_the_staff_email_links_to_the_case_and_never_quotes_the_answer(client, mailoutbox, settings):
+    from notifications.services import message_deliver
+
+    worker = manager(first_name="Max", last_name="Manager")
+    complaint = waiting(worker)
+    client.post(reply_url(complaint), {"text": "My private answer about the Marlow site."})
+    message = OutboundMessage.objects.get(kind="staff_client_reply")
+    assert message_deliver(message.pk) == "sent"
+    [mail] = mailoutbox
+    assert mail.to == [worker.email]
+    assert mail.subject == f"Complaint {complaint.reference}: the client has answered your question"
+    html_body = mail.alternatives[0][0]
+    for body in (mail.body, html_body):
+        assert complaint.reference in body
+        assert settings.SITE_URL + reverse("staff:case", args=[complaint.reference]) in body
+        assert "Max Manager" in body
+        assert "Marlow" not in body
+        assert complaint.name not in body
+
+
 def test_the_staff_case_page_shows_the_answer(client):
     worker = manager()
     complaint = waiting(worker)
