@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date, timedelta
 
+from django.db.models import F, Q
+
+from cases import business_days, permissions, references
 from cases.access import complaints_visible_to
-from cases.models import Complaint
+from cases.models import Category, Complaint
 
 RECENT_LIMIT = 25
 
@@ -52,6 +57,514 @@ def complaint_intake_summary(*, complaint: Complaint) -> IntakeSummary:
         )
     )
     return IntakeSummary(complaint=complaint, acknowledgement_message=message, letters=letters)
+
+
+# --- The staff dashboard (issue 3, item 2) ----------------------------------------------
+#
+# One page of one tab costs a fixed number of queries whatever the page size and the
+# number of cases: the tab counts (one query, conditional aggregation over the open
+# cases), the page's rows (one query: the complaints and their assignee), and, when
+# filters make the tab's count useless, one capped count. A text search is not
+# counted (counting every case that mentions "firewall" costs more than the page):
+# it fetches one row more than the page to know whether there is a next page. The
+# filter menus (categories, and for leads the staff who work cases) are one query each.
+
+TAB_MINE = "mine"
+TAB_UNASSIGNED = "unassigned"
+TAB_DUE_SOON = "due_soon"
+TAB_OVERDUE = "overdue"
+TAB_ALL = "all"
+TAB_LABELS = {
+    TAB_MINE: "My cases",
+    TAB_UNASSIGNED: "Unassigned",
+    TAB_DUE_SOON: "Due soon",
+    TAB_OVERDUE: "Overdue",
+    TAB_ALL: "All",
+}
+WORKER_TABS = (TAB_MINE, TAB_UNASSIGNED, TAB_DUE_SOON, TAB_OVERDUE)
+LEAD_TABS = (*WORKER_TABS, TAB_ALL)
+
+STATE_OPEN = "open"
+STATE_ANY = "any"
+
+SORT_DUE = "due"
+SORT_RECEIVED = "received"
+SORT_REFERENCE = "reference"
+SORT_LABELS = {
+    SORT_DUE: "Due date (soonest first)",
+    SORT_RECEIVED: "Received (newest first)",
+    SORT_REFERENCE: "Reference",
+}
+
+ASSIGNEE_ME = "me"
+ASSIGNEE_NONE = "none"
+
+PAGE_SIZES = (10, 25, 50, 100)
+DEFAULT_PAGE_SIZE = 25
+# A filtered or searched list is counted up to this many rows: beyond it the count
+# would cost more than the page (a search word found in a sixth of a million cases),
+# and nobody pages that far; the page says "more than 1,000" and asks to narrow it.
+COUNT_CAP = 1000
+# Trigram indexes (PostgreSQL) find substrings of three characters or more.
+MIN_SEARCH_WORD = 3
+MAX_SEARCH_WORDS = 6
+
+# What a dashboard row shows; nothing else is read (descriptions can be long).
+_ROW_FIELDS = (
+    "pk",
+    "reference",
+    "name",
+    "organisation",
+    "channel",
+    "status",
+    "received_at",
+    "acknowledgement_due",
+    "outcome_due",
+    "assignee",
+    "category",
+    "assignee__first_name",
+    "assignee__last_name",
+    "assignee__username",
+    "category__name",
+)
+
+_REFERENCE_SHAPE = re.compile(rf"^{references.PREFIX}-?(\d{{4}})-?(\d{{{references.SEQUENCE_WIDTH},}})-?([A-Z])$")
+
+
+@dataclass(frozen=True)
+class DashboardFilters:
+    """What the user asked for, already checked (see ``cases.views.dashboard``)."""
+
+    tab: str = ""
+    q: str = ""
+    state: str = ""  # "" (open cases; every state when searching), "open", "any" or a Complaint.Status
+    assignee: str = ""  # "", "me", "none" or a user's pk as text
+    channel: str = ""
+    category: int | None = None
+    due_before: date | None = None  # running deadline on or before this date
+    received_from: date | None = None
+    received_to: date | None = None
+    sort: str = SORT_DUE
+    per_page: int = DEFAULT_PAGE_SIZE
+    page: int = 1
+
+    @property
+    def narrows(self) -> bool:
+        """Does anything besides the tab narrow the list (so the tab's count is not its size)?"""
+        return bool(
+            self.q
+            or self.state
+            or self.assignee
+            or self.channel
+            or self.category
+            or self.due_before
+            or self.received_from
+            or self.received_to
+        )
+
+
+@dataclass(frozen=True)
+class DashboardOptions:
+    """The choices of the filter menus, loaded once per request (also used to label rows)."""
+
+    is_lead: bool
+    categories: list  # [(pk, name, active)]
+    assignees: list  # [(pk, label)]: leads choose anyone who works cases; managers only "me"
+
+
+@dataclass(frozen=True)
+class Tab:
+    key: str
+    label: str
+    count: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class ReferenceSearch:
+    """What a search that looks like a reference number found."""
+
+    typed: str
+    valid: bool  # well formed with a matching check letter
+    found: bool
+    suggestions: list[str]
+
+    @property
+    def message(self) -> str:
+        if self.found:
+            return ""
+        if not self.suggestions:
+            return f"No case {self.typed} among the cases you can see."
+        return f"No case {self.typed}. Did you mean {_or_list(self.suggestions)}?"
+
+
+@dataclass
+class Dashboard:
+    tabs: list[Tab]
+    tab: str
+    searching: bool
+    effective_state: str
+    rows: list
+    page: int
+    per_page: int
+    has_next: bool
+    # The number of matches: exact when ``counted`` and not ``total_capped``; more
+    # than ``total`` when capped; unknown (None) for a text search.
+    total: int | None
+    total_capped: bool
+    reference_search: ReferenceSearch | None
+    today: date
+    short_words: list[str]
+
+    count_cap = COUNT_CAP
+
+    @property
+    def counted(self) -> bool:
+        return self.total is not None
+
+    @property
+    def tab_label(self) -> str:
+        return TAB_LABELS[self.tab]
+
+    @property
+    def num_pages(self) -> int:
+        if self.total is None:
+            return self.page + (1 if self.has_next else 0)
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.rows)
+
+    def page_range(self, around: int = 2) -> list[int | None]:
+        """Page numbers to link: first, last and a window around the current one (None: a gap)."""
+        last = self.num_pages
+        wanted = sorted({1, last, *range(max(1, self.page - around), min(last, self.page + around) + 1)})
+        shown: list[int | None] = []
+        for number in wanted:
+            if shown and number - shown[-1] > 1:
+                shown.append(None)
+            shown.append(number)
+        return shown
+
+
+def _or_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def user_label(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+OPTIONS_CACHE_KEY = "cases:dashboard-options:v1"
+# The menus change when an administrator adds a category or a member of staff: a
+# minute late is fine, and it saves two queries (the staff one joins groups and
+# permissions) on every page.
+OPTIONS_CACHE_SECONDS = 60
+
+
+def dashboard_options(*, user) -> DashboardOptions:
+    """Menus of the filter form: categories and, for leads, the staff who work cases (cached a minute)."""
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+
+    is_lead = permissions.is_lead(user)
+    menus = cache.get(OPTIONS_CACHE_KEY)
+    if menus is None:
+        categories = list(Category.objects.order_by("name").values_list("pk", "name", "active"))
+        people = permissions.assignable_users(get_user_model()).only("pk", "first_name", "last_name", "username")
+        menus = (categories, [(person.pk, user_label(person)) for person in people])
+        cache.set(OPTIONS_CACHE_KEY, menus, OPTIONS_CACHE_SECONDS)
+    categories, staff = menus
+    # Managers only ever choose themselves (or nobody): they never see a colleague's cases.
+    assignees = staff if is_lead else [(user.pk, user_label(user))]
+    return DashboardOptions(is_lead=is_lead, categories=categories, assignees=assignees)
+
+
+def dashboard_tabs(*, user) -> tuple[str, ...]:
+    return LEAD_TABS if permissions.is_lead(user) else WORKER_TABS
+
+
+def default_tab(*, user) -> str:
+    """Leads land on every open case; managers on their own."""
+    return TAB_ALL if permissions.is_lead(user) else TAB_MINE
+
+
+def _running_due_between(first: date | None, last: date | None) -> Q:
+    """Open cases whose running deadline (``Complaint.current_due_date``) lies in [first, last].
+
+    Spelled per state, as ``ComplaintQuerySet.due_q`` is, so that PostgreSQL uses the
+    (status, acknowledgement_due) and (status, outcome_due) indexes.
+    """
+    bounds = {}
+    if first is not None:
+        bounds["gte"] = first
+    if last is not None:
+        bounds["lte"] = last
+    received = {f"acknowledgement_due__{op}": day for op, day in bounds.items()}
+    running = {f"outcome_due__{op}": day for op, day in bounds.items()}
+    return Q(status=Complaint.Status.RECEIVED, **received) | Q(status__in=Complaint.CLOCK_RUNNING_STATUSES, **running)
+
+
+def _tab_q(tab: str, *, user, today: date, horizon: date) -> Q:
+    if tab == TAB_MINE:
+        return Q(assignee=user)
+    if tab == TAB_UNASSIGNED:
+        return Q(assignee__isnull=True)
+    if tab == TAB_DUE_SOON:
+        return _running_due_between(today, horizon)
+    if tab == TAB_OVERDUE:
+        return Complaint.objects.due_q(before=today)
+    return Q()
+
+
+def dashboard_counts(*, user, today: date, horizon: date) -> dict[str, int]:
+    """Open cases per tab, in one query (conditional aggregation over the open cases ``user`` may see).
+
+    Which cases ``user`` may see is the ORM's WHERE clause of ``complaints_visible_to``
+    (the one place that rule lives); the five counts are written out in SQL because
+    building them through the ORM cost twice as long as PostgreSQL takes to answer,
+    on the page every member of staff opens most. The conditions are those of
+    ``_tab_q`` (tests/cases/test_dashboard.py checks each count against its tab's list).
+    Every column read is in the partial index complaint_open_counts (migration 0005),
+    so PostgreSQL counts from that small index alone.
+    """
+    from django.core.exceptions import EmptyResultSet
+    from django.db import connections
+
+    open_cases = complaints_visible_to(user).filter(status__in=Complaint.OPEN_STATUSES)
+    connection = connections[open_cases.db]
+    try:
+        where, where_params = open_cases.query.get_compiler(connection=connection).compile(open_cases.query.where)
+    except EmptyResultSet:
+        return dict.fromkeys(LEAD_TABS, 0)
+    column = {
+        name: f"{connection.ops.quote_name(Complaint._meta.db_table)}.{connection.ops.quote_name(name)}"
+        for name in ("status", "assignee_id", "acknowledgement_due", "outcome_due")
+    }
+    day = connection.ops.adapt_datefield_value
+    running = ", ".join(["%s"] * len(Complaint.CLOCK_RUNNING_STATUSES))
+
+    def due(comparison: str) -> str:
+        """A running deadline (acknowledgement while received, outcome while the clock runs) meeting ``comparison``."""
+        return (
+            f"(({column['status']} = %s AND {comparison.format(column['acknowledgement_due'])})"
+            f" OR ({column['status']} IN ({running}) AND {comparison.format(column['outcome_due'])}))"
+        )
+
+    def due_params(*days: date) -> list:
+        return [Complaint.Status.RECEIVED, *map(day, days), *Complaint.CLOCK_RUNNING_STATUSES, *map(day, days)]
+
+    # Only quoted identifiers and the ORM's parameterised WHERE are interpolated; values are parameters.
+    sql = (
+        f"SELECT COUNT(*),"  # noqa: S608
+        f" COUNT(*) FILTER (WHERE {column['assignee_id']} = %s),"
+        f" COUNT(*) FILTER (WHERE {column['assignee_id']} IS NULL),"
+        f" COUNT(*) FILTER (WHERE {due('{0} >= %s AND {0} <= %s')}),"
+        f" COUNT(*) FILTER (WHERE {due('{0} < %s')})"
+        f" FROM {connection.ops.quote_name(Complaint._meta.db_table)} WHERE {where}"
+    )
+    params = [user.pk, *due_params(today, horizon), *due_params(today), *where_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        counts = cursor.fetchone()
+    return dict(zip((TAB_ALL, TAB_MINE, TAB_UNASSIGNED, TAB_DUE_SOON, TAB_OVERDUE), counts, strict=True))
+
+
+def reference_candidates(text: str) -> tuple[str | None, list[str]]:
+    """For something shaped like a reference: its canonical form (if valid) and one-slip corrections.
+
+    A single slip is a wrong check letter, one wrong digit, or two neighbouring
+    digits swapped (``cases.references`` catches each of these, which is why a
+    valid reference has no corrections). Returns (None, []) for anything else.
+    """
+    match = _REFERENCE_SHAPE.match(references.normalise(text))
+    if not match:
+        return None, []
+    year_digits, sequence_digits, letter = match[1], match[2], match[3]
+    parsed = references.parse_reference(text)
+    if parsed is not None:
+        return str(parsed), []
+    digits = year_digits + sequence_digits
+    split = len(year_digits)
+
+    def reference_of(candidate_digits: str) -> tuple[int, int]:
+        return int(candidate_digits[:split]), int(candidate_digits[split:])
+
+    candidates = {references.format_reference(*reference_of(digits))}  # the check letter was the slip
+    for index, digit in enumerate(digits):
+        for other in "0123456789":
+            if other != digit:
+                changed = digits[:index] + other + digits[index + 1 :]
+                year, sequence = reference_of(changed)
+                if references.check_letter(year, sequence) == letter:
+                    candidates.add(references.format_reference(year, sequence))
+    for index in range(len(digits) - 1):
+        if digits[index] != digits[index + 1]:
+            swapped = digits[:index] + digits[index + 1] + digits[index] + digits[index + 2 :]
+            year, sequence = reference_of(swapped)
+            if references.check_letter(year, sequence) == letter:
+                candidates.add(references.format_reference(year, sequence))
+    typed = f"{references.PREFIX}-{year_digits}-{sequence_digits}-{letter}"
+    candidates.discard(typed)
+    return None, sorted(candidates)
+
+
+def _typed_reference(text: str) -> str:
+    match = _REFERENCE_SHAPE.match(references.normalise(text))
+    return f"{references.PREFIX}-{match[1]}-{match[2]}-{match[3]}" if match else text
+
+
+def _search_words(q: str) -> tuple[list[str], list[str]]:
+    """Words long enough for the trigram indexes, and those left out as too short."""
+    words = q.split()[:MAX_SEARCH_WORDS]
+    return [w for w in words if len(w) >= MIN_SEARCH_WORD], [w for w in words if len(w) < MIN_SEARCH_WORD]
+
+
+def _search_q(words: list[str]) -> Q:
+    """Every word in the name, email, organisation, description or reference (icontains: trigram-indexed)."""
+    condition = Q()
+    for word in words:
+        condition &= (
+            Q(name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(organisation__icontains=word)
+            | Q(description__icontains=word)
+            | Q(reference__icontains=word)
+        )
+    return condition
+
+
+def _filters_q(filters: DashboardFilters, *, user, effective_state: str) -> Q:
+    condition = Q()
+    if effective_state == STATE_OPEN:
+        condition &= Q(status__in=Complaint.OPEN_STATUSES)
+    elif effective_state != STATE_ANY:
+        condition &= Q(status=effective_state)
+    if filters.assignee == ASSIGNEE_ME:
+        condition &= Q(assignee=user)
+    elif filters.assignee == ASSIGNEE_NONE:
+        condition &= Q(assignee__isnull=True)
+    elif filters.assignee:
+        condition &= Q(assignee_id=int(filters.assignee))
+    if filters.channel:
+        condition &= Q(channel=filters.channel)
+    if filters.category:
+        condition &= Q(category_id=filters.category)
+    if filters.due_before:
+        condition &= _running_due_between(None, filters.due_before)
+    if filters.received_from:
+        condition &= Q(received_at__gte=business_days.start_of_london_day(filters.received_from))
+    if filters.received_to:
+        next_day = filters.received_to + timedelta(days=1)
+        condition &= Q(received_at__lt=business_days.start_of_london_day(next_day))
+    return condition
+
+
+def _ordering(sort: str) -> list:
+    if sort == SORT_RECEIVED:
+        return ["-received_at", "-pk"]
+    if sort == SORT_REFERENCE:
+        return ["reference"]
+    # Running deadlines first, soonest (most overdue) first; then the rest, newest first.
+    # PostgreSQL serves this order from the complaint_current_due_order index (0005).
+    return [F("current_due").asc(nulls_last=True), "-received_at", "-pk"]
+
+
+def complaint_dashboard(
+    *, user, filters: DashboardFilters, options: DashboardOptions, today: date | None = None
+) -> Dashboard:
+    """One page of the staff dashboard for ``user``: tab counts, the rows, and what a search found.
+
+    Queries: the tab counts, the rows, and a capped count when filters narrow
+    the list - three at most. Only cases ``user`` may see are ever read
+    (``complaints_visible_to``).
+    """
+    from cases.templatetags.deadlines import due_soon_horizon
+
+    today = today or business_days.london_today()
+    horizon = due_soon_horizon(today)
+    tab_keys = LEAD_TABS if options.is_lead else WORKER_TABS
+    tab = filters.tab if filters.tab in tab_keys else (TAB_ALL if options.is_lead else TAB_MINE)
+    counts = dashboard_counts(user=user, today=today, horizon=horizon)
+    searching = bool(filters.q.strip())
+    effective_state = filters.state or (STATE_ANY if searching else STATE_OPEN)
+
+    visible = complaints_visible_to(user)
+    rows_query = visible.with_current_due().select_related("assignee", "category").only(*_ROW_FIELDS)
+    per_page = filters.per_page if filters.per_page in PAGE_SIZES else DEFAULT_PAGE_SIZE
+    page = max(1, filters.page)
+    reference_search = None
+    short_words: list[str] = []
+    total: int | None
+    capped = has_next = False
+
+    canonical, suggestions = reference_candidates(filters.q) if searching else (None, [])
+    if canonical or suggestions:
+        # A reference number: the case itself (or the one-slip corrections), whatever the filters say.
+        wanted = [canonical] if canonical else suggestions
+        rows = list(rows_query.filter(reference__in=wanted).order_by("reference"))
+        reference_search = ReferenceSearch(
+            typed=canonical or _typed_reference(filters.q),
+            valid=bool(canonical),
+            found=bool(canonical) and bool(rows),
+            suggestions=[] if canonical else [row.reference for row in rows],
+        )
+        total, page = len(rows), 1
+    else:
+        condition = _filters_q(filters, user=user, effective_state=effective_state)
+        if searching:
+            words, short_words = _search_words(filters.q)
+            # Nothing searchable typed: say so rather than read every case.
+            condition &= _search_q(words) if words else Q(pk__in=[])
+        else:
+            condition &= _tab_q(tab, user=user, today=today, horizon=horizon)
+        ordered = rows_query.filter(condition).order_by(*_ordering(filters.sort))
+        if searching:
+            # Not counted: one row more than the page tells whether there is a next one.
+            page = min(page, COUNT_CAP // per_page)
+            offset = (page - 1) * per_page
+            rows = list(ordered[offset : offset + per_page + 1])
+            has_next = len(rows) > per_page and page < COUNT_CAP // per_page
+            capped = len(rows) > per_page and not has_next
+            rows = rows[:per_page]
+            total = None if has_next or capped else offset + len(rows)
+        else:
+            if not filters.narrows:
+                total = counts[tab]
+            else:
+                total = visible.filter(condition).order_by().values("pk")[: COUNT_CAP + 1].count()
+                capped = total > COUNT_CAP
+                total = min(total, COUNT_CAP)
+            page = min(page, max(1, -(-total // per_page)))
+            offset = (page - 1) * per_page
+            rows = list(ordered[offset : offset + per_page])
+            has_next = offset + per_page < total
+
+    tabs = [Tab(key, TAB_LABELS[key], counts[key], key == tab and not searching) for key in tab_keys]
+    return Dashboard(
+        tabs=tabs,
+        tab=tab,
+        searching=searching,
+        effective_state=effective_state,
+        rows=rows,
+        page=page,
+        per_page=per_page,
+        has_next=has_next,
+        total=total,
+        total_capped=capped,
+        reference_search=reference_search,
+        today=today,
+        short_words=short_words,
+    )
 
 
 # --- Actions promised in outcome letters (helper G) ---------------------------------------

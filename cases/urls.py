@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases.views import case, client, outcome, public, staff
+from cases.views import case, client, dashboard, outcome, public, staff
 
 public_patterns = [
     path("", public.complaint_form, name="complaint_form"),
@@ -20,7 +20,8 @@ client_patterns = [
 ]
 
 staff_patterns = [
-    path("", staff.home, name="home"),
+    path("", dashboard.dashboard, name="home"),
+    path("healthz/", dashboard.healthz, name="healthz"),
     path("login/", staff.login, name="login"),
     path("logout/", staff.logout, name="logout"),
     path("complaints/new/", staff.complaint_log, name="complaint_log"),

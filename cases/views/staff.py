@@ -1,4 +1,6 @@
-"""Staff pages: sign-in and sign-out, the landing page, logging a complaint, letters to post.
+"""Staff pages: sign-in and sign-out, logging a complaint, letters to post.
+
+The landing page (``staff:home``) is the dashboard, in ``cases.views.dashboard``.
 
 Views are thin: every one is wrapped in ``staff_required``, fetches a complaint
 only through ``cases.access.complaint_for_staff`` and reads through
@@ -15,9 +17,9 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cases import permissions, selectors, services
+from cases import selectors, services
 from cases.access import complaint_for_staff, staff_required
-from cases.business_days import london_date, london_today
+from cases.business_days import london_date
 from cases.downloads import private_file_response
 from cases.forms import StaffComplaintForm
 
@@ -34,25 +36,6 @@ class StaffLoginView(auth_views.LoginView):
 # POST only (Django's LogoutView refuses GET): a link or an image cannot sign anyone out.
 logout = auth_views.LogoutView.as_view()
 login = StaffLoginView.as_view()
-
-
-@never_cache
-@require_GET
-@staff_required
-def home(request):
-    """The staff landing page: the most recently received complaints, and the intake button for leads."""
-    complaints = selectors.complaint_list_recent(user=request.user, limit=selectors.RECENT_LIMIT)
-    return render(
-        request,
-        "staff/home.html",
-        {
-            "complaints": complaints,
-            "limit": selectors.RECENT_LIMIT,
-            "today": london_today(),
-            "can_log": request.user.has_perm(LOG_PERMISSION),
-            "works_cases": permissions.is_case_worker(request.user),
-        },
-    )
 
 
 @never_cache

@@ -161,7 +161,7 @@ def test_each_staff_role_reaches_the_home_page(client, role):
 # --- the landing page ----------------------------------------------------------------
 
 
-def test_lead_sees_log_button_and_recent_complaints_newest_first(client):
+def test_lead_sees_log_button_and_open_complaints_soonest_deadline_first(client):
     now = timezone.now()
     older = ComplaintFactory(name="Older Client", received_at=now - dt.timedelta(days=2))
     newer = AcknowledgedComplaintFactory(name="Newer Client", received_at=now - dt.timedelta(hours=1))
@@ -169,7 +169,8 @@ def test_lead_sees_log_button_and_recent_complaints_newest_first(client):
     page = " ".join(client.get(HOME).content.decode().split())
     assert reverse("staff:complaint_log") in page
     assert "Log a complaint" in page
-    assert page.index(newer.reference) < page.index(older.reference)
+    # The landing page is the dashboard (tests/cases/test_dashboard.py): sorted by the running deadline.
+    assert page.index(older.reference) < page.index(newer.reference)
     assert f"Acknowledge by {short_date(older.acknowledgement_due)}" in page
     assert f"Outcome by {short_date(newer.outcome_due)}" in page
 
@@ -177,7 +178,7 @@ def test_lead_sees_log_button_and_recent_complaints_newest_first(client):
 def test_manager_sees_the_list_but_no_log_button(client):
     complaint = ComplaintFactory()
     client.force_login(manager())
-    response = client.get(HOME)
+    response = client.get(HOME, {"tab": "unassigned"})
     page = response.content.decode()
     assert complaint.reference in page
     assert reverse("staff:complaint_log") not in page
@@ -188,7 +189,7 @@ def test_manager_does_not_see_a_colleagues_case(client):
     theirs = ComplaintFactory(assignee=colleague)
     unassigned = ComplaintFactory()
     client.force_login(manager())
-    page = client.get(HOME).content.decode()
+    page = client.get(HOME, {"tab": "unassigned"}).content.decode()
     assert unassigned.reference in page
     assert theirs.reference not in page
 

@@ -1,0 +1,368 @@
+"""Benchmark: the staff dashboard under gunicorn on PostgreSQL, with N complaints.
+
+Usage:
+    .venv/bin/python bench/dashboard.py [N] [--open 5000] [--requests 200] [--workers 2] [--keep] [--reuse]
+
+What it does:
+  1. creates a scratch PostgreSQL database (jpdit_bench_dash), migrates it (with the
+     trigram and ordering indexes of cases/migrations/0005), creates the demo staff
+     (seed_demo: one lead, one manager...) and seven more managers, and seeds N
+     complaints with ``seed_complaints`` (default 100,000). ``--open`` keeps the number
+     of OPEN cases the same whatever N (default 5,000: ``--open-share`` = open / N), as
+     in a live system, where closed cases pile up but the open work does not (SPEC.md:
+     "work grows with the number of open cases, not all cases ever filed");
+     then VACUUM ANALYZE (what autovacuum would do after such a load);
+  2. starts gunicorn (sync workers, default 2) in the production configuration of
+     bench/intake_load.py (DJANGO_ENV=production, DEBUG off, Redis cache and broker on
+     scratch Redis databases 11 and 12, no TLS redirect), using its helpers;
+  3. signs in as the lead and as a manager through the sign-in form (session cookies);
+  4. requests each page below ``--requests`` times (default 200), one request at a time,
+     round-robin over the pages so background noise falls on all alike, after a warm-up;
+     checks every answer is 200 and shows what it should; prints median and p95 per page,
+     next to the trivial view (/staff/healthz/, no database) measured in the same run.
+
+Targets (issue 3): every tab and search median <= 10 x the trivial view's median and
+p95 <= 40 ms at 100,000 complaints; no more than 20% slower at 1,000,000.
+
+``--keep`` keeps the database afterwards; ``--reuse`` uses a kept one as it is (when it
+holds N complaints), to measure again without seeding again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# bench/ is not a package: its scripts share helpers by importing each other from this folder.
+from intake_load import (
+    PG,
+    REDIS,
+    check_services,
+    free_port,
+    manage,
+    production_environment,
+    psql,
+    redis_db,
+    start_gunicorn,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = "jpdit_bench_dash"
+BROKER_DB, CACHE_DB = 12, 11
+EXTRA_MANAGERS = 7
+LEAD = ("lead", "demo-lead-2026!")
+MANAGER = ("manager", "demo-manager-2026!")
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+REFERENCE_LINK = re.compile(r'href="/staff/complaints/(JPD-\d{4}-\d{5,}-[A-Z])/"')
+
+
+# --- set-up ----------------------------------------------------------------------------------
+
+
+def environment_for(scratch: Path) -> dict[str, str]:
+    environment = production_environment(scratch)
+    environment.update(
+        DATABASE_URL=f"{PG}/{BENCH_DB}",
+        CELERY_BROKER_URL=f"{REDIS}/{BROKER_DB}",
+        CACHE_URL=f"{REDIS}/{CACHE_DB}",
+    )
+    return environment
+
+
+def complaints_in_database() -> int | None:
+    if not psql(f"SELECT 1 FROM pg_database WHERE datname = '{BENCH_DB}'"):  # noqa: S608 - a constant
+        return None
+    try:
+        return psql("SELECT count(*) FROM cases_complaint", BENCH_DB)[0][0]
+    except Exception:  # noqa: BLE001 - a half-made database: start again
+        return None
+
+
+MAKE_MANAGERS = f"""
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+group = Group.objects.get(name="Managers")
+for number in range({EXTRA_MANAGERS}):
+    user, made = get_user_model().objects.get_or_create(
+        username=f"manager{{number + 2}}",
+        defaults=dict(first_name="Bench", last_name=f"Manager {{number + 2}}", is_staff=True),
+    )
+    user.groups.add(group)
+"""
+
+
+def build_database(environment: dict[str, str], count: int, open_cases: int) -> None:
+    psql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    psql(f"CREATE DATABASE {BENCH_DB}")
+    print("Migrating the scratch database...", flush=True)
+    manage(environment, "migrate", "--noinput", "-v", "0")
+    manage(environment, "seed_demo", "--force", "-v", "0")
+    manage(environment, "shell", "-c", MAKE_MANAGERS)
+    share = min(1.0, open_cases / count)
+    print(f"Seeding {count:,} complaints ({share:.3%} open, about {open_cases:,})...", flush=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "manage.py", "seed_complaints", str(count), "--open-share", str(share)],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    print(f"  seeded in {time.perf_counter() - started:.0f} s; VACUUM ANALYZE...", flush=True)
+    psql("VACUUM ANALYZE", BENCH_DB)
+
+
+def sample_data() -> dict[str, str]:
+    """Real values from the seeded data to search for (and a mistyped reference)."""
+    reference, email, org = psql(
+        "SELECT reference, email, organisation FROM cases_complaint WHERE status = 'investigating' "
+        "ORDER BY id DESC LIMIT 1",
+        BENCH_DB,
+    )[0]
+    category = psql("SELECT id FROM cases_category WHERE name = 'Billing'", BENCH_DB)[0][0]
+    # One slip: two neighbouring digits of the sequence swapped (they differ, or the slip would not show).
+    digits = reference.split("-")[2]
+    index = next(i for i in range(len(digits) - 1) if digits[i] != digits[i + 1])
+    swapped = digits[:index] + digits[index + 1] + digits[index] + digits[index + 2 :]
+    mistyped = reference.replace(f"-{digits}-", f"-{swapped}-")
+    return {"reference": reference, "mistyped": mistyped, "email": email, "organisation": org, "category": category}
+
+
+# --- the load generator -------------------------------------------------------------------------
+
+
+class Browser:
+    """One signed-in staff member (a session cookie), one keep-alive connection."""
+
+    def __init__(self, port: int, username: str, password: str) -> None:
+        self.port = port
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.origin = f"http://127.0.0.1:{port}"
+        self.cookies: dict[str, str] = {}
+        self.sign_in(username, password)
+
+    def _remember(self, response) -> None:
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
+
+    def _cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+        headers = {"Cookie": self._cookie_header(), **(headers or {})}
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # gunicorn's sync workers close keep-alive connections: reconnect once.
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+        content = response.read()
+        self._remember(response)
+        return response, content
+
+    def sign_in(self, username: str, password: str) -> None:
+        response, content = self.request("GET", "/staff/login/")
+        token = CSRF_INPUT.search(content.decode()).group(1)
+        body = urlencode({"csrfmiddlewaretoken": token, "username": username, "password": password}).encode()
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Origin": self.origin,
+            "Referer": self.origin + "/staff/login/",
+        }
+        response, _ = self.request("POST", "/staff/login/", body, headers)
+        assert response.status == 302, f"sign-in as {username} failed ({response.status})"
+        assert "sessionid" in self.cookies, f"sign-in as {username} set no session cookie"
+
+
+@dataclass
+class Page:
+    name: str
+    browser: Browser | None
+    path: str
+    expect: str  # text the answer must contain
+    target: bool = True  # counts against the dashboard targets
+    rows_expected: bool = True  # the answer must list at least one case
+    latencies: list[float] = field(default_factory=list)
+    failures: int = 0
+    rows: int = 0
+
+    def hit(self, anonymous: http.client.HTTPConnection) -> None:
+        started = time.perf_counter()
+        if self.browser is None:
+            anonymous.request("GET", self.path)
+            response = anonymous.getresponse()
+            content = response.read()
+        else:
+            response, content = self.browser.request("GET", self.path)
+        self.latencies.append(time.perf_counter() - started)
+        text = content.decode()
+        if response.status != 200 or self.expect not in text:
+            self.failures += 1
+        self.rows = len(REFERENCE_LINK.findall(text))
+        if self.browser is not None and self.rows_expected and not self.rows:
+            self.failures += 1
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.latencies) * 1000
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))] * 1000
+
+
+def pages(lead: Browser, manager: Browser, sample: dict[str, str]) -> list[Page]:
+    def staff(query: dict) -> str:
+        return "/staff/?" + urlencode(query) if query else "/staff/"
+
+    return [
+        Page("trivial view /staff/healthz/", None, "/staff/healthz/", "ok", target=False),
+        Page("lead: All (default tab)", lead, staff({}), "All"),
+        Page("lead: All, 100 per page", lead, staff({"tab": "all", "per_page": 100}), "All"),
+        Page("lead: All, page 20", lead, staff({"tab": "all", "page": 20}), "All"),
+        Page("lead: My cases", lead, staff({"tab": "mine"}), "My cases"),
+        Page("lead: Unassigned", lead, staff({"tab": "unassigned"}), "Unassigned"),
+        Page("lead: Due soon", lead, staff({"tab": "due_soon"}), "Due soon"),
+        Page("lead: Overdue", lead, staff({"tab": "overdue"}), "Overdue"),
+        Page("manager: My cases", manager, staff({"tab": "mine"}), "My cases"),
+        Page("manager: Unassigned", manager, staff({"tab": "unassigned"}), "Unassigned"),
+        Page("manager: Due soon", manager, staff({"tab": "due_soon"}), "Due soon"),
+        Page("manager: Overdue", manager, staff({"tab": "overdue"}), "Overdue"),
+        Page(
+            "lead: filter phone + Billing",
+            lead,
+            staff({"tab": "all", "channel": "phone", "category": sample["category"]}),
+            "matching the filters",
+        ),
+        Page(
+            "lead: filter closed, one month",
+            lead,
+            staff({"tab": "all", "state": "closed", "received_from": "2026-01-01", "received_to": "2026-01-31"}),
+            "matching the filters",
+        ),
+        Page("lead: search name 'Patel'", lead, staff({"q": "Patel"}), "Patel"),
+        Page("manager: search name 'Priya Patel'", manager, staff({"q": "Priya Patel"}), "Patel"),
+        Page("lead: search email", lead, staff({"q": sample["email"]}), sample["email"]),
+        Page("lead: search organisation", lead, staff({"q": sample["organisation"]}), "Cases matching"),
+        Page("lead: search description 'firewall'", lead, staff({"q": "firewall"}), "Cases matching"),
+        Page("lead: search word found nowhere", lead, staff({"q": "kangaroo"}), "0 cases match", rows_expected=False),
+        Page("lead: reference", lead, staff({"q": sample["reference"]}), f"Case {sample['reference']}"),
+        Page("lead: mistyped reference", lead, staff({"q": sample["mistyped"]}), "Did you mean"),
+    ]
+
+
+def measure(port: int, all_pages: list[Page], rounds: int, warmup: int) -> float:
+    anonymous = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for _ in range(warmup):
+        for page in all_pages:
+            page.hit(anonymous)
+    for page in all_pages:
+        page.latencies.clear()
+        page.failures = 0
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for page in all_pages:
+            page.hit(anonymous)
+    return time.perf_counter() - started
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("count", type=int, nargs="?", default=100_000, help="complaints to seed (100000)")
+    parser.add_argument("--open", type=int, default=5000, help="open complaints among them (5000)")
+    parser.add_argument("--requests", type=int, default=200, help="requests per page (200)")
+    parser.add_argument("--warmup", type=int, default=10, help="warm-up rounds (10)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="reuse a kept database holding COUNT complaints")
+    args = parser.parse_args()
+
+    check_services()
+    scratch = Path(tempfile.mkdtemp(prefix="jpdit-bench-dash-"))
+    environment = environment_for(scratch)
+    for db in (BROKER_DB, CACHE_DB):
+        redis_db(db).flushdb()
+    if args.reuse and (complaints_in_database() or 0) >= args.count:
+        print(f"Reusing {BENCH_DB} with {args.count:,} complaints.")
+    else:
+        build_database(environment, args.count, args.open)
+    manage(environment, "collectstatic", "--noinput", "-v", "0")
+    open_now = psql(
+        "SELECT count(*) FROM cases_complaint WHERE status IN ('received','acknowledged','investigating',"
+        "'awaiting_client')",
+        BENCH_DB,
+    )[0][0]
+    sample = sample_data()
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+    port = free_port()
+    server = start_gunicorn(environment, port, args.workers, None)
+    try:
+        lead = Browser(port, *LEAD)
+        manager = Browser(port, *MANAGER)
+        all_pages = pages(lead, manager, sample)
+        wall = measure(port, all_pages, args.requests, args.warmup)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    trivial = all_pages[0]
+    print()
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, load average before {load_before:.2f}. "
+        f"{args.count:,} complaints ({open_now:,} open); gunicorn {args.workers} sync workers, "
+        f"DJANGO_ENV=production, PostgreSQL; {args.requests} requests per page, round-robin, one at a time "
+        f"({wall:.0f} s)."
+    )
+    print(f"{'page':<38} {'median':>8} {'p95':>8} {'max':>8} {'x trivial':>9} {'rows':>5}")
+    missed = []
+    for page in all_pages:
+        ratio = page.median / trivial.median
+        print(
+            f"{page.name:<38} {page.median:6.1f}ms {page.percentile(95):6.1f}ms {max(page.latencies) * 1000:6.1f}ms"
+            f" {ratio:8.1f}x {page.rows:>5}" + (f"  {page.failures} WRONG ANSWERS" if page.failures else "")
+        )
+        if page.target and (ratio > 10 or page.percentile(95) > 40):
+            missed.append(page.name)
+        if page.failures:
+            missed.append(f"{page.name} (wrong answers)")
+    print()
+    if missed:
+        print("targets MISSED (median <= 10 x trivial, p95 <= 40 ms, right answers): " + "; ".join(missed))
+    else:
+        print(
+            f"targets met: every dashboard page's median <= 10 x trivial ({10 * trivial.median:.1f} ms) "
+            "and p95 <= 40 ms, every answer right"
+        )
+
+    if not args.keep:
+        psql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    for db in (BROKER_DB, CACHE_DB):
+        redis_db(db).flushdb()
+    shutil.rmtree(scratch, ignore_errors=True)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
