@@ -399,23 +399,24 @@ def reference_candidates(text: str) -> tuple[str | None, list[str]]:
     def reference_of(candidate_digits: str) -> tuple[int, int]:
         return int(candidate_digits[:split]), int(candidate_digits[split:])
 
-    candidates = {references.format_reference(*reference_of(digits))}  # the check letter was the slip
+    # Most likely slip first: the check letter, then one digit, then a swap.
+    candidates = {references.format_reference(*reference_of(digits)): None}
     for index, digit in enumerate(digits):
         for other in "0123456789":
             if other != digit:
                 changed = digits[:index] + other + digits[index + 1 :]
                 year, sequence = reference_of(changed)
                 if references.check_letter(year, sequence) == letter:
-                    candidates.add(references.format_reference(year, sequence))
+                    candidates[references.format_reference(year, sequence)] = None
     for index in range(len(digits) - 1):
         if digits[index] != digits[index + 1]:
             swapped = digits[:index] + digits[index + 1] + digits[index] + digits[index + 2 :]
             year, sequence = reference_of(swapped)
             if references.check_letter(year, sequence) == letter:
-                candidates.add(references.format_reference(year, sequence))
+                candidates[references.format_reference(year, sequence)] = None
     typed = f"{references.PREFIX}-{year_digits}-{sequence_digits}-{letter}"
-    candidates.discard(typed)
-    return None, sorted(candidates)
+    candidates.pop(typed, None)
+    return None, list(candidates)
 
 
 def _typed_reference(text: str) -> str:
@@ -511,7 +512,7 @@ def complaint_dashboard(
     if canonical or suggestions:
         # A reference number: the case itself (or the one-slip corrections), whatever the filters say.
         wanted = [canonical] if canonical else suggestions
-        rows = list(rows_query.filter(reference__in=wanted).order_by("reference"))
+        rows = sorted(rows_query.filter(reference__in=wanted), key=lambda row: wanted.index(row.reference))
         reference_search = ReferenceSearch(
             typed=canonical or _typed_reference(filters.q),
             valid=bool(canonical),

@@ -66,7 +66,7 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, *args, options: selectors.DashboardOptions, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["state"].choices = [
-            ("", "Open (every state when searching)"),
+            ("", "Open (default)"),
             (selectors.STATE_OPEN, "Open cases only"),
             (selectors.STATE_ANY, "Any state"),
             *Complaint.Status.choices,
