@@ -298,31 +298,23 @@ def default_tab(*, user) -> str:
     return TAB_ALL if permissions.is_lead(user) else TAB_MINE
 
 
-def _running_due_between(first: date | None, last: date | None) -> Q:
-    """Open cases whose running deadline (``Complaint.current_due_date``) lies in [first, last].
-
-    Spelled per state, as ``ComplaintQuerySet.due_q`` is, so that PostgreSQL uses the
-    (status, acknowledgement_due) and (status, outcome_due) indexes.
-    """
-    bounds = {}
-    if first is not None:
-        bounds["gte"] = first
-    if last is not None:
-        bounds["lte"] = last
-    received = {f"acknowledgement_due__{op}": day for op, day in bounds.items()}
-    running = {f"outcome_due__{op}": day for op, day in bounds.items()}
-    return Q(status=Complaint.Status.RECEIVED, **received) | Q(status__in=Complaint.CLOCK_RUNNING_STATUSES, **running)
-
-
 def _tab_q(tab: str, *, user, today: date, horizon: date) -> Q:
+    """The tab's cases, on a queryset annotated ``with_current_due()``.
+
+    Deadlines are compared through ``current_due`` (the running deadline: the
+    acknowledgement while received, the outcome while the clock runs, none
+    otherwise) because on PostgreSQL that expression leads the index
+    complaint_current_due_order: "overdue" and "due soon" are then one range of
+    that index, already in the page's order.
+    """
     if tab == TAB_MINE:
         return Q(assignee=user)
     if tab == TAB_UNASSIGNED:
         return Q(assignee__isnull=True)
     if tab == TAB_DUE_SOON:
-        return _running_due_between(today, horizon)
+        return Q(current_due__gte=today, current_due__lte=horizon)
     if tab == TAB_OVERDUE:
-        return Complaint.objects.due_q(before=today)
+        return Q(current_due__lt=today)
     return Q()
 
 
@@ -461,7 +453,7 @@ def _filters_q(filters: DashboardFilters, *, user, effective_state: str) -> Q:
     if filters.category:
         condition &= Q(category_id=filters.category)
     if filters.due_before:
-        condition &= _running_due_between(None, filters.due_before)
+        condition &= Q(current_due__lte=filters.due_before)
     if filters.received_from:
         condition &= Q(received_at__gte=business_days.start_of_london_day(filters.received_from))
     if filters.received_to:
@@ -521,7 +513,13 @@ def complaint_dashboard(
         )
         total, page = len(rows), 1
     else:
-        condition = _filters_q(filters, user=user, effective_state=effective_state)
+        state = effective_state
+        if not searching and not filters.state and tab in (TAB_DUE_SOON, TAB_OVERDUE):
+            # A running deadline already means an open case; saying it twice misleads
+            # PostgreSQL's row estimate into sorting every overdue case instead of
+            # reading the first page off complaint_current_due_order.
+            state = STATE_ANY
+        condition = _filters_q(filters, user=user, effective_state=state)
         if searching:
             words, short_words = _search_words(filters.q)
             # Nothing searchable typed: say so rather than read every case.
@@ -542,7 +540,8 @@ def complaint_dashboard(
             if not filters.narrows:
                 total = counts[tab]
             else:
-                total = visible.filter(condition).order_by().values("pk")[: COUNT_CAP + 1].count()
+                matching = visible.with_current_due().filter(condition).order_by().values("pk")
+                total = matching[: COUNT_CAP + 1].count()
                 capped = total > COUNT_CAP
                 total = min(total, COUNT_CAP)
             page = min(page, max(1, -(-total // per_page)))

@@ -13,16 +13,13 @@ from __future__ import annotations
 from django import forms
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils.html import format_html_join
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from cases import permissions, selectors
 from cases.access import staff_required
-from cases.business_days import LONDON
 from cases.models import Complaint
-from cases.templatetags.deadlines import BADGE_CLASSES, deadline_label, deadline_state
 
 LOG_PERMISSION = "cases.log_complaint"
 
@@ -170,7 +167,6 @@ def dashboard(request):
     form = DashboardFilterForm(request.GET, options=options)
     filters = form.filters()
     board = selectors.complaint_dashboard(user=user, filters=filters, options=options)
-    _present(board.rows, board.today)
     context.update(
         form=form,
         filters=filters,
@@ -179,35 +175,6 @@ def dashboard(request):
         is_lead=options.is_lead,
     )
     return render(request, "staff/dashboard.html", context)
-
-
-def _day(day) -> str:
-    return f"{day:%a} {day.day} {day:%b %Y}"
-
-
-_STATUS_LABELS = dict(Complaint.Status.choices)
-_CHANNEL_LABELS = dict(Complaint.Channel.choices)
-
-
-def _present(rows, today) -> None:
-    """What each row shows, worked out once in Python (a page of 100 rows stays cheap to draw)."""
-    case_url = reverse("staff:case", args=["REFERENCE"]).replace("REFERENCE", "{}")
-    for row in rows:
-        row.status_label = _STATUS_LABELS.get(row.status, row.status)
-        row.channel_label = _CHANNEL_LABELS.get(row.channel, row.channel)
-        local = row.received_at.astimezone(LONDON)
-        row.url = case_url.format(row.reference)
-        row.received_text = f"{_day(local)}, {local:%H:%M}"
-        row.assignee_label = selectors.user_label(row.assignee) if row.assignee_id else ""
-        row.category_name = row.category.name if row.category_id else ""
-        due = row.current_due
-        if due is None:
-            row.due_text = row.deadline_text = row.deadline_class = ""
-            continue
-        step = "Acknowledge" if row.status == Complaint.Status.RECEIVED else "Outcome"
-        row.due_text = f"{step} by {_day(due)}"
-        row.deadline_text = deadline_label(due, today)
-        row.deadline_class = BADGE_CLASSES[deadline_state(due, today)]
 
 
 @require_GET

@@ -1,0 +1,84 @@
+"""The dashboard's table rows, drawn in Python.
+
+A page may hold 100 rows. Through the template language each row cost about
+0.1 ms (a dozen look-ups and conditions), and through ``format_html`` nearly as
+much (its lazy-string checks on every argument), more than the database work for
+the whole page. Like the admin's change list (``items_for_result`` builds its cells
+in Python), the rows are built here with plain string formatting; every value
+from the database goes through ``escape`` (``html.escape``, which is what Django's
+``escape`` calls), and only the finished markup is marked safe.
+The deadline words come from ``cases.templatetags.deadlines``.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from django import template
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from cases.business_days import LONDON
+from cases.models import Complaint
+from cases.selectors import user_label
+from cases.templatetags.deadlines import BADGE_CLASSES, OVERDUE, deadline_label, deadline_state
+
+register = template.Library()
+
+_STATUS_LABELS = {value: escape(label) for value, label in Complaint.Status.choices}
+_CHANNEL_LABELS = {value: escape(label) for value, label in Complaint.Channel.choices}
+_UNASSIGNED = '<span class="text-body-secondary">Unassigned</span>'
+_CLOCK_STOPPED = '<span class="text-body-secondary">Clock stopped: waiting for the client</span>'
+_NO_DEADLINE = '<span class="text-body-secondary">None running</span>'
+
+
+def _day(day) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def _secondary(text: str) -> str:
+    return f'<span class="d-block small text-body-secondary">{escape(text)}</span>' if text else ""
+
+
+def _deadline(row, today) -> tuple[str, bool]:
+    """The deadline cell's markup, and whether the case is overdue."""
+    due = row.current_due
+    if due is None:
+        return (_CLOCK_STOPPED if row.status == Complaint.Status.AWAITING_CLIENT else _NO_DEADLINE), False
+    step = "Acknowledge" if row.status == Complaint.Status.RECEIVED else "Outcome"
+    state = deadline_state(due, today)
+    markup = (
+        f'<span class="text-nowrap">{step} by {_day(due)}</span> '
+        f'<span class="badge deadline-badge {BADGE_CLASSES[state]}">{deadline_label(due, today)}</span>'
+    )
+    return markup, state == OVERDUE
+
+
+def dashboard_row(row, today, case_url: str) -> str:
+    """One <tr> (escaped markup, not yet marked safe)."""
+    local = row.received_at.astimezone(LONDON)
+    deadline, overdue = _deadline(row, today)
+    assignee = escape(user_label(row.assignee)) if row.assignee_id else _UNASSIGNED
+    category = row.category.name if row.category_id else ""
+    reference = escape(row.reference)
+    opening = '<tr class="row-overdue">' if overdue else "<tr>"
+    return (
+        f"{opening}"
+        f'<td class="text-nowrap reference-cell" data-label="Reference">'
+        f'<a href="{escape(case_url.format(row.reference))}">{reference}</a></td>'
+        f'<td data-label="Client" class="client-text"><div>{escape(row.name)}{_secondary(row.organisation)}</div></td>'
+        f'<td data-label="Status"><div>{_STATUS_LABELS.get(row.status, escape(row.status))}'
+        f"{_secondary(category)}</div></td>"
+        f'<td data-label="Assigned to">{assignee}</td>'
+        f'<td data-label="Received"><div><span class="text-nowrap">{_day(local)}, {local:%H:%M}</span>'
+        f'<span class="d-block small text-body-secondary">{_CHANNEL_LABELS.get(row.channel, "")}</span></div></td>'
+        f'<td data-label="Deadline"><div>{deadline}</div></td>'
+        "</tr>\n"
+    )
+
+
+@register.simple_tag
+def dashboard_rows(board):
+    """The <tr> of every row of the page, each linking to the staff case page."""
+    case_url = reverse("staff:case", args=["REFERENCE"]).replace("REFERENCE", "{}")
+    return mark_safe("".join(dashboard_row(row, board.today, case_url) for row in board.rows))
