@@ -154,7 +154,6 @@ class Complaint(models.Model):
         PARTIALLY_UPHELD = "partially_upheld", "Partially upheld"
         NOT_UPHELD = "not_upheld", "Not upheld"
 
-
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     reference = models.CharField(max_length=24, unique=True, editable=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
