@@ -88,10 +88,10 @@ def complaint_logged(request, reference):
 @require_GET
 @staff_required
 def letter_download(request, reference, letter_id):
-    """A letter on the case, as a PDF attachment, for staff allowed to post it."""
+    """A letter on the case, as a PDF attachment, for staff who may see the case (to post or re-read it)."""
     from notifications.models import Letter
 
-    complaint = complaint_for_staff(request.user, reference, permission=LOG_PERMISSION)
+    complaint = complaint_for_staff(request.user, reference)
     letter = get_object_or_404(Letter, pk=letter_id, complaint=complaint)
     letter.complaint = complaint
     return private_file_response(letter.file, filename=letter.download_name, content_type="application/pdf")

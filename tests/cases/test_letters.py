@@ -136,8 +136,19 @@ def test_anonymous_download_is_sent_to_sign_in(client):
 @pytest.mark.parametrize("role", [manager, director])
 def test_staff_without_access_get_404_for_the_letter(client, role):
     letter = posted_complaint(lead()).letters.get()
+    type(letter.complaint).objects.filter(pk=letter.complaint_id).update(assignee=manager())
     client.force_login(role())
     assert client.get(download_url(letter)).status_code == 404
+
+
+def test_assigned_manager_can_download_the_letter_to_post_it(client):
+    letter = posted_complaint(lead()).letters.get()
+    worker = manager()
+    type(letter.complaint).objects.filter(pk=letter.complaint_id).update(assignee=worker)
+    client.force_login(worker)
+    response = client.get(download_url(letter))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
 
 
 def test_signed_in_non_staff_cannot_download(client):

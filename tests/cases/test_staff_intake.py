@@ -216,8 +216,9 @@ def test_letter_and_logged_page_are_closed_to_other_staff_and_anonymous(frozen_n
     letter = Letter.objects.get()
     download = reverse("staff:letter_download", args=[complaint.reference, letter.pk])
     logged = reverse("staff:complaint_logged", args=[complaint.reference])
+    Complaint.objects.filter(pk=complaint.pk).update(assignee=manager())
 
-    client.force_login(manager())
+    client.force_login(manager())  # not the assignee: the case does not exist for them
     assert client.get(download).status_code == 404
     assert client.get(logged).status_code == 403
 
