@@ -471,13 +471,19 @@ def _filters_q(filters: DashboardFilters, *, user, effective_state: str) -> Q:
     return condition
 
 
-def _ordering(sort: str) -> list:
+def _ordering(sort: str, state: str) -> list:
     if sort == SORT_RECEIVED:
         return ["-received_at", "-pk"]
     if sort == SORT_REFERENCE:
         return ["reference"]
+    if state not in (STATE_OPEN, STATE_ANY, Complaint.Status.RECEIVED, *Complaint.CLOCK_RUNNING_STATUSES):
+        # No case in this state has a running deadline: "by due date" is "newest first",
+        # said so that PostgreSQL reads complaint_received (a month of closed cases)
+        # rather than walking past every case with a deadline.
+        return ["-received_at", "-pk"]
     # Running deadlines first, soonest (most overdue) first; then the rest, newest first.
-    # PostgreSQL serves this order from the complaint_current_due_order index (0005).
+    # PostgreSQL serves this order from complaint_open_due_order (open cases) and
+    # complaint_current_due_order (every case), migration 0005.
     return [F("current_due").asc(nulls_last=True), "-received_at", "-pk"]
 
 
@@ -535,7 +541,7 @@ def complaint_dashboard(
             condition &= _search_q(words) if words else Q(pk__in=[])
         else:
             condition &= _tab_q(tab, user=user, today=today, horizon=horizon)
-        ordered = rows_query.filter(condition).order_by(*_ordering(filters.sort))
+        ordered = rows_query.filter(condition).order_by(*_ordering(filters.sort, state))
         if searching:
             # Not counted: one row more than the page tells whether there is a next one.
             page = min(page, COUNT_CAP // per_page)

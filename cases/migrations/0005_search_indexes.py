@@ -10,6 +10,10 @@
   order and stops, instead of sorting every matching case. The CASE expression
   must stay identical to the one Django writes for ``with_current_due()``
   (tests/cases/test_dashboard.py checks the plan on PostgreSQL).
+  ``complaint_open_due_order`` is the same over the open cases only: the tabs
+  list open cases, and a small index whose every entry matches lets PostgreSQL
+  walk it (with a filter such as the assignee or the channel) however many
+  closed cases pile up beside them.
 * ``complaint_open_counts``: a small partial index over the open cases holding
   every column the tab counts read, so the counts are an index-only scan of the
   open cases whatever the number of closed ones; it also carries the filterable
@@ -41,6 +45,8 @@ CREATE = [
     ],
     "CREATE INDEX CONCURRENTLY IF NOT EXISTS complaint_current_due_order "
     f"ON cases_complaint (({CURRENT_DUE}) ASC NULLS LAST, received_at DESC, id DESC)",
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS complaint_open_due_order "
+    f"ON cases_complaint (({CURRENT_DUE}) ASC NULLS LAST, received_at DESC, id DESC) WHERE status IN {OPEN}",
     "CREATE INDEX CONCURRENTLY IF NOT EXISTS complaint_open_counts "
     "ON cases_complaint (status, assignee_id, acknowledgement_due, outcome_due) "
     f"INCLUDE (channel, category_id, received_at) WHERE status IN {OPEN}",
@@ -52,6 +58,7 @@ DROP = [
     for name in (
         *[f"complaint_{column}_trgm" for column in TRIGRAM_COLUMNS],
         "complaint_current_due_order",
+        "complaint_open_due_order",
         "complaint_open_counts",
         "complaint_email_prefix",
     )

@@ -396,6 +396,14 @@ def test_sorted_by_running_deadline_overdue_first_and_no_deadline_last(client, w
     assert len(dues) == 7
 
 
+def test_due_date_order_of_finished_cases_is_newest_first(client, world):
+    older = make(status=Status.CLOSED, assignee=world.me, received_at=NOW - dt.timedelta(days=40))
+    newer = make(status=Status.CLOSED, assignee=world.me, received_at=NOW - dt.timedelta(days=20))
+    client.force_login(world.me)
+    order = listed(client.get(HOME, {"tab": "mine", "state": "closed"}))
+    assert order == [world.mine_closed.reference, newer.reference, older.reference]  # received 6, 20, 40 days ago
+
+
 def test_other_sorts(client, world):
     newest = make(assignee=world.me, received_at=NOW - dt.timedelta(hours=1))
     client.force_login(world.me)
@@ -540,12 +548,20 @@ def test_postgres_email_search_is_a_prefix_of_the_email_index(crowd):
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("query", [{"state": "any"}, {"q": "quentin"}])
-def test_postgres_default_order_is_read_from_the_order_index(crowd, query):
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        ({"state": "any"}, "complaint_current_due_order"),
+        ({"q": "quentin"}, "complaint_current_due_order"),
+        ({"tab": "overdue"}, "complaint_current_due_order"),
+        ({"tab": "all"}, "complaint_open_due_order"),
+    ],
+)
+def test_postgres_default_order_is_read_from_an_order_index(crowd, query, index):
     options = selectors.dashboard_options(user=crowd.boss)
     with CaptureQueriesContext(connection) as queries:
         selectors.complaint_dashboard(user=crowd.boss, filters=selectors.DashboardFilters(**query), options=options)
-    assert "complaint_current_due_order" in _plan(queries.captured_queries[-1]["sql"])
+    assert index in _plan(queries.captured_queries[-1]["sql"])
 
 
 @pytest.mark.postgres
