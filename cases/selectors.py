@@ -555,7 +555,12 @@ def complaint_dashboard(
             if not filters.narrows:
                 total = counts[tab]
             else:
-                matching = visible.with_current_due().filter(condition).order_by().values("pk")
+                ordering = _ordering(filters.sort, state)
+                # Newest first is one range of complaint_received: counting in that order
+                # stops after COUNT_CAP rows of it, where an unordered count of a month of
+                # closed cases would scan the table hoping to meet them early.
+                matching = visible.with_current_due().filter(condition).values("pk")
+                matching = matching.order_by(*ordering) if ordering[0] == "-received_at" else matching.order_by()
                 total = matching[: COUNT_CAP + 1].count()
                 capped = total > COUNT_CAP
                 total = min(total, COUNT_CAP)
