@@ -1,1 +1,156 @@
-"""Appeals against complaint outcomes (see SPEC.md, "Appeal"); built in the appeals issue."""
+"""Appeals against complaint outcomes (SPEC.md, "Appeal").
+
+An appeal is the client's last step: at most one per complaint (the one-to-one
+field says so to the database), decided by a Director who took no part in the
+investigation, and final. The state machine is data on the model, as for
+complaints: ``received → acknowledged → under_review → decided``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from cases import business_days
+from cases.models import Complaint, TransitionNotAllowed
+
+
+class AppealQuerySet(models.QuerySet):
+    def due_q(self, *, before: date | None = None, on_or_before: date | None = None) -> models.Q:
+        """Appeals whose running promise falls due before / on or before a day.
+
+        A received appeal owes its acknowledgement; an acknowledged or reviewed
+        one owes the Director's decision. Decided appeals owe nothing.
+        """
+        lookup, day = ("lt", before) if before is not None else ("lte", on_or_before)
+        return models.Q(status=Appeal.Status.RECEIVED, **{f"acknowledgement_due__{lookup}": day}) | models.Q(
+            status__in=Appeal.DECISION_RUNNING_STATUSES, **{f"decision_due__{lookup}": day}
+        )
+
+    def overdue(self, today: date) -> AppealQuerySet:
+        return self.filter(self.due_q(before=today))
+
+    def due_by(self, day: date) -> AppealQuerySet:
+        return self.filter(self.due_q(on_or_before=day))
+
+
+class Appeal(models.Model):
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        UNDER_REVIEW = "under_review", "Under review by the Director"
+        DECIDED = "decided", "Decided (final)"
+
+    TRANSITIONS: dict[str, tuple[str, ...]] = {
+        Status.RECEIVED: (Status.ACKNOWLEDGED,),
+        Status.ACKNOWLEDGED: (Status.UNDER_REVIEW,),
+        Status.UNDER_REVIEW: (Status.DECIDED,),
+        Status.DECIDED: (),
+    }
+    # States in which the Director's 15 business days are running.
+    DECISION_RUNNING_STATUSES = (Status.ACKNOWLEDGED, Status.UNDER_REVIEW)
+
+    class Channel(models.TextChoices):
+        WEB = "web", "Client's case page"
+        EMAIL = "email", "Email"
+        LETTER = "letter", "Letter"
+
+    class Decision(models.TextChoices):
+        ORIGINAL_DECISION_UPHELD = "original_decision_upheld", "Original decision upheld"
+        ORIGINAL_DECISION_CHANGED = "original_decision_changed", "Original decision changed"
+
+    complaint = models.OneToOneField(Complaint, on_delete=models.CASCADE, related_name="appeal")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+
+    reasons = models.TextField("reasons for the appeal")
+    received_at = models.DateTimeField(help_text="When the appeal really arrived; its deadlines run from here.")
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Received after the appeal window closed, and accepted: why.
+    late_reason = models.TextField("why a late appeal was accepted", blank=True)
+
+    acknowledgement_due = models.DateField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    decision_due = models.DateField(null=True, blank=True)
+
+    review_started_at = models.DateTimeField(null=True, blank=True)
+    decision = models.CharField(max_length=30, choices=Decision.choices, blank=True)
+    decision_reasons = models.TextField("reasons for the decision", blank=True)
+    recommendations = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    revision = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AppealQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at"]
+        permissions = [
+            ("decide_appeal", "Can review and decide appeals (Director)"),
+            ("log_appeal", "Can log an appeal received by letter or email"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "acknowledgement_due"], name="appeal_status_ackdue"),
+            models.Index(fields=["status", "decision_due"], name="appeal_status_decisiondue"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="decided") | (~models.Q(decision="") & ~models.Q(decision_reasons="")),
+                name="appeal_decided_has_decision_and_reasons",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Appeal on {self.complaint.reference}"
+
+    # -- the state machine ------------------------------------------------------
+
+    def can_transition_to(self, target: str) -> bool:
+        return target in self.TRANSITIONS[self.status]
+
+    def transition_to(self, target: str) -> str:
+        if not self.can_transition_to(target):
+            raise TransitionNotAllowed(self, target)
+        old, self.status = self.status, target
+        return old
+
+    # -- derived facts ------------------------------------------------------------
+
+    @property
+    def reference(self) -> str:
+        return self.complaint.reference
+
+    @property
+    def is_decided(self) -> bool:
+        return self.status == self.Status.DECIDED
+
+    @property
+    def current_due_date(self) -> date | None:
+        if self.status == self.Status.RECEIVED:
+            return self.acknowledgement_due
+        if self.status in self.DECISION_RUNNING_STATUSES:
+            return self.decision_due
+        return None
+
+    @property
+    def was_late(self) -> bool:
+        deadline = self.complaint.appeal_deadline
+        return deadline is not None and timezone.localtime(self.received_at).date() > deadline
+
+    def business_days_overdue(self, today: date | None = None) -> int:
+        """How many business days the running promise is overdue (0 if it is not)."""
+        due = self.current_due_date
+        today = today or business_days.london_today()
+        if due is None or today <= due:
+            return 0
+        return business_days.business_days_between(due, today)

@@ -21,11 +21,13 @@ from cases import business_days
 class TransitionNotAllowed(Exception):
     """A state change the procedure does not allow from the case's current state."""
 
-    def __init__(self, complaint: Complaint, target: str) -> None:
-        current = Complaint.Status(complaint.status).label
-        wanted = Complaint.Status(target).label
-        super().__init__(f"Complaint {complaint.reference} is {current.lower()}; it cannot become {wanted.lower()}.")
-        self.current = complaint.status
+    def __init__(self, case, target: str) -> None:
+        # ``case`` is a Complaint or an Appeal: anything with a Status table and a reference.
+        current = type(case).Status(case.status).label
+        wanted = type(case).Status(target).label
+        noun = "Complaint" if isinstance(case, Complaint) else "The appeal on"
+        super().__init__(f"{noun} {case.reference} is {current.lower()}; it cannot become {wanted.lower()}.")
+        self.current = case.status
         self.target = target
 
 
@@ -294,6 +296,10 @@ class ComplaintEvent(models.Model):
         CLIENT_REPLIED = "client_replied", "Client replied"
         OUTCOME_ISSUED = "outcome_issued", "Outcome issued"
         ACTION_DONE = "action_done", "Action completed"
+        APPEAL_RECEIVED = "appeal_received", "Appeal received"
+        APPEAL_ACKNOWLEDGED = "appeal_acknowledged", "Appeal acknowledged"
+        APPEAL_REVIEW_STARTED = "appeal_review_started", "Appeal review started"
+        APPEAL_DECIDED = "appeal_decided", "Appeal decided"
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -335,6 +341,8 @@ class Attachment(models.Model):
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.CLIENT)
+    # Sent with the appeal rather than the complaint (the Director reads them as such).
+    for_appeal = models.BooleanField(default=False)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -404,6 +412,8 @@ class Action(models.Model):
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Set by the Director's final decision on an appeal rather than the outcome letter.
+    from_appeal = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["due_date", "pk"]

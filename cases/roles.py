@@ -36,8 +36,10 @@ ROLES: dict[str, list[tuple[str, str]]] = {
             "add_category",
             "change_category",
         ]
-    ],
-    DIRECTORS: [("cases", c) for c in _CASE_READ],
+    ]
+    + [("appeals", "view_appeal"), ("appeals", "log_appeal")],
+    DIRECTORS: [("cases", c) for c in _CASE_READ]
+    + [("appeals", c) for c in ["view_appeal", "decide_appeal", "log_appeal"]],
 }
 
 

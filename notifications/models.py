@@ -22,6 +22,8 @@ class Letter(models.Model):
     class Kind(models.TextChoices):
         ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement letter"
         OUTCOME = "outcome", "Outcome letter"
+        APPEAL_ACKNOWLEDGEMENT = "appeal_acknowledgement", "Appeal acknowledgement letter"
+        APPEAL_DECISION = "appeal_decision", "Final decision on the appeal"
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="letters")
     kind = models.CharField(max_length=40, choices=Kind.choices)
@@ -48,6 +50,9 @@ class OutboundMessage(models.Model):
         OUTCOME_LETTER = "outcome_letter", "Outcome letter"
         STAFF_ASSIGNMENT = "staff_assignment", "Case assigned (staff)"
         STAFF_CLIENT_REPLY = "staff_client_reply", "Client replied (staff)"
+        APPEAL_ACKNOWLEDGEMENT = "appeal_acknowledgement", "Appeal acknowledgement"
+        APPEAL_DECISION_LETTER = "appeal_decision_letter", "Final decision on the appeal"
+        STAFF_NEW_APPEAL = "staff_new_appeal", "New appeal (Director)"
 
     class State(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"
