@@ -56,7 +56,10 @@ def sync_roles(apps=None, *, verbosity: int = 0) -> None:
         apps = live_apps
     app_labels = {app_label for grants in ROLES.values() for app_label, _ in grants}
     for app_label in app_labels:
-        app_config = apps.get_app_config(app_label)
+        try:
+            app_config = apps.get_app_config(app_label)
+        except LookupError:  # an app whose first migration has not run yet: its own migration grants
+            continue
         if getattr(app_config, "models_module", None) is None:
             app_config.models_module = True  # a migration state's stub lacks it
         create_permissions(app_config, apps=apps, verbosity=verbosity)
