@@ -139,7 +139,15 @@ def _create_complaint(
     return complaint
 
 
-def attachment_add(*, complaint: Complaint, upload: ValidatedUpload, source: str, uploaded_by=None, record=True):
+def attachment_add(
+    *,
+    complaint: Complaint,
+    upload: ValidatedUpload,
+    source: str,
+    uploaded_by=None,
+    record=True,
+    for_appeal: bool = False,
+):
     """Keep a validated document on the case, in private storage."""
     upload.file.seek(0)
     attachment = Attachment(
@@ -150,6 +158,7 @@ def attachment_add(*, complaint: Complaint, upload: ValidatedUpload, source: str
         sha256=upload.sha256,
         source=source,
         uploaded_by=uploaded_by,
+        for_appeal=for_appeal,
     )
     attachment.file.save(upload.original_name, File(upload.file), save=False)
     attachment.save()
@@ -157,7 +166,7 @@ def attachment_add(*, complaint: Complaint, upload: ValidatedUpload, source: str
         record_event(
             complaint,
             kind=Event.ATTACHMENT_ADDED,
-            summary=f"Document added: {attachment.original_name}",
+            summary=f"Document added{' to the appeal' if for_appeal else ''}: {attachment.original_name}",
             actor=uploaded_by,
             label=None if uploaded_by else CLIENT,
             client_visible=True,
