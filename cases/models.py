@@ -127,7 +127,9 @@ class Complaint(models.Model):
         Status.AWAITING_CLIENT: (Status.INVESTIGATING, Status.WITHDRAWN),
         Status.RESPONDED: (Status.UNDER_APPEAL, Status.CLOSED),
         Status.UNDER_APPEAL: (Status.CLOSED,),
-        Status.CLOSED: (),
+        # Only for a late appeal that staff accept after the complaint closed at
+        # the end of its appeal window; a complaint has at most one appeal.
+        Status.CLOSED: (Status.UNDER_APPEAL,),
         Status.WITHDRAWN: (),
     }
     OPEN_STATUSES = (

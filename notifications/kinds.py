@@ -61,6 +61,21 @@ KINDS: dict[str, MessageKind] = {
         template="staff_client_reply",
         prepare="cases.services.complaint_prepare_staff_message",
     ),
+    # As for complaints, sending the acknowledgement acknowledges the appeal: the
+    # Director's 15 business days run from the moment it goes out.
+    Kind.APPEAL_ACKNOWLEDGEMENT: MessageKind(
+        template="appeal_acknowledgement",
+        prepare="appeals.services.appeal_prepare_acknowledgement",
+    ),
+    # The final decision letter PDF is attached from the row's ``letter``.
+    Kind.APPEAL_DECISION_LETTER: MessageKind(
+        template="appeal_decision_letter",
+        prepare="appeals.services.appeal_prepare_client_message",
+    ),
+    Kind.STAFF_NEW_APPEAL: MessageKind(
+        template="staff_new_appeal",
+        prepare="appeals.services.appeal_prepare_staff_message",
+    ),
 }
 
 

@@ -1,0 +1,498 @@
+"""Appeal workflows: keyword-only functions that own their transaction (SPEC.md, "Appeal").
+
+``Appeal.transition_to`` guards the state rule; these functions lock the rows,
+check who may act, save, record the event on the complaint's timeline and queue
+the messages, all in one transaction. The client's page, the staff pages and the
+Director's admin call them and nothing else.
+
+The rules that live here:
+
+* an appeal is lodged only against an issued outcome, at most once per complaint,
+  within the appeal window stated in the outcome letter; staff may log a late one
+  (received after the window) only with the reason it was accepted;
+* its acknowledgement is due ``APPEAL_ACKNOWLEDGEMENT_DAYS`` business days after
+  receipt and the decision ``APPEAL_DECISION_DAYS`` after the acknowledgement;
+* the decision is made by a Director who took no part in the investigation, is
+  issued as a letter, closes the appeal and the complaint, and is final.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from appeals import permissions
+from appeals.models import Appeal
+from cases import business_days, links
+from cases.models import Action, Attachment, Complaint, ComplaintEvent
+from cases.services import (
+    CLIENT,
+    ActionSpec,
+    StaleCase,
+    actor_label,
+    attachment_add,
+    outcome_validate,
+    record_event,
+)
+from cases.uploads import ValidatedUpload
+
+Status = Appeal.Status
+Event = ComplaintEvent.Kind
+ComplaintStatus = Complaint.Status
+
+
+# --- Lodging an appeal -----------------------------------------------------------------
+
+
+def appeal_window_problem(complaint: Complaint, *, at: datetime | None = None) -> str:
+    """Why the client cannot appeal this complaint themselves now, or "" if they can."""
+    if hasattr(complaint, "appeal"):
+        return f"An appeal on {complaint.reference} has already been made. The Director's decision on it is final."
+    deadline = complaint.appeal_deadline
+    if complaint.status not in (ComplaintStatus.RESPONDED, ComplaintStatus.CLOSED) or deadline is None:
+        return f"Complaint {complaint.reference} has no outcome to appeal against yet."
+    if complaint.status == ComplaintStatus.CLOSED or business_days.london_date(at or timezone.now()) > deadline:
+        return (
+            f"The time to appeal ended on {deadline:%A %-d %B %Y}. If something stopped you appealing in time, "
+            f"write to our Director at {settings.COMPANY['appeals_email']}, quoting {complaint.reference}, and explain."
+        )
+    return ""
+
+
+def _require_reasons(reasons: str) -> str:
+    reasons = reasons.strip()
+    if not reasons:
+        raise ValidationError(
+            {"reasons": ["Tell us why you disagree with our decision: the Director needs your reasons."]}
+        )
+    return reasons
+
+
+def _create_appeal(
+    *,
+    complaint: Complaint,
+    channel: str,
+    received_at: datetime,
+    reasons: str,
+    files: Sequence[ValidatedUpload],
+    logged_by=None,
+    late_reason: str = "",
+) -> Appeal:
+    """Lock the complaint, put it under appeal and record the appeal, its documents and messages."""
+    locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    if Appeal.objects.filter(complaint=locked).exists():
+        raise ValidationError(
+            f"An appeal on {locked.reference} has already been made. The Director's decision on it is final."
+        )
+    old = locked.transition_to(ComplaintStatus.UNDER_APPEAL)
+    locked.revision += 1
+    locked.save(update_fields=["status", "revision", "updated_at"])
+    try:
+        with transaction.atomic():
+            appeal = Appeal.objects.create(
+                complaint=locked,
+                channel=channel,
+                received_at=received_at,
+                reasons=reasons,
+                logged_by=logged_by,
+                late_reason=late_reason,
+                acknowledgement_due=business_days.due_date(received_at, settings.APPEAL_ACKNOWLEDGEMENT_DAYS),
+            )
+    except IntegrityError as error:  # the one-to-one: a concurrent appeal won
+        raise ValidationError(f"An appeal on {locked.reference} has already been made.") from error
+    if channel == Appeal.Channel.WEB:
+        summary = "Appeal to the Director received through the client's case page"
+    else:
+        summary = (
+            f"Appeal to the Director received by {channel} on {timezone.localtime(received_at):%-d %B %Y at %H:%M}"
+        )
+    if late_reason:
+        summary += " (after the appeal window; accepted)"
+    record_event(
+        locked,
+        kind=Event.APPEAL_RECEIVED,
+        summary=summary,
+        actor=logged_by,
+        label=None if logged_by else CLIENT,
+        client_visible=True,
+        from_status=old,
+        to_status=ComplaintStatus.UNDER_APPEAL,
+    )
+    for upload in files:
+        attachment_add(
+            complaint=locked,
+            upload=upload,
+            source=Attachment.Source.STAFF if logged_by else Attachment.Source.CLIENT,
+            uploaded_by=logged_by,
+            for_appeal=True,
+        )
+    appeal.complaint = locked
+    _queue_acknowledgement(appeal, actor=logged_by)
+    _notify_deciders(appeal)
+    return appeal
+
+
+@transaction.atomic
+def appeal_lodge(*, complaint: Complaint, reasons: str, files: Sequence[ValidatedUpload] = ()) -> Appeal:
+    """The client appeals from their secure case page: responded → under_appeal.
+
+    Only against an issued outcome, within the appeal window, once.
+    """
+    reasons = _require_reasons(reasons)
+    now = timezone.now()
+    locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    problem = appeal_window_problem(locked, at=now)
+    if problem:
+        raise ValidationError(problem)
+    return _create_appeal(complaint=locked, channel=Appeal.Channel.WEB, received_at=now, reasons=reasons, files=files)
+
+
+@transaction.atomic
+def appeal_log(
+    *,
+    actor,
+    complaint: Complaint,
+    channel: str,
+    received_at: datetime,
+    reasons: str,
+    files: Sequence[ValidatedUpload] = (),
+    late_reason: str = "",
+) -> Appeal:
+    """Staff record an appeal that came by letter or email, with its real time of receipt.
+
+    Deadlines run from ``received_at``. An appeal received after the window is
+    accepted only with the reason for accepting it.
+    """
+    if not permissions.can_log(actor):
+        raise PermissionDenied("Only complaints leads and Directors log appeals.")
+    errors: dict[str, list[str]] = {}
+    if channel not in (Appeal.Channel.EMAIL, Appeal.Channel.LETTER):
+        errors["channel"] = ["Choose how the appeal arrived: by email or by letter."]
+    if received_at > timezone.now():
+        errors["received_at"] = ["The time of receipt cannot be in the future."]
+    elif complaint.responded_at and received_at < complaint.responded_at:
+        issued = timezone.localtime(complaint.responded_at)
+        errors["received_at"] = [f"The outcome was issued on {issued:%-d %B %Y at %H:%M}: the appeal cannot be older."]
+    if not reasons.strip():
+        errors["reasons"] = ["Record the client's reasons for the appeal (copy them from the letter or email)."]
+    deadline = complaint.appeal_deadline
+    late = deadline is not None and business_days.london_date(received_at) > deadline
+    if late and not late_reason.strip():
+        errors["late_reason"] = [
+            f"This appeal arrived after the window closed on {deadline:%-d %B %Y}: record why it is being accepted."
+        ]
+    if errors:
+        raise ValidationError(errors)
+    locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    if not permissions.can_view(actor, locked):
+        raise PermissionDenied("You do not have a role in this complaint.")
+    if hasattr(locked, "appeal") or Appeal.objects.filter(complaint=locked).exists():
+        raise ValidationError(
+            f"An appeal on {locked.reference} has already been made. The Director's decision on it is final."
+        )
+    if locked.status not in (ComplaintStatus.RESPONDED, ComplaintStatus.CLOSED) or locked.responded_at is None:
+        raise ValidationError(f"Complaint {locked.reference} has no outcome to appeal against yet.")
+    return _create_appeal(
+        complaint=locked,
+        channel=channel,
+        received_at=received_at,
+        reasons=reasons.strip(),
+        files=files,
+        logged_by=actor,
+        late_reason=late_reason.strip() if late else "",
+    )
+
+
+# --- Acknowledgement -------------------------------------------------------------------
+
+
+def _queue_acknowledgement(appeal: Appeal, *, actor=None) -> None:
+    """Email the acknowledgement on commit; with no email address, produce the letter to post now."""
+    from notifications.services import message_queue
+
+    complaint = appeal.complaint
+    if complaint.email:
+        message_queue(
+            kind="appeal_acknowledgement",
+            dedupe_key=f"appeal:{appeal.pk}:acknowledgement",
+            to_email=complaint.email,
+            complaint=complaint,
+        )
+    else:
+        appeal_acknowledgement_letter_issue(appeal=appeal, actor=actor)
+
+
+def appeal_acknowledge(*, appeal: Appeal, at: datetime, actor=None, how: str = "email") -> Appeal:
+    """received → acknowledged. The Director's 15 business days run from here.
+
+    Called inside the transaction that sends the acknowledgement, so the appeal
+    is acknowledged if and only if the acknowledgement went out.
+    """
+    with transaction.atomic():
+        locked = Appeal.objects.select_for_update().select_related("complaint").get(pk=appeal.pk)
+        locked.transition_to(Status.ACKNOWLEDGED)
+        locked.acknowledged_at = at
+        locked.decision_due = business_days.due_date(at, settings.APPEAL_DECISION_DAYS)
+        locked.revision += 1
+        locked.save(update_fields=["status", "acknowledged_at", "decision_due", "revision", "updated_at"])
+        record_event(
+            locked.complaint,
+            kind=Event.APPEAL_ACKNOWLEDGED,
+            summary=f"Appeal acknowledged by {how}; the Director's decision is due {locked.decision_due:%-d %B %Y}",
+            actor=actor,
+            client_visible=True,
+            at=at,
+        )
+    return locked
+
+
+def appeal_acknowledgement_letter_issue(*, appeal: Appeal, actor=None):
+    """Acknowledge an appeal from a client with no email address by a letter to post."""
+    from notifications.models import Letter
+    from notifications.rendering import render_pdf
+
+    now = timezone.now()
+    appeal = appeal_acknowledge(appeal=appeal, at=now, actor=actor, how="letter")
+    complaint = appeal.complaint
+    pdf = render_pdf(
+        "letters/appeal_acknowledgement.html", {"complaint": complaint, "appeal": appeal, "letter_date": now}
+    )
+    letter = Letter(complaint=complaint, kind=Letter.Kind.APPEAL_ACKNOWLEDGEMENT, created_at=now)
+    letter.file.save(f"{complaint.public_id}-appeal-acknowledgement.pdf", ContentFile(pdf), save=False)
+    letter.save()
+    record_event(
+        complaint,
+        kind=Event.LETTER_ISSUED,
+        summary="Appeal acknowledgement letter produced for posting",
+        actor=actor,
+        client_visible=True,
+    )
+    return letter
+
+
+def _notify_deciders(appeal: Appeal) -> None:
+    """Tell the Directors (or, if there are none, the complaints leads) that an appeal arrived."""
+    from django.contrib.auth import get_user_model
+
+    from cases.services import _leads
+    from notifications.services import message_queue
+
+    recipients = list(permissions.deciders(get_user_model())) or list(_leads())
+    for user in recipients:
+        if user.email:
+            message_queue(
+                kind="staff_new_appeal",
+                dedupe_key=f"appeal:{appeal.pk}:new-appeal:user:{user.pk}",
+                to_email=user.email,
+                complaint=appeal.complaint,
+                context={"recipient_name": actor_label(user)},
+                client_visible=False,
+            )
+
+
+# --- Hooks called by notifications when a message is being sent ------------------------
+
+
+def appeal_prepare_acknowledgement(message) -> dict:
+    """Acknowledge the appeal as its acknowledgement email goes out (retried if sending fails)."""
+    appeal = Appeal.objects.select_related("complaint").get(complaint=message.complaint)
+    if appeal.status == Status.RECEIVED:
+        appeal = appeal_acknowledge(appeal=appeal, at=timezone.now())
+    return {"complaint": appeal.complaint, "appeal": appeal, "tracking_url": links.client_url(appeal.complaint)}
+
+
+def appeal_prepare_client_message(message) -> dict:
+    appeal = Appeal.objects.select_related("complaint").get(complaint=message.complaint)
+    return {"complaint": appeal.complaint, "appeal": appeal, "tracking_url": links.client_url(appeal.complaint)}
+
+
+def appeal_prepare_staff_message(message) -> dict:
+    """Staff emails link to the appeal in the admin (sign-in required) and never quote the client."""
+    appeal = Appeal.objects.select_related("complaint").get(complaint=message.complaint)
+    url = settings.SITE_URL + reverse("admin:appeals_appeal_change", args=[appeal.pk])
+    return {
+        "complaint": appeal.complaint,
+        "appeal": appeal,
+        "appeal_url": url,
+        "decision_days": settings.APPEAL_DECISION_DAYS,
+    }
+
+
+# --- The Director's review and decision ------------------------------------------------------
+
+
+def _lock(*, actor, appeal: Appeal, expected_revision: int | None = None) -> Appeal:
+    locked = Appeal.objects.select_for_update().select_related("complaint").get(pk=appeal.pk)
+    problem = permissions.independence_problem(actor, locked.complaint)
+    if problem:
+        raise PermissionDenied(problem)
+    if expected_revision is not None and locked.revision != expected_revision:
+        raise StaleCase(locked.complaint)
+    return locked
+
+
+def _start_review(locked: Appeal, *, actor, at: datetime) -> None:
+    locked.transition_to(Status.UNDER_REVIEW)
+    locked.review_started_at = at
+    record_event(
+        locked.complaint,
+        kind=Event.APPEAL_REVIEW_STARTED,
+        summary="The Director is reviewing the appeal",
+        actor=actor,
+        client_visible=True,
+        at=at,
+    )
+
+
+@transaction.atomic
+def appeal_start_review(*, actor, appeal: Appeal, expected_revision: int | None = None) -> Appeal:
+    """acknowledged → under_review, by a Director independent of the investigation."""
+    locked = _lock(actor=actor, appeal=appeal, expected_revision=expected_revision)
+    _start_review(locked, actor=actor, at=timezone.now())
+    locked.revision += 1
+    locked.save(update_fields=["status", "review_started_at", "revision", "updated_at"])
+    return locked
+
+
+def decision_validate(*, decision: str, reasons: str, actions: Sequence[ActionSpec]) -> None:
+    """The rules of a final decision: a decision, its reasons, and complete actions."""
+    errors: dict[str, list[str]] = {}
+    if decision not in Appeal.Decision.values:
+        errors["decision"] = ["Choose whether the original decision is upheld or changed."]
+    if not reasons.strip():
+        errors["reasons"] = ["Give the reasons for the decision: the client is entitled to know them."]
+    try:
+        # The same checks an outcome letter's actions get (kind, description, owner, due date).
+        outcome_validate(outcome=Complaint.Outcome.NOT_UPHELD, findings="-", reasons="-", actions=actions)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
+def decision_letter_context(
+    *, appeal: Appeal, decision: str, reasons: str, recommendations: str, actions, issued_at, decided_by
+):
+    """What the final decision letter shows; the same for the preview and the letter sent."""
+    return {
+        "complaint": appeal.complaint,
+        "appeal": appeal,
+        "decision": decision,
+        "decision_label": Appeal.Decision(decision).label if decision in Appeal.Decision.values else "",
+        "reasons": reasons,
+        "recommendations": recommendations,
+        "actions": actions,
+        "letter_date": issued_at,
+        "signatory": decided_by,
+    }
+
+
+def decision_letter_preview(*, actor, appeal: Appeal, decision, reasons, recommendations, actions) -> bytes:
+    """The PDF the client would receive, from a draft, saving nothing."""
+    from notifications.rendering import render_pdf
+
+    problem = permissions.independence_problem(actor, appeal.complaint)
+    if problem:
+        raise PermissionDenied(problem)
+    context = decision_letter_context(
+        appeal=appeal,
+        decision=decision,
+        reasons=reasons,
+        recommendations=recommendations,
+        actions=actions,
+        issued_at=timezone.now(),
+        decided_by=actor,
+    )
+    return render_pdf("letters/appeal_decision.html", {**context, "is_preview": True})
+
+
+@transaction.atomic
+def appeal_decide(
+    *,
+    actor,
+    appeal: Appeal,
+    decision: str,
+    reasons: str,
+    recommendations: str = "",
+    actions: Sequence[ActionSpec] = (),
+    expected_revision: int | None = None,
+) -> Appeal:
+    """under_review → decided, and the complaint under_appeal → closed. Final.
+
+    Only a Director who took no part in the investigation may decide. The final
+    decision letter is kept on the case and emailed with the PDF attached; its
+    actions are tracked with the outcome's. Nothing about the decision can be
+    changed afterwards, and no further appeal is possible (one per complaint).
+    """
+    from notifications.models import Letter
+    from notifications.rendering import render_pdf
+    from notifications.services import message_queue
+
+    decision_validate(decision=decision, reasons=reasons, actions=actions)
+    locked = _lock(actor=actor, appeal=appeal, expected_revision=expected_revision)
+    now = timezone.now()
+    if locked.status == Status.ACKNOWLEDGED:
+        _start_review(locked, actor=actor, at=now)
+    locked.transition_to(Status.DECIDED)
+    complaint = Complaint.objects.select_for_update().get(pk=locked.complaint_id)
+    old_complaint = complaint.transition_to(ComplaintStatus.CLOSED)
+    created = [
+        Action.objects.create(
+            complaint=complaint,
+            kind=a.kind,
+            description=a.description.strip(),
+            owner=a.owner,
+            due_date=a.due_date,
+            from_appeal=True,
+        )
+        for a in actions
+    ]
+    locked.decision = decision
+    locked.decision_reasons = reasons.strip()
+    locked.recommendations = recommendations.strip()
+    locked.decided_at = now
+    locked.decided_by = actor
+    locked.revision += 1
+    locked.complaint = complaint
+    locked.save()
+    complaint.revision += 1
+    complaint.save(update_fields=["status", "revision", "updated_at"])
+    context = decision_letter_context(
+        appeal=locked,
+        decision=decision,
+        reasons=locked.decision_reasons,
+        recommendations=locked.recommendations,
+        actions=created,
+        issued_at=now,
+        decided_by=actor,
+    )
+    pdf = render_pdf("letters/appeal_decision.html", context)
+    letter = Letter(complaint=complaint, kind=Letter.Kind.APPEAL_DECISION, created_at=now)
+    letter.file.save(f"{complaint.public_id}-appeal-decision.pdf", ContentFile(pdf), save=False)
+    letter.save()
+    record_event(
+        complaint,
+        kind=Event.APPEAL_DECIDED,
+        summary=f"Final decision on the appeal issued: {Appeal.Decision(decision).label.lower()}",
+        actor=actor,
+        client_visible=True,
+        from_status=old_complaint,
+        to_status=ComplaintStatus.CLOSED,
+        at=now,
+    )
+    if complaint.email:
+        message_queue(
+            kind="appeal_decision_letter",
+            dedupe_key=f"appeal:{locked.pk}:decision-letter",
+            to_email=complaint.email,
+            complaint=complaint,
+            letter=letter,
+        )
+    return locked
