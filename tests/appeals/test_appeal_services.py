@@ -142,9 +142,10 @@ def test_a_lead_logs_a_letter_appeal_and_its_deadline_runs_from_the_real_time_of
     complaint = responded()
     received = complaint.responded_at + dt.timedelta(hours=1)
 
-    appeal = services.appeal_log(
-        actor=lead(), complaint=complaint, channel="letter", received_at=received, reasons=APPEAL_REASONS
-    )
+    with time_machine.travel(received + dt.timedelta(days=2), tick=False):
+        appeal = services.appeal_log(
+            actor=lead(), complaint=complaint, channel="letter", received_at=received, reasons=APPEAL_REASONS
+        )
 
     assert appeal.received_at == received
     assert appeal.acknowledgement_due == business_days.due_date(received, 2)

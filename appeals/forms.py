@@ -1,0 +1,84 @@
+"""The Director's decision form: decision, reasons, recommendations and action rows.
+
+The action rows are the outcome form's (``cases.forms_outcome.ActionFormSet``):
+the same kinds, owners and dates, checked by the same rules in the service.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from appeals.models import Appeal
+from cases.forms import MAX_TEXT
+from cases.forms_outcome import PREFIX, ActionFormSet
+from cases.services import ActionSpec
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="Decision",
+        choices=Appeal.Decision.choices,
+        required=False,  # decision_validate says what is missing
+        widget=forms.RadioSelect,
+    )
+    reasons = forms.CharField(
+        label="Reasons for the decision",
+        required=False,
+        max_length=MAX_TEXT,
+        help_text="Required. The client reads them in the final decision letter, word for word.",
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
+    )
+    recommendations = forms.CharField(
+        label="Recommendations (optional)",
+        required=False,
+        max_length=MAX_TEXT,
+        help_text="Anything the company should do differently; printed in the letter.",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+    )
+    expected_revision = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    confirm = forms.BooleanField(
+        label="I have read the preview. This decision is final and will be sent to the client.",
+        required=False,
+    )
+
+    def clean_expected_revision(self):
+        value = self.cleaned_data.get("expected_revision")
+        if value is None:
+            raise ValidationError("This form is incomplete. Open the appeal again.")
+        return value
+
+
+class DecisionEntry:
+    """The decision form and its action rows, bound and checked together."""
+
+    def __init__(self, data=None, *, owners, revision: int) -> None:
+        self.form = DecisionForm(data, initial={"expected_revision": revision})
+        self.formset = ActionFormSet(data, prefix=PREFIX, form_kwargs={"owners": list(owners)})
+
+    def is_valid(self) -> bool:
+        form_ok = self.form.is_valid()
+        formset_ok = self.formset.is_valid()
+        return form_ok and formset_ok
+
+    def actions(self) -> list[ActionSpec]:
+        return [form.spec() for form in self.formset.forms if form.has_changed()]
+
+    def as_kwargs(self) -> dict:
+        data = self.form.cleaned_data
+        return {
+            "decision": data.get("decision") or "",
+            "reasons": data.get("reasons") or "",
+            "recommendations": data.get("recommendations") or "",
+            "actions": self.actions(),
+        }
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Show the service's rule errors next to the fields they are about."""
+        if not hasattr(error, "error_dict"):
+            self.form.add_error(None, error)
+            return
+        for field, messages in error.message_dict.items():
+            target = field if field in self.form.fields else None
+            for message in messages:
+                self.form.add_error(target, message)
