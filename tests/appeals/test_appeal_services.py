@@ -409,6 +409,6 @@ def test_appeal_deadlines_follow_the_settings():
     appeal.refresh_from_db()
     assert appeal.current_due_date == appeal.decision_due
     assert (
-        business_days.business_days_between(business_days.london_date(appeal.acknowledged_at), appeal.decision_due)
+        business_days.business_days_between(business_days.effective_date(appeal.acknowledged_at), appeal.decision_due)
         == 15
     )
