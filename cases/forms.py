@@ -176,7 +176,8 @@ class DocumentsMixin(AccessibleFormMixin):
         if self.is_bound and self._errors:
             # Keep what passed so the client does not choose it again after fixing the rest.
             self.stage_uploads()
-        self.annotate_widgets()
+            # Mark the fields in error; without errors the marks made in __init__ stand.
+            self.annotate_widgets()
 
     def clean_documents(self):
         """Check every new file; keep the valid ones even when others are refused."""
@@ -379,7 +380,8 @@ class PublicComplaintForm(ComplaintDetailsForm):
             self.fields[name].error_messages["required"] = message
         self.fields["email"].error_messages["invalid"] = "Enter an email address like name@example.com."
         self.fields["incident_date"].error_messages["invalid"] = "Enter a real date, like 14/03/2026."
-        self.annotate_widgets()
+        # No annotate_widgets() again: only required flags and messages changed, and
+        # the marks ComplaintDetailsForm made depend on help texts and errors alone.
 
     @property
     def is_bot(self) -> bool:

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -98,18 +98,41 @@ def record_event(
 def next_reference(year: int) -> str:
     """Take the next reference number of ``year``; call inside a transaction.
 
-    The counter row's lock (taken by the UPDATE) is held until commit, so two
-    submissions can never get the same number, on PostgreSQL or SQLite.
+    One ``UPDATE ... RETURNING`` takes the number: the counter row's lock is held
+    until commit, so two submissions can never get the same number and the
+    numbers run without gaps, on PostgreSQL or SQLite.
     """
-    if not ReferenceCounter.objects.filter(year=year).update(last=F("last") + 1):
+    sequence = _increment_reference_counter(year)
+    if sequence is None:
         try:
             with transaction.atomic():
                 ReferenceCounter.objects.create(year=year, last=1)
+            sequence = 1
         except IntegrityError:
             # Another submission created the year's row first: take a number from it.
-            ReferenceCounter.objects.filter(year=year).update(last=F("last") + 1)
-    sequence = ReferenceCounter.objects.values_list("last", flat=True).get(year=year)
+            sequence = _increment_reference_counter(year)
     return format_reference(year, sequence)
+
+
+def _increment_reference_counter(year: int) -> int | None:
+    """Add one to the year's counter and return the new value (None if the year has no row yet)."""
+    connection = connections[router.db_for_write(ReferenceCounter)]
+    if not connection.features.can_return_columns_from_insert:
+        # An SQLite older than 3.35 has no RETURNING: update, then read under the same lock.
+        if not ReferenceCounter.objects.filter(year=year).update(last=F("last") + 1):
+            return None
+        return ReferenceCounter.objects.values_list("last", flat=True).get(year=year)
+    quote = connection.ops.quote_name
+    table, last, key = quote(ReferenceCounter._meta.db_table), quote("last"), quote("year")
+    with connection.cursor() as cursor:
+        # Raw SQL because the ORM cannot return a value from an UPDATE; this saves
+        # a second statement on the path every public submission takes.
+        cursor.execute(
+            f"UPDATE {table} SET {last} = {last} + 1 WHERE {key} = %s RETURNING {last}",  # noqa: S608 - quoted names
+            [year],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def _create_complaint(
@@ -182,6 +205,8 @@ def _queue_acknowledgement(complaint: Complaint) -> None:
         dedupe_key=f"complaint:{complaint.pk}:acknowledgement",
         to_email=complaint.email,
         complaint=complaint,
+        # Called only for a complaint created in this transaction: its key is new.
+        first_for_key=True,
     )
 
 

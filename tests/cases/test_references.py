@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -66,6 +67,27 @@ def test_references_run_in_sequence_within_a_year():
     first = services.complaint_submit(details=details)
     second = services.complaint_submit(details=details)
     assert parse_reference(second.reference).sequence == parse_reference(first.reference).sequence + 1
+
+
+@pytest.mark.django_db
+def test_a_year_without_a_counter_starts_at_one_and_counts_on():
+    with transaction.atomic():
+        first = services.next_reference(2031)
+    with transaction.atomic():
+        second = services.next_reference(2031)
+    assert (parse_reference(first).year, parse_reference(first).sequence) == (2031, 1)
+    assert parse_reference(second).sequence == 2
+
+
+@pytest.mark.django_db
+def test_taking_a_reference_in_a_running_year_is_one_statement():
+    with transaction.atomic():
+        services.next_reference(2032)
+        with CaptureQueriesContext(connection) as queries:
+            reference = services.next_reference(2032)
+    assert parse_reference(reference).sequence == 2
+    assert len(queries.captured_queries) == 1
+    assert "RETURNING" in queries.captured_queries[0]["sql"].upper()
 
 
 @pytest.mark.postgres

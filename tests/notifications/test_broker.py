@@ -122,6 +122,19 @@ def test_the_sweep_queues_the_waiting_message_once_the_broker_is_back(
     assert message.next_attempt_at > later  # not queued again by the next sweep
 
 
+def test_publishes_to_one_broker_share_one_producer_pool(broker_url):
+    from notifications.tasks import deliver_message
+
+    broker_url("memory://")
+    app = deliver_message.app
+    assert services.enqueue_delivery(1) is True
+    assert services.enqueue_delivery(2) is True
+    pool = services._publisher_pool(app)
+    assert services._publisher_pool(app) is pool
+    broker_url(CLOSED_PORT_URL)
+    assert services._publisher_pool(app) is not pool  # another broker: its own pool and timeouts
+
+
 @pytest.mark.redis
 def test_delivery_is_published_to_a_real_redis(broker_url):
     import redis

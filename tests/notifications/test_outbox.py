@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cases import services as case_services
@@ -71,6 +72,48 @@ def test_a_rolled_back_cause_leaves_no_message_and_no_delivery(enqueued, django_
     assert callbacks == []
     assert enqueued == []
     assert not OutboundMessage.objects.exists()
+
+
+def test_a_message_first_for_its_key_is_one_insert_queued_on_commit(enqueued, django_capture_on_commit_callbacks):
+    complaint = ComplaintFactory()
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        message = services.message_queue(
+            kind=OutboundMessage.Kind.CLIENT_LINK,
+            dedupe_key="complaint:new:1",
+            to_email=complaint.email,
+            complaint=complaint,
+            first_for_key=True,
+        )
+    statements = [q["sql"] for q in queries.captured_queries if "outboundmessage" in q["sql"].lower()]
+    assert len(statements) == 1
+    assert statements[0].lstrip().upper().startswith("INSERT")
+    assert enqueued == [message.pk]
+
+
+def test_a_broken_first_for_key_promise_fails_instead_of_queueing_twice(enqueued, django_capture_on_commit_callbacks):
+    complaint = ComplaintFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = queue_for(complaint, key="complaint:9:acknowledgement")
+    with pytest.raises(IntegrityError), django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        services.message_queue(
+            kind=OutboundMessage.Kind.CLIENT_LINK,
+            dedupe_key="complaint:9:acknowledgement",
+            to_email=complaint.email,
+            complaint=complaint,
+            first_for_key=True,
+        )
+    assert list(OutboundMessage.objects.values_list("pk", flat=True)) == [first.pk]
+    assert enqueued == [first.pk]
+
+
+def test_a_submitted_complaint_has_exactly_one_acknowledgement_queued(enqueued, django_capture_on_commit_callbacks):
+    details = case_services.ComplaintDetails(name="Ada Lovelace", email="ada@example.com", description="Late visit")
+    with django_capture_on_commit_callbacks(execute=True):
+        complaint = case_services.complaint_submit(details=details)
+    message = OutboundMessage.objects.get(complaint=complaint)
+    assert message.dedupe_key == f"complaint:{complaint.pk}:acknowledgement"
+    assert message.kind == "complaint_acknowledgement"
+    assert enqueued == [message.pk]
 
 
 def test_a_new_message_waits_a_grace_period_before_the_sweep_takes_it():
