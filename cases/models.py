@@ -234,6 +234,12 @@ class Complaint(models.Model):
             models.Index(fields=["status", "outcome_due"], name="complaint_status_outcomedue"),
             models.Index(fields=["received_at"], name="complaint_received"),
             models.Index(fields=["assignee", "status"], name="complaint_assignee_status"),
+            # The sweep closes responded cases whose appeal window has passed.
+            models.Index(
+                fields=["appeal_deadline"],
+                name="complaint_responded_window",
+                condition=models.Q(status="responded"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -302,6 +308,10 @@ class ComplaintEvent(models.Model):
         APPEAL_ACKNOWLEDGED = "appeal_acknowledged", "Appeal acknowledged"
         APPEAL_REVIEW_STARTED = "appeal_review_started", "Appeal review started"
         APPEAL_DECIDED = "appeal_decided", "Appeal decided"
+        DEADLINE_EXTENDED = "deadline_extended", "Deadline extended"
+        REMINDER_SENT = "reminder_sent", "Deadline reminder sent to staff"
+        ESCALATED = "escalated", "Missed deadline escalated"
+        CLOSED = "closed", "Complaint closed"
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -429,3 +439,82 @@ class Action(models.Model):
     @property
     def is_done(self) -> bool:
         return self.done_at is not None
+
+
+class Deadline(models.TextChoices):
+    """The promises of the procedure that fall due on a date (SPEC.md, the deadline rule)."""
+
+    ACKNOWLEDGEMENT = "acknowledgement", "acknowledgement of the complaint"
+    OUTCOME = "outcome", "written outcome"
+    APPEAL_ACKNOWLEDGEMENT = "appeal_acknowledgement", "acknowledgement of the appeal"
+    APPEAL_DECISION = "appeal_decision", "Director's decision on the appeal"
+    ACTION = "action", "promised action"
+    APPEAL_WINDOW = "appeal_window", "end of the appeal window"
+
+
+class DeadlineNotice(models.Model):
+    """A reminder, escalation or closure the deadline sweep has dealt with: at most once each.
+
+    The unique constraint on (case, kind, deadline, due date, subject) is what
+    makes the sweep exactly-once: a second run, a second beat or a retried task
+    finds the row and sends nothing; a run killed before commit left no row,
+    so the next run sends it. A new due date (an extension, a clock stop) is a
+    new key, so it gets its own reminder and escalation.
+    """
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", "Reminder before the due date"
+        ESCALATION = "escalation", "Escalation of a missed due date"
+        CLOSURE = "closure", "Closed at the end of the appeal window"
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="deadline_notices")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    deadline = models.CharField(max_length=30, choices=Deadline.choices)
+    due_date = models.DateField()
+    # The action an action reminder is about (0 for the case's own deadlines).
+    subject_id = models.PositiveIntegerField(default=0)
+    # Who was told (staff user ids; the client for closures), for the record.
+    recipients = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["complaint", "kind", "deadline", "due_date", "subject_id"], name="deadline_notice_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.get_deadline_display()} due {self.due_date} on {self.complaint_id}"
+
+
+class SweepLock(models.Model):
+    """One row, locked by each phase of the deadline sweep so two sweeps never interleave."""
+
+    name = models.CharField(max_length=40, unique=True)
+    # The last London business day whose morning work (reminders) finished.
+    daily_work_done_for = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Extension(models.Model):
+    """A due date moved on by a complaints lead, with the reason the client was given."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="extensions")
+    deadline = models.CharField(max_length=30, choices=Deadline.choices)
+    old_date = models.DateField()
+    new_date = models.DateField()
+    reason = models.TextField()
+    extended_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    # The outbox row of the client's notice ("" when the client has no email: staff write instead).
+    notice_key = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_deadline_display()} {self.old_date} → {self.new_date}"
