@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from appeals import views as appeals
 from cases.views import case, client, dashboard, outcome, public, staff
 
 public_patterns = [
@@ -17,6 +18,7 @@ client_patterns = [
     path("<str:token>/new-link/", client.fresh_link, name="fresh_link"),
     path("<str:token>/letters/<int:letter_id>/", client.letter_download, name="letter_download"),
     path("<str:token>/reply/", client.reply, name="reply"),
+    path("<str:token>/appeal/", appeals.client_appeal, name="appeal"),
 ]
 
 staff_patterns = [
@@ -47,6 +49,7 @@ staff_patterns = [
     path("complaints/<str:reference>/outcome/preview/", outcome.outcome_preview, name="outcome_preview"),
     path("complaints/<str:reference>/outcome/preview.pdf", outcome.outcome_preview_pdf, name="outcome_preview_pdf"),
     path("complaints/<str:reference>/outcome/issue/", outcome.outcome_issue, name="outcome_issue"),
+    path("complaints/<str:reference>/appeal/log/", appeals.appeal_log, name="appeal_log"),
     path("actions/", outcome.actions_page, name="actions"),
     path("actions/<int:action_id>/done/", outcome.action_mark_done, name="action_done"),
 ]

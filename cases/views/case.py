@@ -30,7 +30,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import CharField, IntegerField, Value
+from django.db.models import BooleanField, CharField, IntegerField, Value
 from django.forms import Textarea
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -39,6 +39,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from appeals import permissions as appeal_permissions
+from appeals.selectors import appeal_for_complaint
 from cases import business_days, permissions, services
 from cases.access import complaint_for_staff, forbidden, staff_required
 from cases.downloads import private_file_response
@@ -51,7 +53,7 @@ from cases.forms_case import (
     RequestInformationForm,
     StartInvestigationForm,
 )
-from cases.models import Attachment, Complaint, InformationRequest, TransitionNotAllowed
+from cases.models import Attachment, Complaint, ComplaintEvent, InformationRequest, TransitionNotAllowed
 
 Status = Complaint.Status
 # Changing a case needs the role that works cases; seeing it, the view permission.
@@ -126,6 +128,7 @@ class CaseFile:
     size: int
     source: str
     at: datetime
+    for_appeal: bool = False
 
     @property
     def source_label(self) -> str:
@@ -145,13 +148,18 @@ def _case_files(complaint: Complaint) -> list[CaseFile]:
         Attachment.objects.filter(complaint=complaint)
         .order_by()
         .annotate(row=Value("attachment", text))
-        .values_list("row", "pk", "original_name", "size", "source", "uploaded_at")
+        .values_list("row", "pk", "original_name", "size", "source", "uploaded_at", "for_appeal")
     )
     letters = (
         Letter.objects.filter(complaint=complaint)
         .order_by()
-        .annotate(row=Value("letter", text), size=Value(0, number), source=Value("", text))
-        .values_list("row", "pk", "kind", "size", "source", "created_at")
+        .annotate(
+            row=Value("letter", text),
+            size=Value(0, number),
+            source=Value("", text),
+            for_appeal=Value(False, BooleanField()),
+        )
+        .values_list("row", "pk", "kind", "size", "source", "created_at", "for_appeal")
     )
     rows = attachments.union(letters, all=True).order_by("uploaded_at", "row", "pk")
     return [
@@ -162,8 +170,9 @@ def _case_files(complaint: Complaint) -> list[CaseFile]:
             size=size,
             source=source,
             at=at,
+            for_appeal=bool(for_appeal),
         )
-        for row, pk, name, size, source, at in rows
+        for row, pk, name, size, source, at, for_appeal in rows
     ]
 
 
@@ -172,17 +181,29 @@ def _page_data(complaint: Complaint) -> dict:
     events = list(complaint.events.all())
     requests = list(complaint.information_requests.select_related("requested_by"))
     files = _case_files(complaint)
-    return {
+    data = {
         "events": events,
         "latest_event_id": events[-1].pk if events else 0,
         "notes": list(complaint.notes.select_related("author")),
-        "attachments": [f for f in files if not f.is_letter],
+        "attachments": [f for f in files if not f.is_letter and not f.for_appeal],
+        "appeal_attachments": [f for f in files if f.for_appeal],
+        # One query, and only for a case under appeal or closed (no other can have an appeal).
+        "appeal": appeal_for_complaint(complaint),
         "letters": [f for f in files if f.is_letter],
         "requests": requests,
         "open_request": next((r for r in requests if r.answered_at is None), None),
-        # Actions exist only with an outcome.
-        "actions": list(complaint.actions.select_related("owner")) if complaint.outcome else [],
     }
+    # Actions exist only with an outcome; the Director's final decision may add more (``from_appeal``).
+    actions = list(complaint.actions.select_related("owner")) if complaint.outcome else []
+    data["actions"] = [a for a in actions if not a.from_appeal]
+    data["appeal_actions"] = [a for a in actions if a.from_appeal]
+    # Who logged and who decided the appeal, as the timeline names them (no query for the users).
+    data["appeal_people"] = {
+        event.kind: event.actor_label
+        for event in events
+        if event.kind in (ComplaintEvent.Kind.APPEAL_RECEIVED, ComplaintEvent.Kind.APPEAL_DECIDED) and event.actor_id
+    }
+    return data
 
 
 def _clock(complaint: Complaint) -> dict:
@@ -237,6 +258,10 @@ def _render(
         "refused": refused,
         "preview": preview,
         "outcome_days": settings.COMPLAINT_OUTCOME_DAYS,
+        "appeal_decision_days": settings.APPEAL_DECISION_DAYS,
+        "can_log_appeal": data["appeal"] is None
+        and complaint.status in (Status.RESPONDED, Status.CLOSED)
+        and appeal_permissions.can_log(request.user),
     }
     return render(request, "staff/case.html", context, status=status)
 

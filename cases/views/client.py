@@ -11,6 +11,10 @@ its dates, what they sent us and the client-visible timeline, never staff-only
 events or staff names. A genuine link that has expired or been revoked offers one
 thing: a new link emailed to the address on the case. Anything else is a 404
 that says nothing about whether any case exists.
+
+Once the outcome is issued, the page offers the appeal to the Director (the form
+is ``appeals.views.client_appeal``) while the window is open, and afterwards
+shows the appeal and its decision.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -26,6 +31,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
+from appeals.selectors import appeal_for_complaint
+from appeals.services import appeal_window_problem
 from cases import links, services
 from cases.downloads import private_file_response
 from cases.forms_case import ClientReplyForm
@@ -70,6 +77,13 @@ STATE_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+# A complaint closed by the Director's final decision on its appeal (see ``state_words``).
+APPEAL_DECIDED_WORDS = (
+    "Appeal decided",
+    "Our Director has decided your appeal. The decision is final, and this complaint is now closed.",
+)
+
+
 REFERRER_POLICY = "no-referrer"
 # A page that POSTs a form cannot use "no-referrer": browsers then send
 # "Origin: null" with the form, and Django's CSRF check rightly refuses that
@@ -97,6 +111,13 @@ def private_page(view):
     return wrapper
 
 
+def state_words(complaint: Complaint, appeal=None) -> tuple[str, str]:
+    """The state's label and sentence; a complaint closed by the appeal decision says so."""
+    if complaint.status == Status.CLOSED and appeal is not None and appeal.is_decided:
+        return APPEAL_DECIDED_WORDS
+    return STATE_WORDS[complaint.status]
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
@@ -120,11 +141,13 @@ def _case_context(complaint: Complaint) -> dict:
         TimelineEntry(at=event.created_at, summary=event.summary, by_client=event.actor_label == services.CLIENT)
         for event in events
     ]
-    documents = complaint.attachments.filter(source=Attachment.Source.CLIENT).order_by("uploaded_at", "pk")
-    label, explanation = STATE_WORDS[complaint.status]
+    client_documents = list(complaint.attachments.filter(source=Attachment.Source.CLIENT).order_by("uploaded_at", "pk"))
+    appeal = appeal_for_complaint(complaint)
+    label, explanation = state_words(complaint, appeal)
     outcome_due: date | None = None
     if complaint.status in Complaint.CLOCK_RUNNING_STATUSES:
         outcome_due = complaint.outcome_due
+    has_outcome = complaint.status in (Status.RESPONDED, Status.CLOSED) and complaint.appeal_deadline is not None
     return {
         "complaint": complaint,
         "state_label": label,
@@ -132,10 +155,28 @@ def _case_context(complaint: Complaint) -> dict:
         "acknowledgement_due": complaint.acknowledgement_due if complaint.status == Status.RECEIVED else None,
         "outcome_due": outcome_due,
         "outcome_paused": complaint.status == Status.AWAITING_CLIENT,
-        "documents": documents,
+        "documents": [d for d in client_documents if not d.for_appeal],
+        "appeal_documents": [d for d in client_documents if d.for_appeal],
+        "appeal": appeal,
+        # "" while the client may appeal; why not, once there is an outcome and no appeal.
+        "appeal_problem": appeal_window_problem(complaint) if has_outcome and appeal is None else None,
+        "decision_days": settings.APPEAL_DECISION_DAYS,
         "timeline": timeline,
         "letters": complaint.letters.filter(client_visible=True).only("pk", "kind", "created_at", "complaint_id"),
     }
+
+
+def client_complaint(request: HttpRequest, token: str) -> tuple[Complaint | None, HttpResponse | None]:
+    """The case of a good token, or the answer every client page gives a bad one (expired: 410, forged: 404).
+
+    For the other pages under /track/<token>/ (the appeal page in ``appeals.views``).
+    """
+    check = links.check_client_token(token)
+    if check.ok:
+        return check.complaint, None
+    if check.stale_for is not None:
+        return None, _link_expired(request, token)
+    return None, _not_found(request)
 
 
 def _not_found(request: HttpRequest) -> HttpResponse:
