@@ -13,7 +13,9 @@ the walk fail (add a filler to ``FILLERS``). For each URL, GET and POST:
   403 page, as for a missing case, where their role may not use that page at all);
 * the manager assigned to the case and complaints leads are let in.
 
-URLs without a reference are checked for role access only.
+URLs without a reference are checked for role access only. Lead-only pages that
+need a case in a particular state (logging an appeal needs an issued outcome) also
+get a test of their own below.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, reverse
 
+from appeals.models import Appeal
 from cases import links, services
 from cases.business_days import london_today
 from cases.models import Action
 from cases.urls import staff_patterns
 from notifications.models import Letter
+from tests.appeals.helpers import responded
 from tests.factories import AcknowledgedComplaintFactory, AttachmentFactory, UserFactory, director, lead, manager
 
 pytestmark = pytest.mark.django_db
@@ -221,3 +225,28 @@ def test_every_url_parameter_has_a_filler():
     for pattern in staff_urls():
         missing = set(pattern.pattern.converters) - set(FILLERS)
         assert not missing, f"staff URL '{pattern.name}' takes {sorted(missing)}: add fillers to FILLERS"
+
+
+def test_the_appeal_log_page_is_for_complaints_leads_only(world):
+    """Logging an appeal is lead work: managers, even the one assigned, get the 403 page that a missing
+    case gets (decided before the case is looked up); a Director, who sees no case on the staff pages
+    (they work on appeals in the admin), gets the 404 of a missing case. Nothing is saved."""
+    owner = world["owner"]
+    complaint = responded(owner, assignee=owner)
+    url = reverse("staff:appeal_log", args=[complaint.reference])
+    missing = reverse("staff:appeal_log", args=[MISSING_REFERENCE])
+    expected = {"assigned_manager": 403, "manager_not_assigned": 403, "director": 404}
+    for role, status in expected.items():
+        client = client_as(role, world)
+        for method in METHODS:
+            response = call(client, method, url)
+            where = f"{method.upper()} {url} as {role}"
+            assert response.status_code == status, where
+            assert normalised(response, world, complaint.reference) == normalised(
+                call(client, method, missing), world, MISSING_REFERENCE
+            ), where
+            assert complaint.reference not in response.content.decode(), where
+    lead_page = client_as("lead", world).get(url)
+    assert lead_page.status_code == 200
+    assert 'name="reasons"' in lead_page.content.decode()
+    assert not Appeal.objects.exists()
