@@ -793,3 +793,127 @@ def action_mark_done(*, actor, action):
         client_visible=True,
     )
     return locked
+
+
+# --- Deadline extensions (issue 5): a lead moves a due date on, and the client is told why ----
+
+# How the client's email names each promise.
+EXTENSION_WORDS = {
+    "acknowledgement": "acknowledgement",
+    "outcome": "written response",
+    "appeal_acknowledgement": "acknowledgement of your appeal",
+    "appeal_decision": "Director's decision on your appeal",
+}
+
+
+def running_deadline(complaint: Complaint):
+    """The promise now running on the case: (deadline, the object holding it, its due-date field), or None."""
+    from cases.models import Deadline
+
+    if complaint.status == Status.RECEIVED:
+        return Deadline.ACKNOWLEDGEMENT, complaint, "acknowledgement_due"
+    if complaint.status in (Status.ACKNOWLEDGED, Status.INVESTIGATING, Status.AWAITING_CLIENT):
+        return Deadline.OUTCOME, complaint, "outcome_due"
+    if complaint.status == Status.UNDER_APPEAL:
+        from appeals.models import Appeal
+
+        appeal = Appeal.objects.select_for_update().get(complaint=complaint)
+        if appeal.status == Appeal.Status.RECEIVED:
+            return Deadline.APPEAL_ACKNOWLEDGEMENT, appeal, "acknowledgement_due"
+        if appeal.status in Appeal.DECISION_RUNNING_STATUSES:
+            return Deadline.APPEAL_DECISION, appeal, "decision_due"
+    return None
+
+
+@transaction.atomic
+def complaint_extend_deadline(
+    *, actor, complaint: Complaint, new_date: date, reason: str, expected_revision: int | None = None
+):
+    """A complaints lead moves the running due date on, with a reason, before it passes.
+
+    The client is emailed the reason and the new date (UK complaint-handling
+    codes require it); the extension is kept with the old date, the new one,
+    the reason, who and the notice, and shows on the timeline. Reminders and
+    escalations then follow the new date (a new date is a new notice key).
+    """
+    from cases import permissions
+    from cases.models import Deadline, Extension
+    from notifications.services import message_queue
+
+    if not permissions.is_lead(actor):
+        raise PermissionDenied("Only a complaints lead can extend a deadline.")
+    locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+    running = running_deadline(locked)
+    if running is None:
+        raise ValidationError(f"Complaint {locked.reference} has no deadline running that could be extended.")
+    deadline, holder, due_field = running
+    old_date = getattr(holder, due_field)
+    today = business_days.london_today()
+    errors: dict[str, list[str]] = {}
+    if old_date is None:
+        errors["new_date"] = ["This deadline has no date yet: it starts when the acknowledgement goes out."]
+    elif today > old_date:
+        errors["new_date"] = [
+            (
+                f"The {Deadline(deadline).label} was due {old_date:%-d %B %Y} and that date has passed: "
+                "a deadline can only be extended before it is missed."
+            )
+        ]
+    elif new_date is None or new_date <= old_date:
+        errors["new_date"] = [f"Choose a date after the current due date, {old_date:%-d %B %Y}."]
+    elif not business_days.is_business_day(new_date):
+        errors["new_date"] = [f"{new_date:%A %-d %B %Y} is not a business day: choose a working day."]
+    if not reason.strip():
+        errors["reason"] = ["Give the reason: the client is told it, word for word."]
+    if errors:
+        raise ValidationError(errors)
+    setattr(holder, due_field, new_date)
+    if holder is locked:
+        _save(locked, due_field)
+    else:
+        holder.revision += 1
+        holder.save(update_fields=[due_field, "revision", "updated_at"])
+        _save(locked)
+    key = f"complaint:{locked.pk}:extension:{deadline}:{old_date}:{new_date}" if locked.email else ""
+    extension = Extension.objects.create(
+        complaint=locked,
+        deadline=deadline,
+        old_date=old_date,
+        new_date=new_date,
+        reason=reason.strip(),
+        extended_by=actor,
+        notice_key=key,
+    )
+    told = (
+        "the client has been emailed the reason"
+        if key
+        else "the client has no email address: tell them by phone or post"
+    )
+    record_event(
+        locked,
+        kind=Event.DEADLINE_EXTENDED,
+        summary=f"Due date of the {Deadline(deadline).label} extended from {old_date:%-d %B %Y} to "
+        f"{new_date:%-d %B %Y}; {told}",
+        actor=actor,
+        client_visible=True,
+    )
+    if key:
+        message_queue(
+            kind="deadline_extension",
+            dedupe_key=key,
+            to_email=locked.email,
+            complaint=locked,
+            context={"extension_id": extension.pk},
+        )
+    return extension
+
+
+def complaint_prepare_extension(message) -> dict:
+    from cases.models import Extension
+
+    extension = Extension.objects.get(pk=message.context["extension_id"], complaint=message.complaint)
+    return {
+        **complaint_prepare_client_link(message),
+        "extension": extension,
+        "deadline_words": EXTENSION_WORDS[extension.deadline],
+    }

@@ -13,3 +13,15 @@ def purge_stale_uploads() -> int:
     staging at once; this only clears what abandoned forms left behind.
     """
     return uploads.purge_stale_staging()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def sweep_deadlines() -> str:
+    """Run the deadline sweep (cases.deadlines): reminders, escalations and closures, each exactly once.
+
+    ``acks_late``: a worker killed mid-run leaves the task to be run again; the
+    sweep's notices make the rerun send only what the first run did not commit.
+    """
+    from cases.deadlines import deadlines_sweep
+
+    return str(deadlines_sweep())

@@ -76,6 +76,28 @@ KINDS: dict[str, MessageKind] = {
         template="staff_new_appeal",
         prepare="appeals.services.appeal_prepare_staff_message",
     ),
+    # Written by the deadline sweep (cases.deadlines) in bulk; the row's context says what is due.
+    Kind.STAFF_DEADLINE_REMINDER: MessageKind(
+        template="staff_deadline_reminder",
+        prepare="cases.deadlines.deadline_prepare_staff_message",
+    ),
+    Kind.STAFF_DEADLINE_ESCALATION: MessageKind(
+        template="staff_deadline_escalation",
+        prepare="cases.deadlines.deadline_prepare_staff_message",
+    ),
+    Kind.STAFF_ACTION_OVERDUE: MessageKind(
+        template="staff_action_overdue",
+        prepare="cases.deadlines.deadline_prepare_staff_message",
+    ),
+    Kind.COMPLAINT_CLOSED: MessageKind(
+        template="complaint_closed",
+        prepare="cases.deadlines.deadline_prepare_closed",
+    ),
+    # The extension (old date, new date, reason) is read from the row named in the context.
+    Kind.DEADLINE_EXTENSION: MessageKind(
+        template="deadline_extension",
+        prepare="cases.services.complaint_prepare_extension",
+    ),
 }
 
 

@@ -53,6 +53,11 @@ class OutboundMessage(models.Model):
         APPEAL_ACKNOWLEDGEMENT = "appeal_acknowledgement", "Appeal acknowledgement"
         APPEAL_DECISION_LETTER = "appeal_decision_letter", "Final decision on the appeal"
         STAFF_NEW_APPEAL = "staff_new_appeal", "New appeal (Director)"
+        STAFF_DEADLINE_REMINDER = "staff_deadline_reminder", "Deadline reminder (staff)"
+        STAFF_DEADLINE_ESCALATION = "staff_deadline_escalation", "Missed deadline escalation (staff)"
+        STAFF_ACTION_OVERDUE = "staff_action_overdue", "Overdue action reminder (staff)"
+        COMPLAINT_CLOSED = "complaint_closed", "Complaint closed (appeal window ended)"
+        DEADLINE_EXTENSION = "deadline_extension", "Deadline extended"
 
     class State(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"

@@ -23,3 +23,15 @@ def deliver_message(message_id: int) -> str:
 def send_pending_messages() -> int:
     """Queue every outbox message still waiting whose next attempt is due."""
     return services.messages_send_pending()
+
+
+@shared_task(ignore_result=True)
+def deliver_messages(message_ids: list[int]) -> int:
+    """Send a batch of outbox messages (the deadline sweep's), each exactly once; returns how many went."""
+    sent = 0
+    for message_id in message_ids:
+        try:
+            sent += services.message_deliver(message_id) == "sent"
+        except services.DeliveryFailed:
+            continue  # recorded on the row with its next attempt; the outbox sweep retries it
+    return sent

@@ -51,3 +51,22 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def appeal_factory():
+    """Make an appeal row directly (its complaint under appeal), for tests of what comes after."""
+    from appeals.models import Appeal
+    from tests.factories import AcknowledgedComplaintFactory
+
+    def make(**fields) -> Appeal:
+        complaint = AcknowledgedComplaintFactory(status="under_appeal")
+        values = {
+            "reasons": "I disagree.",
+            "received_at": complaint.received_at,
+            "acknowledgement_due": complaint.acknowledgement_due,
+        }
+        values.update(fields)
+        return Appeal.objects.create(complaint=complaint, **values)
+
+    return make

@@ -234,12 +234,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.tasks.purge_stale_uploads",
         "schedule": 60.0 * 60,
     },
+    # The deadline sweep (cases.deadlines): escalations and closures on every run,
+    # reminders on the first run at or after DEADLINE_DAILY_WORK_AT on a business day.
+    # A plain interval, never a crontab: beat's crontab follows local time and has
+    # known bugs at clock changes; the sweep reads London time itself.
+    "deadline-sweep": {
+        "task": "cases.tasks.sweep_deadlines",
+        "schedule": 60.0 * env.int("DEADLINE_SWEEP_MINUTES", default=15),
+    },
 }
 
 # --- The complaints procedure ------------------------------------------------
 
 # Close of business in London: anything received later counts from the next business day.
 CLOSE_OF_BUSINESS = time.fromisoformat(env("CLOSE_OF_BUSINESS", default="17:30"))
+# The deadline sweep's morning work (reminders) starts at this London time on business days.
+DEADLINE_DAILY_WORK_AT = time.fromisoformat(env("DEADLINE_DAILY_WORK_AT", default="08:00"))
 # Business days allowed for each promise of the published procedure.
 COMPLAINT_ACKNOWLEDGEMENT_DAYS = 2
 COMPLAINT_OUTCOME_DAYS = 10

@@ -1,0 +1,526 @@
+"""The deadline sweep: no promise of the procedure is missed silently (SPEC.md, the deadline rule).
+
+Celery beat runs ``deadlines_sweep`` every 15 minutes (``DEADLINE_SWEEP_MINUTES``).
+Every run:
+
+* escalates each due date that has passed and is still owed, on the first run
+  after it passes: complaints to the complaints leads, appeals to the Directors
+  and the leads;
+* closes each responded complaint whose appeal window has ended with no appeal,
+  and tells the client;
+* re-queues every outbox message still unsent (acknowledgements included).
+
+Once a day, on the first run at or after ``DEADLINE_DAILY_WORK_AT`` (08:00
+London) on a business day, it also:
+
+* reminds whoever is responsible of each due date falling on the next business
+  day (or today, if an outage made the sweep miss yesterday's reminder): the
+  assignee, or the leads when nobody is assigned; the Directors for appeals;
+* reminds the owner of each promised action now overdue.
+
+Exactly once: each notice is a ``DeadlineNotice`` row under a unique key (case,
+kind, deadline, due date, subject), written in the same transaction as the
+timeline entry and the outbox rows of its emails. Every phase takes the
+``SweepLock`` row first, so two sweeps (a retried task, two beats by mistake)
+queue one after the other and the second finds the first's notices. A run
+killed mid-way commits nothing of its phase, so the next run does it. The
+morning's work is marked done only at its end, so it is redone, never skipped.
+
+Work grows with what is due, not with the number of cases: each kind of notice
+is one indexed, set-based query, and the writes are bulk inserts. Emails are
+rendered and sent by the worker (``notifications.tasks.deliver_messages``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from cases import business_days
+from cases.models import (
+    Action,
+    Complaint,
+    ComplaintEvent,
+    Deadline,
+    DeadlineNotice,
+    SweepLock,
+)
+
+Kind = DeadlineNotice.Kind
+Status = Complaint.Status
+LOCK_NAME = "deadlines"
+SYSTEM = "System"
+
+
+@dataclass
+class SweepReport:
+    escalations: int = 0
+    closures: int = 0
+    reminders: int = 0
+    action_reminders: int = 0
+    daily_work: bool = False
+    messages_queued: int = 0
+
+    def __str__(self) -> str:
+        daily = "morning work done" if self.daily_work else "no morning work"
+        return (
+            f"{self.escalations} escalation(s), {self.closures} closure(s), {self.reminders} reminder(s), "
+            f"{self.action_reminders} action reminder(s); {daily}; {self.messages_queued} message(s) queued"
+        )
+
+
+@dataclass
+class _Notice:
+    """One notice to record, with whom it goes to and what the timeline says."""
+
+    complaint_id: int
+    kind: str
+    deadline: str
+    due_date: date
+    recipients: list
+    summary: str
+    subject_id: int = 0
+    links_to_appeal: bool = False
+
+
+@dataclass
+class _Batch:
+    """Everything one phase writes, in three bulk inserts."""
+
+    now: datetime
+    notices: list[DeadlineNotice] = field(default_factory=list)
+    events: list[ComplaintEvent] = field(default_factory=list)
+    messages: list = field(default_factory=list)
+
+    def add(self, notice: _Notice, *, message_kind: str, client_visible_event: bool = False) -> None:
+        recipients = [user for user in notice.recipients if user is not None]
+        self.notices.append(
+            DeadlineNotice(
+                complaint_id=notice.complaint_id,
+                kind=notice.kind,
+                deadline=notice.deadline,
+                due_date=notice.due_date,
+                subject_id=notice.subject_id,
+                recipients=[user.pk for user in recipients],
+                created_at=self.now,
+            )
+        )
+        self.events.append(
+            ComplaintEvent(
+                complaint_id=notice.complaint_id,
+                kind=_EVENT_KIND[notice.kind],
+                summary=notice.summary[:300],
+                actor_label=SYSTEM,
+                client_visible=client_visible_event,
+                created_at=self.now,
+            )
+        )
+        for user in recipients:
+            if user.email:
+                self.messages.append(
+                    _outbox_row(
+                        kind=message_kind,
+                        key=f"deadline:{notice.complaint_id}:{notice.kind}:{notice.deadline}:{notice.due_date}:"
+                        f"{notice.subject_id}:user:{user.pk}",
+                        to_email=user.email,
+                        complaint_id=notice.complaint_id,
+                        client_visible=False,
+                        now=self.now,
+                        context={
+                            "recipient_name": user.get_full_name() or user.get_username(),
+                            "deadline": notice.deadline,
+                            "due_date": notice.due_date.isoformat(),
+                            "action_id": notice.subject_id,
+                            "appeal": notice.links_to_appeal,
+                        },
+                    )
+                )
+
+    def write(self) -> int:
+        from notifications.models import OutboundMessage
+
+        DeadlineNotice.objects.bulk_create(self.notices)
+        ComplaintEvent.objects.bulk_create(self.events)
+        OutboundMessage.objects.bulk_create(self.messages, ignore_conflicts=True)
+        if self.messages:
+            keys = [m.dedupe_key for m in self.messages]
+            transaction.on_commit(lambda: _deliver_on_commit(keys))
+        return len(self.messages)
+
+
+_EVENT_KIND = {
+    Kind.REMINDER: ComplaintEvent.Kind.REMINDER_SENT,
+    Kind.ESCALATION: ComplaintEvent.Kind.ESCALATED,
+    Kind.CLOSURE: ComplaintEvent.Kind.CLOSED,
+}
+
+
+def _outbox_row(*, kind, key, to_email, complaint_id, client_visible, now, context):
+    from notifications.models import OutboundMessage
+    from notifications.services import SWEEP_GRACE
+
+    return OutboundMessage(
+        dedupe_key=key,
+        kind=kind,
+        to_email=to_email,
+        complaint_id=complaint_id,
+        client_visible=client_visible,
+        context=context,
+        # Queued by the task below at once; the outbox sweep steps in only if that fails.
+        next_attempt_at=now + SWEEP_GRACE,
+        created_at=now,
+    )
+
+
+def _deliver_on_commit(keys: list[str]) -> None:
+    """Hand the worker the new messages in batches (never raises: the outbox sweep is the safety net)."""
+    import logging
+
+    from notifications.models import OutboundMessage
+    from notifications.tasks import deliver_messages
+
+    ids = list(
+        OutboundMessage.objects.filter(dedupe_key__in=keys, state=OutboundMessage.State.PENDING).values_list(
+            "pk", flat=True
+        )
+    )
+    for start in range(0, len(ids), 500):
+        try:
+            deliver_messages.apply_async(args=[ids[start : start + 500]], retry=False)
+        except Exception as error:  # noqa: BLE001 - the broker is down: the outbox sweep sends them later
+            logging.getLogger(__name__).warning("Broker unavailable (%s); deadline messages left for the sweep", error)
+            return
+
+
+# --- Who is told ------------------------------------------------------------------------------
+
+
+@dataclass
+class _People:
+    leads: list
+    directors: list
+
+    @classmethod
+    def load(cls) -> _People:
+        from appeals.permissions import deciders
+        from cases.services import _leads
+
+        user_model = get_user_model()
+        return cls(leads=list(_leads()), directors=list(deciders(user_model)))
+
+    def responsible_for(self, assignee) -> list:
+        return [assignee] if assignee is not None and assignee.is_active else self.leads
+
+    def for_appeals(self, *, with_leads: bool) -> list:
+        people = {user.pk: user for user in self.directors}
+        if with_leads or not people:
+            people.update({user.pk: user for user in self.leads})
+        return list(people.values())
+
+
+# --- What is due ---------------------------------------------------------------------------------
+
+
+def _not_yet(kind: str, deadline: str, due_field: str, complaint_ref: str = "pk") -> Exists:
+    return Exists(
+        DeadlineNotice.objects.filter(
+            complaint=OuterRef(complaint_ref),
+            kind=kind,
+            deadline=deadline,
+            due_date=OuterRef(due_field),
+            subject_id=0,
+        )
+    )
+
+
+def _complaint_deadlines(kind: str, due_q) -> Iterable[tuple[Complaint, str, date]]:
+    """Complaints whose acknowledgement or outcome due date matches ``due_q(field)``, not yet noticed."""
+    rows = [
+        (Deadline.ACKNOWLEDGEMENT, "acknowledgement_due", Q(status=Status.RECEIVED)),
+        (Deadline.OUTCOME, "outcome_due", Q(status__in=Complaint.CLOCK_RUNNING_STATUSES)),
+    ]
+    for deadline, due_field, state in rows:
+        queryset = (
+            Complaint.objects.filter(state, due_q(due_field))
+            .exclude(_not_yet(kind, deadline, due_field))
+            .select_related("assignee")
+            .only("pk", "reference", due_field, "assignee")
+        )
+        for complaint in queryset:
+            yield complaint, deadline, getattr(complaint, due_field)
+
+
+def _appeal_deadlines(kind: str, due_q) -> Iterable[tuple[object, str, date]]:
+    from appeals.models import Appeal
+
+    rows = [
+        (Deadline.APPEAL_ACKNOWLEDGEMENT, "acknowledgement_due", Q(status=Appeal.Status.RECEIVED)),
+        (Deadline.APPEAL_DECISION, "decision_due", Q(status__in=Appeal.DECISION_RUNNING_STATUSES)),
+    ]
+    for deadline, due_field, state in rows:
+        queryset = (
+            Appeal.objects.filter(state, due_q(due_field))
+            .exclude(_not_yet(kind, deadline, due_field, complaint_ref="complaint_id"))
+            .select_related("complaint")
+            .only("pk", "complaint__reference", "complaint_id", due_field)
+        )
+        for appeal in queryset:
+            yield appeal, deadline, getattr(appeal, due_field)
+
+
+def _label(deadline: str) -> str:
+    return Deadline(deadline).label
+
+
+# --- The phases ------------------------------------------------------------------------------------
+
+
+def _lock() -> SweepLock:
+    lock, _ = SweepLock.objects.get_or_create(name=LOCK_NAME)
+    return SweepLock.objects.select_for_update().get(pk=lock.pk)
+
+
+def _escalate_and_close(*, today: date, now: datetime, people: _People, report: SweepReport) -> None:
+    """Every run: escalate what has passed, close what can no longer be appealed."""
+    batch = _Batch(now=now)
+    with transaction.atomic():
+        _lock()
+
+        def passed(due_field):
+            return Q(**{f"{due_field}__lt": today})
+
+        for complaint, deadline, due in _complaint_deadlines(Kind.ESCALATION, passed):
+            batch.add(
+                _Notice(
+                    complaint_id=complaint.pk,
+                    kind=Kind.ESCALATION,
+                    deadline=deadline,
+                    due_date=due,
+                    recipients=people.leads,
+                    summary=f"Missed deadline escalated to the complaints leads: {_label(deadline)} "
+                    f"was due {due:%-d %B %Y}",
+                ),
+                message_kind="staff_deadline_escalation",
+            )
+            report.escalations += 1
+        for appeal, deadline, due in _appeal_deadlines(Kind.ESCALATION, passed):
+            batch.add(
+                _Notice(
+                    complaint_id=appeal.complaint_id,
+                    kind=Kind.ESCALATION,
+                    deadline=deadline,
+                    due_date=due,
+                    recipients=people.for_appeals(with_leads=True),
+                    summary=f"Missed deadline escalated to the Director and the complaints leads: {_label(deadline)} "
+                    f"was due {due:%-d %B %Y}",
+                    links_to_appeal=True,
+                ),
+                message_kind="staff_deadline_escalation",
+            )
+            report.escalations += 1
+        report.closures += _close_expired(today=today, now=now, batch=batch)
+        report.messages_queued += batch.write()
+
+
+def _close_expired(*, today: date, now: datetime, batch: _Batch) -> int:
+    """responded → closed for each complaint whose appeal window ended with no appeal; the client is told."""
+    from appeals.models import Appeal
+
+    expired = list(
+        Complaint.objects.filter(status=Status.RESPONDED, appeal_deadline__lt=today)
+        .exclude(Exists(Appeal.objects.filter(complaint=OuterRef("pk"))))
+        .values_list("pk", "appeal_deadline", "email")
+    )
+    if not expired:
+        return 0
+    # Compare-and-set under the sweep lock: only cases still responded close.
+    Complaint.objects.filter(pk__in=[pk for pk, _, _ in expired], status=Status.RESPONDED).update(
+        status=Status.CLOSED, revision=F("revision") + 1, updated_at=now
+    )
+    for pk, window_end, email in expired:
+        batch.notices.append(
+            DeadlineNotice(
+                complaint_id=pk,
+                kind=Kind.CLOSURE,
+                deadline=Deadline.APPEAL_WINDOW,
+                due_date=window_end,
+                recipients=["client"] if email else [],
+                created_at=now,
+            )
+        )
+        batch.events.append(
+            ComplaintEvent(
+                complaint_id=pk,
+                kind=ComplaintEvent.Kind.CLOSED,
+                from_status=Status.RESPONDED,
+                to_status=Status.CLOSED,
+                summary=f"Complaint closed: the time to appeal ended on {window_end:%-d %B %Y} with no appeal",
+                actor_label=SYSTEM,
+                client_visible=True,
+                created_at=now,
+            )
+        )
+        if email:
+            batch.messages.append(
+                _outbox_row(
+                    kind="complaint_closed",
+                    key=f"complaint:{pk}:closed",
+                    to_email=email,
+                    complaint_id=pk,
+                    client_visible=True,
+                    now=now,
+                    context={"window_end": window_end.isoformat()},
+                )
+            )
+    return len(expired)
+
+
+def _remind(*, today: date, now: datetime, people: _People, report: SweepReport) -> None:
+    """The morning's work: reminders of tomorrow's due dates, and of overdue actions."""
+    horizon = business_days.add_business_days(today, 1)
+    batch = _Batch(now=now)
+    with transaction.atomic():
+        lock = _lock()
+        if lock.daily_work_done_for == today:
+            return  # another sweep did it while this one waited for the lock
+
+        def falls_due(due_field):
+            # Tomorrow's (next business day's) due dates; today's too, in case an outage
+            # stopped yesterday's morning sweep (late is better than never).
+            return Q(**{f"{due_field}__gte": today, f"{due_field}__lte": horizon})
+
+        for complaint, deadline, due in _complaint_deadlines(Kind.REMINDER, falls_due):
+            recipients = people.responsible_for(complaint.assignee)
+            batch.add(
+                _Notice(
+                    complaint_id=complaint.pk,
+                    kind=Kind.REMINDER,
+                    deadline=deadline,
+                    due_date=due,
+                    recipients=recipients,
+                    summary=f"Reminder sent to {_names(recipients)}: {_label(deadline)} due {due:%-d %B %Y}",
+                ),
+                message_kind="staff_deadline_reminder",
+            )
+            report.reminders += 1
+        for appeal, deadline, due in _appeal_deadlines(Kind.REMINDER, falls_due):
+            recipients = people.for_appeals(with_leads=False)
+            batch.add(
+                _Notice(
+                    complaint_id=appeal.complaint_id,
+                    kind=Kind.REMINDER,
+                    deadline=deadline,
+                    due_date=due,
+                    recipients=recipients,
+                    summary=f"Reminder sent to {_names(recipients)}: {_label(deadline)} due {due:%-d %B %Y}",
+                    links_to_appeal=True,
+                ),
+                message_kind="staff_deadline_reminder",
+            )
+            report.reminders += 1
+        overdue_actions = (
+            Action.objects.filter(done_at__isnull=True, due_date__lt=today)
+            .exclude(
+                Exists(
+                    DeadlineNotice.objects.filter(
+                        complaint=OuterRef("complaint_id"),
+                        kind=Kind.REMINDER,
+                        deadline=Deadline.ACTION,
+                        due_date=OuterRef("due_date"),
+                        subject_id=OuterRef("pk"),
+                    )
+                )
+            )
+            .select_related("owner")
+            .only("pk", "complaint_id", "due_date", "description", "owner")
+        )
+        for action in overdue_actions:
+            batch.add(
+                _Notice(
+                    complaint_id=action.complaint_id,
+                    kind=Kind.REMINDER,
+                    deadline=Deadline.ACTION,
+                    due_date=action.due_date,
+                    recipients=[action.owner],
+                    summary=f"Overdue action reminder sent to {_names([action.owner])}: "
+                    f"“{action.description[:80]}” was due {action.due_date:%-d %B %Y}",
+                    subject_id=action.pk,
+                ),
+                message_kind="staff_action_overdue",
+            )
+            report.action_reminders += 1
+        report.messages_queued += batch.write()
+        lock.daily_work_done_for = today
+        lock.save(update_fields=["daily_work_done_for"])
+        report.daily_work = True
+
+
+def _names(users) -> str:
+    names = [user.get_full_name() or user.get_username() for user in users if user is not None]
+    return ", ".join(names) if names else "nobody (no one holds the role)"
+
+
+def daily_work_due(now: datetime) -> bool:
+    """Is ``now`` at or after the morning hour on a London business day?"""
+    local = timezone.localtime(now, business_days.LONDON)
+    return business_days.is_business_day(local.date()) and local.time() >= settings.DEADLINE_DAILY_WORK_AT
+
+
+def deadlines_sweep(*, now: datetime | None = None) -> SweepReport:
+    """One run of the sweep (see the module's docstring); safe to run at any time, any number of times."""
+    from notifications.services import messages_send_pending
+
+    now = now or timezone.now()
+    today = business_days.london_date(now)
+    report = SweepReport()
+    people = _People.load()
+    _escalate_and_close(today=today, now=now, people=people, report=report)
+    if daily_work_due(now) and SweepLock.objects.filter(name=LOCK_NAME, daily_work_done_for=today).count() == 0:
+        _remind(today=today, now=now, people=people, report=report)
+    # (a) Every acknowledgement (complaint or appeal) and any other message not yet sent.
+    report.messages_queued += messages_send_pending(now=now)
+    return report
+
+
+# --- Hooks called by notifications when a deadline message is being sent ----------------------
+
+
+def deadline_prepare_staff_message(message) -> dict:
+    """Reminders, escalations and overdue actions: what is due, when, and where to act (no client text)."""
+    from django.urls import reverse
+
+    context = message.context
+    complaint = message.complaint
+    due = date.fromisoformat(context["due_date"])
+    links = {"case_url": settings.SITE_URL + reverse("staff:case", args=[complaint.reference])}
+    if context.get("appeal") and hasattr(complaint, "appeal"):
+        links["appeal_url"] = settings.SITE_URL + reverse("admin:appeals_appeal_change", args=[complaint.appeal.pk])
+    action = None
+    if context.get("action_id"):
+        action = Action.objects.filter(pk=context["action_id"]).first()
+    today = business_days.london_today()
+    return {
+        "complaint": complaint,
+        "deadline_label": _label(context["deadline"]),
+        "due_date": due,
+        "days_late": business_days.business_days_between(due, today) if today > due else 0,
+        "action": action,
+        **links,
+    }
+
+
+def deadline_prepare_closed(message) -> dict:
+    from cases import links
+
+    return {
+        "complaint": message.complaint,
+        "window_end": date.fromisoformat(message.context["window_end"]),
+        "tracking_url": links.client_url(message.complaint),
+    }
