@@ -55,7 +55,7 @@ class ClientAppealForm(AppealIntakeForm):
         rows=10,
         help_text=(
             "Tell our Director which parts of our response you disagree with and why, and what you would like "
-            "to happen now. Your original complaint and our response go to the Director with your appeal."
+            "to happen now."
         ),
         required_message="Tell us why you disagree with our decision: the Director needs your reasons.",
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 import re
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -55,7 +57,7 @@ def case():
     return complaint, links.client_token(complaint)
 
 
-def page(token: str) -> str:
+def page_url(token: str) -> str:
     return reverse("client:case", args=[token])
 
 
@@ -77,7 +79,7 @@ def nothing_saved(complaint: Complaint) -> None:
 
 def test_the_case_page_offers_the_appeal_with_its_last_day_while_the_window_is_open(client, case):
     complaint, token = case
-    response = client.get(page(token))
+    response = client.get(page_url(token))
     text = text_of(response)
     assert "Not satisfied with our outcome?" in text
     assert f"until {day(complaint.appeal_deadline)}" in text
@@ -89,7 +91,7 @@ def test_after_the_window_the_case_page_says_the_time_to_appeal_has_ended(client
     complaint, token = case
     after = dt.datetime.combine(complaint.appeal_deadline + timedelta(days=1), dt.time(10), tzinfo=LONDON)
     with time_machine.travel(after, tick=False):
-        response = client.get(page(token))
+        response = client.get(page_url(token))
     text = text_of(response)
     assert f"The time to appeal ended on {day(complaint.appeal_deadline)}" in text
     assert appeal_url(token) not in response.content.decode()
@@ -97,7 +99,7 @@ def test_after_the_window_the_case_page_says_the_time_to_appeal_has_ended(client
 
 def test_no_appeal_is_offered_before_the_outcome(client):
     complaint = AcknowledgedComplaintFactory()
-    response = client.get(page(links.client_token(complaint)))
+    response = client.get(page_url(links.client_token(complaint)))
     assert "/appeal/" not in response.content.decode()
     assert "appeal" not in text_of(response).lower()
 
@@ -142,7 +144,7 @@ def test_an_appeal_is_lodged_acknowledged_by_email_and_confirmed_on_the_case_pag
     response = client.post(appeal_url(token), {"reasons": APPEAL_REASONS, "documents": [pdf()]})
 
     assert response.status_code == 303
-    assert response["Location"] == page(token) + "#appeal"
+    assert response["Location"] == page_url(token) + "#appeal"
     appeal = Appeal.objects.get(complaint=complaint)
     assert appeal.channel == Appeal.Channel.WEB
     assert appeal.reasons == APPEAL_REASONS
@@ -255,7 +257,7 @@ def test_a_second_appeal_is_impossible_no_form_and_a_post_changes_nothing(client
     first.refresh_from_db()
     assert first.reasons == APPEAL_REASONS
     assert not complaint.attachments.filter(for_appeal=True).exists()
-    case_page = text_of(client.get(page(token)))
+    case_page = text_of(client.get(page_url(token)))
     assert "Appeal to our Director" not in case_page
 
 
@@ -273,7 +275,7 @@ def test_a_forged_token_gets_the_same_404_and_saves_nothing(client, case):
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     get = client.get(appeal_url(forged))
     post = client.post(appeal_url(forged), {"reasons": APPEAL_REASONS})
-    elsewhere = client.get(page(forged))
+    elsewhere = client.get(page_url(forged))
     assert get.status_code == post.status_code == 404
     assert get.content == elsewhere.content
     assert complaint.reference not in get.content.decode()
@@ -295,7 +297,7 @@ def test_an_expired_link_gets_the_expired_page_and_saves_nothing(client, case, s
 def test_what_the_client_typed_is_escaped(client, case):
     complaint, token = case
     appeal_services.appeal_lodge(complaint=complaint, reasons="<script>alert(1)</script> unfair")
-    content = client.get(page(token)).content.decode()
+    content = client.get(page_url(token)).content.decode()
     assert "<script>alert(1)</script>" not in content
     assert "&lt;script&gt;" in content
 
@@ -306,7 +308,7 @@ def test_what_the_client_typed_is_escaped(client, case):
 def test_the_case_page_follows_the_appeal_to_its_final_decision_and_its_letter(client, case):
     complaint, token = case
     appeal = lodged(complaint)  # the acknowledgement went out
-    text = text_of(client.get(page(token)))
+    text = text_of(client.get(page_url(token)))
     assert f"Acknowledged {day(business_days.london_date(appeal.acknowledged_at))}" in text
     assert f"The Director's decision is due by {day(appeal.decision_due)}" in text
 
@@ -315,7 +317,7 @@ def test_the_case_page_follows_the_appeal_to_its_final_decision_and_its_letter(c
         actor=boss, appeal=appeal, decision="original_decision_changed", reasons="The wait was too long."
     )
     deliver(kind="appeal_decision_letter")
-    response = client.get(page(token))
+    response = client.get(page_url(token))
     text = text_of(response)
     assert "Where it stands: Appeal decided" in text
     assert "original decision changed" in text
@@ -333,7 +335,64 @@ def test_the_case_page_follows_the_appeal_to_its_final_decision_and_its_letter(c
 def test_the_appeal_documents_are_listed_apart_from_the_complaints(client, case):
     _complaint, token = case
     client.post(appeal_url(token), {"reasons": APPEAL_REASONS, "documents": [pdf("appeal-evidence.pdf")]})
-    text = text_of(client.get(page(token)))
+    text = text_of(client.get(page_url(token)))
     mine = text.split("Your documents", 1)[1].split("What has happened so far", 1)[0]
     assert "appeal-evidence.pdf" not in mine
     assert "Documents sent with your appeal appeal-evidence.pdf" in text
+
+
+# --- In a real browser ------------------------------------------------------------------------------
+
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_client_appeals_on_a_phone(live_server, monkeypatch, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from tests.services import chromium_path
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    shots = Path(os.environ.get("SCREENSHOT_DIR", "var/screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    evidence = tmp_path / "call-log.pdf"
+    evidence.write_bytes(PDF)
+    complaint = responded(desired_outcome="A refund of the call-out fee and an apology.")
+    token = links.client_token(complaint)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=ARGS)
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, locale="en-GB", timezone_id="Europe/London"
+        )
+        page = context.new_page()
+        assert page.goto(live_server.url + page_url(token)).status == 200
+        with page.expect_navigation():
+            page.get_by_role("link", name="Appeal to our Director").click()
+        assert page.get_by_role("heading", name="Appeal to our Director").is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=shots / "client-appeal-form-phone.png", full_page=True)
+
+        # Sending nothing: the problem is listed at the top and next to the field, nothing changes.
+        with page.expect_navigation():
+            page.get_by_role("button", name="Send my appeal to the Director").click()
+        assert page.locator("#error-summary").is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=shots / "client-appeal-error-phone.png", full_page=True)
+
+        page.get_by_label("Why do you disagree with our decision?").fill(APPEAL_REASONS)
+        page.set_input_files("#id_documents", str(evidence))
+        with page.expect_navigation():
+            page.get_by_role("button", name="Send my appeal to the Director").click()
+        main = page.locator("main").inner_text()
+        assert "we have received your appeal" in main
+        assert "call-log.pdf" in main
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=shots / "client-appeal-sent-phone.png", full_page=True)
+        browser.close()
+
+    complaint.refresh_from_db()
+    assert complaint.status == Status.UNDER_APPEAL
+    assert [a.original_name for a in complaint.attachments.filter(for_appeal=True)] == ["call-log.pdf"]

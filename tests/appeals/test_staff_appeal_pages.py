@@ -364,3 +364,81 @@ def test_the_case_page_with_an_appeal_keeps_its_query_budget(as_lead, case):
     with CaptureQueriesContext(connection) as queries:
         assert as_lead.get(case_url(case)).status_code == 200
     assert len(queries) <= 12
+
+
+# --- In a browser ------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("device", "viewport"), [("desktop", (1280, 900)), ("phone", (390, 844))])
+def test_a_lead_logs_an_appeal_in_a_browser_and_the_case_page_shows_it(
+    live_server, monkeypatch, tmp_path, device, viewport
+):
+    import os
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.test import Client
+    from playwright.sync_api import sync_playwright
+
+    from tests.services import chromium_path
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    shots = Path(os.environ.get("SCREENSHOT_DIR", "var/screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    letter = tmp_path / "appeal-letter-scan.pdf"
+    letter.write_bytes(PDF)
+    boss = lead(first_name="Lena", last_name="Lead")
+    worker = manager(first_name="Max", last_name="Manager")
+    with time_machine.travel(timezone.now() - timedelta(days=2)):
+        complaint = responded(
+            worker,
+            assignee=worker,
+            name="Ada Lovelace",
+            organisation="Analytical Engines Ltd",
+            description="The engineer did not turn up for the agreed visit, twice. Our VPN was down for two days.",
+        )
+    received = timezone.localtime() - timedelta(days=1)
+
+    signed_in = Client()
+    signed_in.force_login(boss)
+    session = signed_in.cookies[settings.SESSION_COOKIE_NAME].value
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=args)
+        context = browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]}, locale="en-GB", timezone_id="Europe/London"
+        )
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
+        page = context.new_page()
+        assert page.goto(live_server.url + case_url(complaint)).status == 200
+        with page.expect_navigation():
+            page.get_by_role("link", name="Log an appeal").click()
+        assert page.get_by_role("heading", name=f"Log an appeal on {complaint.reference}").is_visible()
+
+        # Nothing filled in: every problem at the top, each next to its field.
+        with page.expect_navigation():
+            page.get_by_role("button", name="Log the appeal").click()
+        assert page.locator("#error-summary li").count() == 2  # how it arrived, the reasons
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport[0]
+        page.screenshot(path=shots / f"staff-appeal-log-error-{device}.png", full_page=True)
+
+        page.get_by_label("By letter").check()
+        page.fill("#id_received_at", received.strftime("%Y-%m-%dT%H:%M"))
+        page.fill("#id_reasons", APPEAL_REASONS)
+        page.set_input_files("#id_documents", str(letter))
+        with page.expect_navigation():
+            page.get_by_role("button", name="Log the appeal").click()
+        assert "Appeal logged." in page.locator("main").inner_text()
+        section = page.locator("#appeal").inner_text()
+        assert "by letter" in section
+        assert "appeal-letter-scan.pdf" in section
+        assert "Lena Lead" in section
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport[0]
+        page.screenshot(path=shots / f"staff-case-appeal-{device}.png", full_page=True)
+        browser.close()
+
+    appeal = Appeal.objects.get(complaint=complaint)
+    assert appeal.received_at == received.replace(second=0, microsecond=0)
+    assert appeal.channel == Appeal.Channel.LETTER
