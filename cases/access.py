@@ -30,9 +30,61 @@ def is_case_staff(user) -> bool:
     # Cached on the user object: one query per request, however often it is asked.
     cached = getattr(user, "_case_staff", None)
     if cached is None:
-        cached = user.groups.filter(name__in=STAFF_GROUPS).exists()
-        user._case_staff = cached
+        groups = load_roles_and_permissions(user)
+        cached = user._case_staff = bool(groups & set(STAFF_GROUPS))
     return cached
+
+
+def load_roles_and_permissions(user) -> set[str]:
+    """Read the user's groups and permissions in one query; return the group names.
+
+    Every staff page asks for the role (``is_case_staff``) and then for
+    permissions (``user.has_perm``), which Django's ModelBackend loads with two
+    queries of its own. This one query fills the same per-request caches on the
+    user object that ModelBackend fills (``_user_perm_cache``, ``_group_perm_cache``;
+    it then builds ``_perm_cache`` from them), so ``has_perm`` answers from
+    memory, exactly as it would after its own queries. Nothing outlives the
+    request: a role taken away applies from the next page on.
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connections, router
+
+    user_model = get_user_model()
+    connection = connections[router.db_for_read(user_model)]
+    quote = connection.ops.quote_name
+
+    def table(model) -> str:
+        return quote(model._meta.db_table)
+
+    memberships = user_model._meta.get_field("groups").remote_field.through
+    direct = user_model._meta.get_field("user_permissions").remote_field.through
+    granted = Group._meta.get_field("permissions").remote_field.through
+    permission = (
+        f"SELECT ct.{quote('app_label')}, p.{quote('codename')} FROM {table(Permission)} p"  # noqa: S608
+        f" JOIN {table(ContentType)} ct ON ct.{quote('id')} = p.{quote('content_type_id')}"
+    )
+    # Only quoted table and column names are interpolated; the user's id is a parameter.
+    sql = (
+        f"SELECT 'role', g.{quote('name')}, '' FROM {table(Group)} g"  # noqa: S608
+        f" JOIN {table(memberships)} m ON m.{quote('group_id')} = g.{quote('id')} WHERE m.{quote('user_id')} = %s"
+        f" UNION ALL SELECT 'group', perms.* FROM ({permission}"
+        f" JOIN {table(granted)} gp ON gp.{quote('permission_id')} = p.{quote('id')}"
+        f" JOIN {table(memberships)} m ON m.{quote('group_id')} = gp.{quote('group_id')}"
+        f" WHERE m.{quote('user_id')} = %s) perms"
+        f" UNION ALL SELECT 'user', perms.* FROM ({permission}"
+        f" JOIN {table(direct)} up ON up.{quote('permission_id')} = p.{quote('id')}"
+        f" WHERE up.{quote('user_id')} = %s) perms"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, user.pk, user.pk])
+        rows = cursor.fetchall()
+    groups = {name for source, name, _ in rows if source == "role"}
+    if not user.is_superuser:  # a superuser holds every permission: ModelBackend's own rule applies
+        user._group_perm_cache = {f"{app}.{code}" for source, app, code in rows if source == "group"}
+        user._user_perm_cache = {f"{app}.{code}" for source, app, code in rows if source == "user"}
+    return groups
 
 
 def forbidden(request, reason: str):
