@@ -34,6 +34,7 @@ from cases.models import Complaint, TransitionNotAllowed
 from cases.permissions import assignable_users
 from cases.references import parse_reference
 from cases.services import StaleCase
+from cases.templatetags.deadlines import deadline_label
 from notifications.models import Letter
 
 Status = Appeal.Status
@@ -150,14 +151,13 @@ class AppealAdmin(admin.ModelAdmin):
 
     @admin.display(description="deadline")
     def deadline(self, obj: Appeal):
-        late = obj.business_days_overdue()
-        if late:
-            return format_html(
-                '<strong class="appeal-overdue">OVERDUE by {} business day{}</strong>', late, "s" if late > 1 else ""
-            )
+        # The words every page uses ("due today", "due in N business days", "overdue by N business days").
         if obj.current_due is None:
             return "decided"
-        return "on time"
+        label = deadline_label(obj.current_due)
+        if obj.current_due < business_days.london_today():
+            return format_html('<strong class="appeal-overdue">{}</strong>', label.upper())
+        return label
 
     @admin.display(description="state", ordering="status")
     def state(self, obj: Appeal) -> str:

@@ -153,4 +153,5 @@ class Appeal(models.Model):
         today = today or business_days.london_today()
         if due is None or today <= due:
             return 0
-        return business_days.business_days_between(due, today)
+        # Straight after the due date (a weekend, a holiday) the promise is already broken.
+        return max(1, business_days.business_days_between(due, today))
