@@ -127,3 +127,16 @@ def test_make_run_creates_the_folders_the_embedded_broker_and_mail_need():
         loaded["email_file_path"],
     }
     assert {str(Path(path).relative_to(ROOT)) for path in needed} <= set(runtime_dirs)
+
+
+@pytest.mark.django_db
+def test_demo_data_gives_the_director_an_appeal_to_decide_by_someone_else():
+    from appeals.models import Appeal
+    from appeals.permissions import independence_problem
+
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+
+    appeal = Appeal.objects.get()
+    assert appeal.complaint.status == "under_appeal"
+    assert independence_problem(get_user_model().objects.get(username="director"), appeal.complaint) == ""

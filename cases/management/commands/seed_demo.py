@@ -1,4 +1,4 @@
-"""Demo data for `make run`: one user per staff role and a client with a complaint.
+"""Demo data for `make run`: one user per staff role, a client with a complaint, and an appeal.
 
 Idempotent: a second run finds what the first made, creates nothing twice and
 prints the same logins. The complaint is filed through ``cases.services``, exactly
@@ -58,6 +58,29 @@ DEMO_CLIENT = services.ComplaintDetails(
     desired_outcome="A corrected report, an explanation of how another client's findings reached us, and a refund.",
 )
 
+# A second client whose complaint was answered and appealed: the Director's demo work.
+DEMO_APPELLANT = services.ComplaintDetails(
+    name="Jo Fletcher",
+    email="jo.fletcher@example.com",
+    phone="01494 000456",
+    organisation="Fletcher Architects",
+    preferred_contact=Complaint.ContactMethod.EMAIL,
+    description=(
+        "Our firewall was reconfigured during a maintenance window without notice and our remote staff "
+        "could not connect for a whole morning."
+    ),
+    desired_outcome="An apology and a credit for the lost morning.",
+)
+DEMO_FINDINGS = (
+    "The maintenance window was announced in the monthly bulletin, but the bulletin went to an address "
+    "that had left your firm. The change itself followed our change procedure."
+)
+DEMO_REASONS = "Notice was given under the contract to the contact address we held at the time."
+DEMO_APPEAL_REASONS = (
+    "We told your account manager about the new contact address in August. The notice went to the wrong "
+    "place because of your records, not ours."
+)
+
 
 class Command(BaseCommand):
     help = "Create (or reuse) demo staff users and a demo client complaint, and print how to sign in."
@@ -86,7 +109,13 @@ class Command(BaseCommand):
                 Category.objects.get_or_create(name=name)
         # Filed in its own transaction so the acknowledgement is queued once it commits.
         complaint, complaint_created = self._ensure_complaint()
+        appealed = self._ensure_appeal()
         self._print(users, complaint, complaint_created)
+        self.stdout.write(
+            f"Demo appeal for the Director: complaint {appealed.reference} ({appealed.name}), "
+            f"{appealed.get_status_display().lower()}: {settings.SITE_URL}/admin/appeals/appeal/"
+        )
+        self.stdout.write("")
 
     def _ensure_user(self, spec: DemoUser, reset_password: bool) -> tuple[bool, bool]:
         """Returns (created, password_is_demo)."""
@@ -124,6 +153,25 @@ class Command(BaseCommand):
             }
         )
         return services.complaint_submit(details=details), True
+
+    def _ensure_appeal(self) -> Complaint:
+        """A complaint taken through acknowledgement, investigation and outcome to an appeal, by the services."""
+        from appeals.services import appeal_lodge
+
+        existing = Complaint.objects.filter(email=DEMO_APPELLANT.email).order_by("pk").first()
+        if existing is not None:
+            return existing
+        manager = get_user_model().objects.get(username="manager")
+        with transaction.atomic():
+            complaint = services.complaint_submit(details=DEMO_APPELLANT)
+            complaint = services.complaint_acknowledge(complaint=complaint, at=complaint.received_at)
+            complaint = services.complaint_start_investigation(actor=manager, complaint=complaint)
+            complaint = services.complaint_issue_outcome(
+                actor=manager, complaint=complaint, outcome="not_upheld", findings=DEMO_FINDINGS, reasons=DEMO_REASONS
+            )
+            appeal_lodge(complaint=complaint, reasons=DEMO_APPEAL_REASONS)
+        complaint.refresh_from_db()
+        return complaint
 
     def _print(self, users, complaint: Complaint, complaint_created: bool) -> None:
         write = self.stdout.write
