@@ -134,8 +134,8 @@ def test_demo_data_gives_the_director_an_appeal_to_decide_by_someone_else():
     from appeals.models import Appeal
     from appeals.permissions import independence_problem
 
-    call_command("seed_demo", stdout=StringIO())
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", "--force", stdout=StringIO())
+    call_command("seed_demo", "--force", stdout=StringIO())
 
     appeal = Appeal.objects.get()
     assert appeal.complaint.status == "under_appeal"
