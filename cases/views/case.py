@@ -187,7 +187,7 @@ def _page_data(complaint: Complaint) -> dict:
         "notes": list(complaint.notes.select_related("author")),
         "attachments": [f for f in files if not f.is_letter and not f.for_appeal],
         "appeal_attachments": [f for f in files if f.for_appeal],
-        # One query, and only for a case under appeal or closed (no other can have an appeal).
+        # No query of its own: ``complaint_for_staff`` joins the appeal (only a case under appeal or closed has one).
         "appeal": appeal_for_complaint(complaint),
         "letters": [f for f in files if f.is_letter],
         "requests": requests,
