@@ -302,6 +302,37 @@ def test_words_shorter_than_three_characters_are_left_out(client, world):
     assert "Type at least 3 letters or digits to search." in page
 
 
+def test_manager_finds_a_full_name_in_own_and_unassigned_cases_only(client, world):
+    def person(name, **fields):
+        # Fixed details: a made-up organisation or email could hold "Patel" or "Priya" too.
+        plain = {"email": "client@example.test", "organisation": "", "description": "A late visit."}
+        return make(name=name, **{**plain, **fields})
+
+    own = person("Priya Patel", assignee=world.me)
+    unassigned = person("Priya Patel", organisation="Patel Holdings")
+    person("Priya Patel", assignee=world.colleague)
+    person("Priya Shah", assignee=world.me)
+    person("Anil Patel", assignee=world.me)
+    client.force_login(world.me)
+    assert set(listed(client.get(HOME, {"q": "Priya Patel"}))) == refs(own, unassigned)
+    assert set(listed(client.get(HOME, {"q": "patel priya"}))) == refs(own, unassigned)
+
+
+def test_search_words_may_sit_in_different_fields_but_one_word_never_spans_two(client, world):
+    case = make(
+        assignee=world.me,
+        name="Orla Byrne",
+        organisation="Byrne Plumbing",
+        email="orla@example.test",
+        description="A late visit.",
+    )
+    client.force_login(world.me)
+    assert listed(client.get(HOME, {"q": "orla plumbing"})) == [case.reference]
+    # "Byrne" ends the name and "orla@" starts the email: no word is made of their meeting.
+    assert listed(client.get(HOME, {"q": "byrneorla"})) == []
+    assert listed(client.get(HOME, {"q": "plumbingorla"})) == []
+
+
 def test_manager_never_finds_a_colleagues_case_by_search(client, world):
     client.force_login(world.me)
     reference = world.colleague_overdue.reference
@@ -533,11 +564,26 @@ def _plan(sql: str) -> str:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("field", ["name", "email", "organisation", "description", "reference"])
-def test_postgres_icontains_uses_the_trigram_index(crowd, field):
+def test_postgres_dashboard_search_uses_the_search_text_trigram_index(crowd):
+    from cases.selectors import search_text
+
     with CaptureQueriesContext(connection) as queries:
-        list(Complaint.objects.filter(**{f"{field}__icontains": "quentin"}).order_by().values("pk"))
-    assert f"complaint_{field}_trgm" in _plan(queries.captured_queries[-1]["sql"])
+        words = Complaint.objects.alias(search_text=search_text())
+        list(
+            words.filter(search_text__icontains="quentin")
+            .filter(search_text__icontains="number")
+            .order_by()
+            .values("pk")
+        )
+    assert "complaint_search_trgm" in _plan(queries.captured_queries[-1]["sql"])
+
+
+@pytest.mark.postgres
+def test_postgres_reference_icontains_uses_its_trigram_index(crowd):
+    """The admin searches by reference."""
+    with CaptureQueriesContext(connection) as queries:
+        list(Complaint.objects.filter(reference__icontains="2026-001").order_by().values("pk"))
+    assert "complaint_reference_trgm" in _plan(queries.captured_queries[-1]["sql"])
 
 
 @pytest.mark.postgres
