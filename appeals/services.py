@@ -171,7 +171,7 @@ def appeal_log(
     accepted only with the reason for accepting it.
     """
     if not permissions.can_log(actor):
-        raise PermissionDenied("Only complaints leads and Directors log appeals.")
+        raise PermissionDenied("Only complaints leads log appeals.")
     errors: dict[str, list[str]] = {}
     if channel not in (Appeal.Channel.EMAIL, Appeal.Channel.LETTER):
         errors["channel"] = ["Choose how the appeal arrived: by email or by letter."]

@@ -229,13 +229,13 @@ def test_every_url_parameter_has_a_filler():
 
 def test_the_appeal_log_page_is_for_complaints_leads_only(world):
     """Logging an appeal is lead work: managers, even the one assigned, get the 403 page that a missing
-    case gets (decided before the case is looked up); a Director, who sees no case on the staff pages
-    (they work on appeals in the admin), gets the 404 of a missing case. Nothing is saved."""
+    case gets (decided before the case is looked up), and so does a Director, who decides appeals in the
+    admin and does not log them. Nothing is saved."""
     owner = world["owner"]
     complaint = responded(owner, assignee=owner)
     url = reverse("staff:appeal_log", args=[complaint.reference])
     missing = reverse("staff:appeal_log", args=[MISSING_REFERENCE])
-    expected = {"assigned_manager": 403, "manager_not_assigned": 403, "director": 404}
+    expected = {"assigned_manager": 403, "manager_not_assigned": 403, "director": 403}
     for role, status in expected.items():
         client = client_as(role, world)
         for method in METHODS:
