@@ -137,6 +137,23 @@ class RequestInformationForm(CaseActionForm):
         return self.is_bound and "preview" in self.data
 
 
+class ExtendDeadlineForm(CaseActionForm):
+    """A complaints lead moves the running due date on, before it passes (the client is emailed why)."""
+
+    prefix = "extend"
+    new_date = forms.DateField(
+        label="New due date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "Choose the new due date.", "invalid": "Enter a date, e.g. 14/12/2026."},
+    )
+    reason = _area(
+        "Reason, for the client",
+        rows=4,
+        required_message="Give the reason: the client is told it, word for word.",
+        help_text="Emailed to the client with the new date, as UK complaint-handling codes require. Write it for them.",
+    )
+
+
 class ClientReplyForm(DocumentsMixin, forms.Form):
     """The client answers our question: words, documents, or both."""
 

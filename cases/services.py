@@ -893,7 +893,7 @@ def complaint_extend_deadline(
         locked,
         kind=Event.DEADLINE_EXTENDED,
         summary=f"Due date of the {Deadline(deadline).label} extended from {old_date:%-d %B %Y} to "
-        f"{new_date:%-d %B %Y}; {told}",
+        f"{new_date:%-d %B %Y} ({told}). Reason: {extension.reason}",
         actor=actor,
         client_visible=True,
     )

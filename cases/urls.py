@@ -33,6 +33,7 @@ staff_patterns = [
     path("complaints/<str:reference>/pick-up/", case.pick_up, name="case_pick_up"),
     path("complaints/<str:reference>/start/", case.start_investigation, name="case_start"),
     path("complaints/<str:reference>/category/", case.categorise, name="case_categorise"),
+    path("complaints/<str:reference>/extend/", case.extend_deadline, name="case_extend"),
     path(
         "complaints/<str:reference>/request-information/",
         case.request_information,

@@ -25,7 +25,7 @@ every view in the audit trail; changes are already events on the timeline).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.conf import settings
 from django.contrib import messages
@@ -48,6 +48,7 @@ from cases.forms_case import (
     AssignForm,
     CaseActionForm,
     CategoriseForm,
+    ExtendDeadlineForm,
     NoteForm,
     PickUpForm,
     RequestInformationForm,
@@ -60,7 +61,15 @@ Status = Complaint.Status
 WORK = permissions.WORK
 FORMS: dict[str, type[CaseActionForm]] = {
     form.prefix: form
-    for form in (NoteForm, AssignForm, PickUpForm, StartInvestigationForm, CategoriseForm, RequestInformationForm)
+    for form in (
+        NoteForm,
+        AssignForm,
+        PickUpForm,
+        StartInvestigationForm,
+        CategoriseForm,
+        RequestInformationForm,
+        ExtendDeadlineForm,
+    )
 }
 
 # Which flag of ``Allowed`` shows each form.
@@ -71,6 +80,7 @@ ALLOWED_BY_PREFIX = {
     "start": "start",
     "categorise": "categorise",
     "request": "request_information",
+    "extend": "extend",
 }
 
 
@@ -88,6 +98,7 @@ class Allowed:
     categorise: bool = False
     request_information: bool = False
     outcome: bool = False
+    extend: bool = False
 
     @property
     def any_change(self) -> bool:
@@ -108,7 +119,19 @@ def allowed_actions(user, complaint: Complaint) -> Allowed:
         request_information=complaint.status == Status.INVESTIGATING
         and complaint.can_transition_to(Status.AWAITING_CLIENT),
         outcome=complaint.status == Status.INVESTIGATING and complaint.can_transition_to(Status.RESPONDED),
+        # The same rule as services.complaint_extend_deadline: a lead, before the running due date passes.
+        extend=lead and (running_due(complaint) or date.min) >= business_days.london_today(),
     )
+
+
+def running_due(complaint: Complaint):
+    """The running due date, the appeal's included (no query: the access helper joined the appeal)."""
+    if complaint.status == Status.UNDER_APPEAL:
+        appeal = appeal_for_complaint(complaint)
+        return appeal.current_due_date if appeal is not None else None
+    if complaint.status in (Status.ACKNOWLEDGED, Status.INVESTIGATING, Status.AWAITING_CLIENT):
+        return complaint.outcome_due
+    return complaint.current_due_date
 
 
 # --- Reading the page ----------------------------------------------------------------
@@ -259,6 +282,7 @@ def _render(
         "preview": preview,
         "outcome_days": settings.COMPLAINT_OUTCOME_DAYS,
         "appeal_decision_days": settings.APPEAL_DECISION_DAYS,
+        "running_due": running_due(complaint),
         "can_log_appeal": data["appeal"] is None
         and complaint.status in (Status.RESPONDED, Status.CLOSED)
         and appeal_permissions.can_log(request.user),
@@ -437,6 +461,31 @@ def request_information(request, reference):
         RequestInformationForm,
         perform,
         success="Question sent. The case is waiting for the client and its investigation clock has stopped.",
+    )
+
+
+@never_cache
+@require_POST
+@staff_required
+def extend_deadline(request, reference):
+    """A complaints lead moves the running due date on, with the reason the client is emailed."""
+
+    def perform(complaint, data):
+        services.complaint_extend_deadline(
+            actor=request.user,
+            complaint=complaint,
+            new_date=data["new_date"],
+            reason=data["reason"],
+            expected_revision=data["expected_revision"],
+        )
+
+    return _act(
+        request,
+        reference,
+        ExtendDeadlineForm,
+        perform,
+        success="Due date extended. The client is emailed the reason and the new date.",
+        anchor="#deadlines",
     )
 
 
