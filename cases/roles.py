@@ -38,8 +38,7 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         ]
     ]
     + [("appeals", "view_appeal"), ("appeals", "log_appeal")],
-    DIRECTORS: [("cases", c) for c in _CASE_READ]
-    + [("appeals", c) for c in ["view_appeal", "decide_appeal"]],
+    DIRECTORS: [("cases", c) for c in _CASE_READ] + [("appeals", c) for c in ["view_appeal", "decide_appeal"]],
 }
 
 
