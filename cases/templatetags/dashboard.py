@@ -82,3 +82,39 @@ def dashboard_rows(board):
     """The <tr> of every row of the page, each linking to the staff case page."""
     case_url = reverse("staff:case", args=["REFERENCE"]).replace("REFERENCE", "{}")
     return mark_safe("".join(dashboard_row(row, board.today, case_url) for row in board.rows))
+
+
+def _filter_menu(menu: dict) -> str:
+    """One filter of the panel: its label, a <select> or a date input, and its errors."""
+    ident = escape(menu["id"])
+    name = escape(menu["name"])
+    errors = menu["errors"]
+    invalid = " is-invalid" if errors else ""
+    described = f' aria-describedby="{ident}-error"' if errors else ""
+    if menu["options"] is None:
+        control = (
+            f'<input type="date" name="{name}" id="{ident}" value="{escape(menu["value"])}"'
+            f' class="form-control form-control-sm{invalid}"{described}>'
+        )
+    else:
+        control = (
+            f'<select name="{name}" id="{ident}" class="form-select form-select-sm{invalid}"{described}>'
+            f"{menu['options']}</select>"
+        )
+    error = ""
+    if errors:
+        error = f'<div class="invalid-feedback d-block" id="{ident}-error">{escape(" ".join(map(str, errors)))}</div>'
+    return (
+        '<div class="col-6 col-md-4 col-xl-3">'
+        f'<label class="form-label small fw-semibold mb-1" for="{ident}">{escape(str(menu["label"]))}</label>'
+        f"{control}{error}</div>\n"
+    )
+
+
+@register.simple_tag
+def dashboard_filter_menus(form):
+    """Every filter of the dashboard's panel (``DashboardFilterForm.menus``), drawn in Python as the rows are.
+
+    Through a template loop the nine menus cost about as much as the 25 rows did.
+    """
+    return mark_safe("".join(_filter_menu(menu) for menu in form.menus()))

@@ -615,3 +615,23 @@ def test_postgres_tab_counts_come_from_the_open_cases_index(crowd):
     with CaptureQueriesContext(connection) as queries:
         selectors.dashboard_counts(user=crowd.me, today=TODAY, horizon=dt.date(2026, 12, 2))
     assert "complaint_open_counts" in _plan(queries.captured_queries[-1]["sql"])
+
+
+# --- the filter panel (drawn in Python) ------------------------------------------------------
+
+
+def test_filter_menus_show_the_chosen_values_escaped_and_each_error_by_its_field(client, world):
+    odd = CategoryFactory(name='Fees <"extra"> & more')
+    client.force_login(world.boss)
+    page = client.get(HOME, {"channel": "phone", "category": odd.pk, "received_from": "not a date"}).content.decode()
+    assert '<option value="phone" selected>Phone</option>' in page
+    assert f'<option value="{odd.pk}" selected>Fees &lt;&quot;extra&quot;&gt; &amp; more</option>' in page
+    assert '<option value="" selected>Open (default)</option>' in page
+    assert re.search(
+        r'<input type="date" name="received_from" id="id_received_from" value="not a date"'
+        r' class="form-control form-control-sm is-invalid" aria-describedby="id_received_from-error">',
+        page,
+    )
+    assert '<div class="invalid-feedback d-block" id="id_received_from-error">Enter a valid date.</div>' in page
+    assert 'id="id_due_before" value="" class="form-control form-control-sm">' in page  # no error, no mark
+    assert '<label class="form-label small fw-semibold mb-1" for="id_assignee">Assigned to</label>' in page
