@@ -332,3 +332,18 @@ def test_a_real_browser_opens_the_case_and_gets_a_new_link_for_an_expired_one(li
     assert heading == "Check your email"
     assert "a***@example.com" in body
     assert OutboundMessage.objects.filter(complaint=complaint, kind=OutboundMessage.Kind.CLIENT_LINK).count() == 1
+
+
+def test_the_client_page_says_how_far_away_each_due_date_is(client):
+    from cases import business_days
+    from tests.factories import AcknowledgedComplaintFactory
+
+    complaint = AcknowledgedComplaintFactory(status="investigating")
+    Complaint.objects.filter(pk=complaint.pk).update(
+        outcome_due=business_days.add_business_days(business_days.london_today(), 3)
+    )
+    complaint.refresh_from_db()
+
+    body = client.get(reverse("client:case", args=[links.client_token(complaint)])).content.decode()
+
+    assert "(due in 3 business days)" in body
