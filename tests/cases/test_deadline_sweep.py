@@ -311,3 +311,24 @@ def test_two_sweeps_at_once_send_each_notice_once():
     assert DeadlineNotice.objects.filter(kind=Kind.REMINDER).count() == 20
     assert OutboundMessage.objects.filter(kind="staff_deadline_escalation").count() == 40
     assert OutboundMessage.objects.filter(kind="staff_deadline_reminder").count() == 40
+
+
+def test_a_sweep_that_dies_mid_run_leaves_nothing_half_done_and_the_next_run_sends_everything(monkeypatch):
+    lead()
+    complaint = ComplaintFactory(acknowledgement_due=dt.date(2026, 11, 27))
+    real_bulk_create = OutboundMessage.objects.bulk_create
+
+    def die(*args, **kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(OutboundMessage.objects, "bulk_create", die)
+    with pytest.raises(SystemExit):
+        sweep(TUESDAY_9AM)
+    assert not DeadlineNotice.objects.exists()
+    assert not complaint.events.filter(kind=ComplaintEvent.Kind.ESCALATED).exists()
+
+    monkeypatch.setattr(OutboundMessage.objects, "bulk_create", real_bulk_create)
+    report = sweep(TUESDAY_9AM + dt.timedelta(minutes=15))
+
+    assert report.escalations == 1
+    assert len(messages("staff_deadline_escalation")) == 1
