@@ -20,7 +20,6 @@ from django.utils.safestring import mark_safe
 
 from cases.business_days import LONDON
 from cases.models import Complaint
-from cases.selectors import user_label
 from cases.templatetags.deadlines import BADGE_CLASSES, OVERDUE, deadline_label, deadline_state
 
 register = template.Library()
@@ -58,8 +57,8 @@ def dashboard_row(row, today, case_url: str) -> str:
     """One <tr> (escaped markup, not yet marked safe)."""
     local = row.received_at.astimezone(LONDON)
     deadline, overdue = _deadline(row, today)
-    assignee = escape(user_label(row.assignee)) if row.assignee_id else _UNASSIGNED
-    category = row.category.name if row.category_id else ""
+    assignee = escape(row.assignee_label) if row.assignee_id else _UNASSIGNED
+    category = row.category_name
     reference = escape(row.reference)
     opening = '<tr class="row-overdue">' if overdue else "<tr>"
     return (

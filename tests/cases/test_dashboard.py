@@ -635,3 +635,16 @@ def test_filter_menus_show_the_chosen_values_escaped_and_each_error_by_its_field
     assert '<div class="invalid-feedback d-block" id="id_received_from-error">Enter a valid date.</div>' in page
     assert 'id="id_due_before" value="" class="form-control form-control-sm">' in page  # no error, no mark
     assert '<label class="form-label small fw-semibold mb-1" for="id_assignee">Assigned to</label>' in page
+
+
+def test_rows_name_the_assignee_and_category_even_when_the_menus_do_not_list_them(client, world):
+    """A case still assigned to someone who has left, and a category added while the menus were cached."""
+    client.force_login(world.boss)
+    client.get(HOME)  # the menus are now cached (staff who work cases, categories)
+    leaver = manager(first_name="Lorna", last_name="Leaver", is_active=False)
+    fresh_category = CategoryFactory(name="Brand new category")
+    case = make(assignee=leaver, category=fresh_category, name="Olive Orphan")
+    page = " ".join(client.get(HOME, {"q": "Olive Orphan"}).content.decode().split())
+    row = next(r for r in re.findall(r"<tr[^>]*>.*?</tr>", page) if case.reference in r)
+    assert "Lorna Leaver" in row
+    assert "Brand new category" in row
