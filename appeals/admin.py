@@ -267,6 +267,8 @@ class AppealAdmin(admin.ModelAdmin):
             return self._refused(request, appeal, error)
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{appeal.reference}-decision-PREVIEW.pdf"'
+        # A PDF shown in the browser's viewer: the page policy (object-src 'none') would stop the viewer.
+        response._csp_exempt = True
         response["Cache-Control"] = "no-store, private"
         return response
 

@@ -15,6 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import render
 
+from cases import two_factor
 from cases.models import Complaint
 from cases.roles import DIRECTORS, LEADS, MANAGERS
 
@@ -108,6 +109,9 @@ def staff_required(view=None, *, permission: str | None = None):
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
             if not is_case_staff(user):
                 return forbidden(request, "Your account does not have a role in the complaints team.")
+            if two_factor.missing(user):
+                # Password given, second factor not yet (cases.two_factor).
+                return redirect_to_login(request.get_full_path(), "staff:two_factor")
             if permission and not user.has_perm(permission):
                 return forbidden(request, "Your role does not allow this.")
             return view_func(request, *args, **kwargs)

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from appeals import views as appeals
-from cases.views import case, client, dashboard, outcome, public, staff
+from cases.views import case, client, dashboard, outcome, public, staff, two_factor
 
 public_patterns = [
     path("", public.complaint_form, name="complaint_form"),
@@ -26,6 +26,7 @@ staff_patterns = [
     path("healthz/", dashboard.healthz, name="healthz"),
     path("login/", staff.login, name="login"),
     path("logout/", staff.logout, name="logout"),
+    path("two-factor/", two_factor.verify, name="two_factor"),
     path("complaints/new/", staff.complaint_log, name="complaint_log"),
     path("complaints/<str:reference>/", case.case_page, name="case"),
     path("complaints/<str:reference>/notes/", case.note_add, name="case_note"),

@@ -153,6 +153,8 @@ def outcome_preview_pdf(request, reference):
     response = HttpResponse(pdf, content_type="application/pdf")
     # Inline: staff read the draft in the browser's viewer; the name says what it is if they save it.
     response["Content-Disposition"] = f'inline; filename="{complaint.reference}-outcome-PREVIEW.pdf"'
+    # A PDF shown in the browser's viewer: the page policy (object-src 'none') would stop the viewer.
+    response._csp_exempt = True
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

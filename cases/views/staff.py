@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cases import selectors, services
+from cases import selectors, services, two_factor
 from cases.access import complaint_for_staff, staff_required
 from cases.business_days import london_date
 from cases.downloads import private_file_response
@@ -31,6 +32,13 @@ class StaffLoginView(auth_views.LoginView):
 
     template_name = "staff/login.html"
     redirect_authenticated_user = True
+
+    def get_success_url(self):
+        url = super().get_success_url()
+        if two_factor.missing(self.request.user):
+            # The password is right; now the second factor (cases.two_factor), then on to ``url``.
+            return redirect_to_login(url, "staff:two_factor").url
+        return url
 
 
 # POST only (Django's LogoutView refuses GET): a link or an image cannot sign anyone out.

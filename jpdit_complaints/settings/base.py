@@ -10,6 +10,7 @@ from datetime import time
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -33,7 +34,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site itself, with the staff sign-in and two-factor rules (jpdit_complaints/admin_site.py).
+    "jpdit_complaints.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,6 +46,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "cases",
     "appeals",
     "notifications",
@@ -56,8 +60,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session passed the second factor?
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it records failed sign-ins seen by the views above.
     "axes.middleware.AxesMiddleware",
@@ -243,6 +250,30 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0 * env.int("DEADLINE_SWEEP_MINUTES", default=15),
     },
 }
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------
+# Everything from our own origin only, and nothing inline: no inline scripts or
+# styles, no style="" attributes (pages use static/css/site.css). Images may be
+# data: URIs (none are user-supplied). Nobody may frame a page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# --- Two-factor sign-in for staff (django-otp, TOTP) -------------------------------
+# Production requires it (settings/production.py); on a laptop it is off unless asked for.
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=False)
+OTP_TOTP_ISSUER = "JPD IT Services complaints"
 
 # --- The complaints procedure ------------------------------------------------
 

@@ -29,4 +29,7 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
 
+# Staff sign in with a password and a code from an authenticator app (cases/two_factor.py).
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=True)
+
 LOGGING["root"]["level"] = env("LOG_LEVEL", default="INFO")

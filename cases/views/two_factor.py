@@ -1,0 +1,64 @@
+"""The second step of the staff sign-in: the code from an authenticator app (``cases.two_factor``)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from cases import two_factor
+from cases.access import is_case_staff
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label="6-digit code",
+        max_length=12,
+        error_messages={"required": "Type the 6-digit code your authenticator app shows."},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )
+
+
+def _next(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return settings.LOGIN_REDIRECT_URL
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """Ask for the code (setting the app up the first time); then on to where the user was going."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+    if not is_case_staff(user):
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    if two_factor.is_verified(user):
+        return redirect(_next(request))
+    device = two_factor.confirmed_device(user)
+    setting_up = device is None
+    if setting_up:
+        device = two_factor.device_to_set_up(user)
+    form = TokenForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        problem = two_factor.verify(request, device, form.cleaned_data["token"])
+        if not problem:
+            return redirect(_next(request))
+        form.add_error("token", problem)
+    if form.errors:
+        status = 400
+    context = {
+        "form": form,
+        "setting_up": setting_up,
+        "next": _next(request),
+        "qr_svg": two_factor.provisioning_svg(device) if setting_up else "",
+        "secret": two_factor.secret_for_typing(device) if setting_up else "",
+    }
+    return render(request, "staff/two_factor.html", context, status=status)
