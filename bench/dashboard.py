@@ -24,8 +24,9 @@ What it does:
 Targets (issue 3): every tab and search median <= 10 x the trivial view's median and
 p95 <= 40 ms at 100,000 complaints; no more than 20% slower at 1,000,000.
 
-``--keep`` keeps the database afterwards; ``--reuse`` uses a kept one as it is (when it
-holds N complaints), to measure again without seeding again.
+``--keep`` keeps the database afterwards (jpdit_bench_dash for 100,000, jpdit_bench_dash_N
+for other sizes, so both can be kept); ``--reuse`` uses a kept one (when it holds N
+complaints), migrated to the current schema, to measure again without seeding again.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from intake_load import (
     PG,
     REDIS,
     check_services,
+    cpu_seconds,
     free_port,
     manage,
     production_environment,
@@ -61,7 +63,7 @@ from intake_load import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = "jpdit_bench_dash"
+BENCH_DB = "jpdit_bench_dash"  # for the default 100,000; see database_name()
 BROKER_DB, CACHE_DB = 12, 11
 EXTRA_MANAGERS = 7
 LEAD = ("lead", "demo-lead-2026!")
@@ -71,6 +73,11 @@ REFERENCE_LINK = re.compile(r'href="/staff/complaints/(JPD-\d{4}-\d{5,}-[A-Z])/"
 
 
 # --- set-up ----------------------------------------------------------------------------------
+
+
+def database_name(count: int) -> str:
+    """jpdit_bench_dash for 100,000 complaints, jpdit_bench_dash_<N> otherwise: both sizes can be kept."""
+    return "jpdit_bench_dash" if count == 100_000 else f"jpdit_bench_dash_{count}"
 
 
 def environment_for(scratch: Path) -> dict[str, str]:
@@ -204,6 +211,7 @@ class Page:
     latencies: list[float] = field(default_factory=list)
     failures: int = 0
     rows: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)  # ms per request: gunicorn, PostgreSQL
 
     def hit(self, anonymous: http.client.HTTPConnection) -> None:
         started = time.perf_counter()
@@ -272,6 +280,24 @@ def pages(lead: Browser, manager: Browser, sample: dict[str, str]) -> list[Page]
     ]
 
 
+def measure_cpu(port: int, all_pages: list[Page], rounds: int) -> None:
+    """CPU per request of each page, in gunicorn and in PostgreSQL (this database's connections).
+
+    Requests one page ``rounds`` times in a row and reads the CPU the server's processes
+    used from /proc: unlike latency, hardly moved by other work on the machine (only by
+    sharing the CPUs' caches). Answers are checked as in the timed rounds.
+    """
+    anonymous = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for page in all_pages:
+        kept = len(page.latencies)
+        before = cpu_seconds(port, BENCH_DB)
+        for _ in range(rounds):
+            page.hit(anonymous)
+        after = cpu_seconds(port, BENCH_DB)
+        del page.latencies[kept:]
+        page.cpu = {part: (after[part] - before.get(part, 0.0)) / rounds * 1000 for part in after}
+
+
 def measure(port: int, all_pages: list[Page], rounds: int, warmup: int) -> float:
     anonymous = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     for _ in range(warmup):
@@ -297,10 +323,13 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200, help="requests per page (200)")
     parser.add_argument("--warmup", type=int, default=10, help="warm-up rounds (10)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
-    parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database afterwards")
+    parser.add_argument("--cpu-rounds", type=int, default=50, help="requests per page for CPU figures (50; 0: none)")
+    parser.add_argument("--keep", action="store_true", help="keep the database (jpdit_bench_dash[_N]) afterwards")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept database holding COUNT complaints")
     args = parser.parse_args()
 
+    global BENCH_DB  # the helpers above read it: set once, before any of them runs
+    BENCH_DB = database_name(args.count)
     check_services()
     scratch = Path(tempfile.mkdtemp(prefix="jpdit-bench-dash-"))
     environment = environment_for(scratch)
@@ -308,7 +337,8 @@ def main() -> int:
         redis_db(db).flushdb()
     # seed_demo files one complaint of its own besides the N seeded.
     if args.reuse and complaints_in_database() in (args.count, args.count + 1):
-        print(f"Reusing {BENCH_DB} with {args.count:,} complaints.")
+        print(f"Reusing {BENCH_DB} with {args.count:,} complaints (migrating it to the current schema).")
+        manage(environment, "migrate", "--noinput", "-v", "0")
     else:
         build_database(environment, args.count, args.open)
     manage(environment, "collectstatic", "--noinput", "-v", "0")
@@ -327,6 +357,8 @@ def main() -> int:
         manager = Browser(port, *MANAGER)
         all_pages = pages(lead, manager, sample)
         wall = measure(port, all_pages, args.requests, args.warmup)
+        if args.cpu_rounds:
+            measure_cpu(port, all_pages, args.cpu_rounds)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -339,13 +371,16 @@ def main() -> int:
         f"DJANGO_ENV=production, PostgreSQL; {args.requests} requests per page, round-robin, one at a time "
         f"({wall:.0f} s)."
     )
-    print(f"{'page':<38} {'median':>8} {'p95':>8} {'max':>8} {'x trivial':>9} {'rows':>5}")
+    header = f"{'page':<38} {'median':>8} {'p95':>8} {'max':>8} {'x trivial':>9} {'rows':>5}"
+    print(header + f" {'CPU ms: web':>12} {'db':>5}")
     missed = []
     for page in all_pages:
         ratio = page.median / trivial.median
         print(
             f"{page.name:<38} {page.median:6.1f}ms {page.percentile(95):6.1f}ms {max(page.latencies) * 1000:6.1f}ms"
-            f" {ratio:8.1f}x {page.rows:>5}" + (f"  {page.failures} WRONG ANSWERS" if page.failures else "")
+            f" {ratio:8.1f}x {page.rows:>5}"
+            + (f" {page.cpu.get('gunicorn', 0):12.2f} {page.cpu.get('PostgreSQL', 0):5.2f}" if page.cpu else "")
+            + (f"  {page.failures} WRONG ANSWERS" if page.failures else "")
         )
         if page.target and (ratio > 10 or page.percentile(95) > 40):
             missed.append(page.name)

@@ -150,11 +150,13 @@ def start_gunicorn(environment: dict[str, str], port: int, workers: int, config:
     sys.exit("gunicorn did not answer within 30 s")
 
 
-def cpu_seconds() -> dict[str, float]:
+def cpu_seconds(port: int | None = None, database: str | None = None) -> dict[str, float]:
     """CPU time used so far by each part of the system (Linux /proc; empty elsewhere).
 
-    PostgreSQL and Redis are shared with anything else running on the machine, so
-    their figures are only meaningful on an otherwise idle machine.
+    With ``port``, only the gunicorn serving it; with ``database``, only PostgreSQL's
+    connections to that database (not its shared background processes), so that other
+    work on the machine (another benchmark, a test suite) is not counted. Redis is
+    shared with anything else running, so its figure is only meaningful on an idle machine.
     """
     if not Path("/proc/self/stat").exists():
         return {}
@@ -170,8 +172,13 @@ def cpu_seconds() -> dict[str, float]:
         fields = raw[raw.rindex(")") + 2 :].split()
         used = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
         if "gunicorn" in cmdline and "jpdit_complaints.wsgi" in cmdline:
+            if port is not None and f"127.0.0.1:{port}" not in cmdline:
+                continue
             part = "gunicorn"
         elif comm == "postgres":
+            # A connection's process title: "postgres: 15/main: USER DATABASE HOST(PORT) STATE".
+            if database is not None and f" {database} " not in cmdline:
+                continue
             part = "PostgreSQL"
         elif comm.startswith("redis-server"):
             part = "Redis"
@@ -337,12 +344,12 @@ def run_phase(port: int, name: str, clients: int, total: int, first_number: int,
     for thread in threads:
         thread.start()
     start[0] = time.perf_counter() + 0.05
-    cpu_before = cpu_seconds()
+    cpu_before = cpu_seconds(port, BENCH_DB)
     barrier.wait()
     for thread in threads:
         thread.join()
     phase.wall = time.perf_counter() - start[0]
-    cpu_after = cpu_seconds()
+    cpu_after = cpu_seconds(port, BENCH_DB)
     phase.cpu = {part: cpu_after[part] - cpu_before.get(part, 0.0) for part in cpu_after}
     return phase
 
