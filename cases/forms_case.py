@@ -154,6 +154,12 @@ class ExtendDeadlineForm(CaseActionForm):
     )
 
 
+class RevokeLinksForm(CaseActionForm):
+    """Stop every secure link sent to the client so far from working."""
+
+    prefix = "revoke"
+
+
 class ClientReplyForm(DocumentsMixin, forms.Form):
     """The client answers our question: words, documents, or both."""
 

@@ -917,3 +917,22 @@ def complaint_prepare_extension(message) -> dict:
         "extension": extension,
         "deadline_words": EXTENSION_WORDS[extension.deadline],
     }
+
+
+@transaction.atomic
+def complaint_revoke_client_links(*, actor, complaint: Complaint, expected_revision: int | None = None) -> Complaint:
+    """Make every secure link sent to the client so far stop working (a forwarded or leaked email).
+
+    The client can still ask, on the page an old link opens, for a fresh link
+    emailed to the address on the case, and nowhere else.
+    """
+    locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+    locked.client_link_version += 1
+    _save(locked, "client_link_version")
+    record_event(
+        locked,
+        kind=Event.STATUS_CHANGED,
+        summary="Every secure link sent to the client so far was revoked (a fresh one goes only to the case email)",
+        actor=actor,
+    )
+    return locked

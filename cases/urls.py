@@ -35,6 +35,7 @@ staff_patterns = [
     path("complaints/<str:reference>/start/", case.start_investigation, name="case_start"),
     path("complaints/<str:reference>/category/", case.categorise, name="case_categorise"),
     path("complaints/<str:reference>/extend/", case.extend_deadline, name="case_extend"),
+    path("complaints/<str:reference>/revoke-links/", case.revoke_links, name="case_revoke_links"),
     path(
         "complaints/<str:reference>/request-information/",
         case.request_information,

@@ -52,6 +52,7 @@ from cases.forms_case import (
     NoteForm,
     PickUpForm,
     RequestInformationForm,
+    RevokeLinksForm,
     StartInvestigationForm,
 )
 from cases.models import Attachment, Complaint, ComplaintEvent, InformationRequest, TransitionNotAllowed
@@ -69,6 +70,7 @@ FORMS: dict[str, type[CaseActionForm]] = {
         CategoriseForm,
         RequestInformationForm,
         ExtendDeadlineForm,
+        RevokeLinksForm,
     )
 }
 
@@ -81,6 +83,7 @@ ALLOWED_BY_PREFIX = {
     "categorise": "categorise",
     "request": "request_information",
     "extend": "extend",
+    "revoke": "revoke_links",
 }
 
 
@@ -99,6 +102,7 @@ class Allowed:
     request_information: bool = False
     outcome: bool = False
     extend: bool = False
+    revoke_links: bool = False
 
     @property
     def any_change(self) -> bool:
@@ -121,6 +125,7 @@ def allowed_actions(user, complaint: Complaint) -> Allowed:
         outcome=complaint.status == Status.INVESTIGATING and complaint.can_transition_to(Status.RESPONDED),
         # The same rule as services.complaint_extend_deadline: a lead, before the running due date passes.
         extend=lead and (running_due(complaint) or date.min) >= business_days.london_today(),
+        revoke_links=bool(complaint.email),
     )
 
 
@@ -486,6 +491,26 @@ def extend_deadline(request, reference):
         perform,
         success="Due date extended. The client is emailed the reason and the new date.",
         anchor="#deadlines",
+    )
+
+
+@never_cache
+@require_POST
+@staff_required
+def revoke_links(request, reference):
+    """Every secure link the client was sent stops working (for example, an email forwarded by mistake)."""
+
+    def perform(complaint, data):
+        services.complaint_revoke_client_links(
+            actor=request.user, complaint=complaint, expected_revision=data["expected_revision"]
+        )
+
+    return _act(
+        request,
+        reference,
+        RevokeLinksForm,
+        perform,
+        success="The client's secure links no longer work. An old link offers a fresh one, sent to the case's email.",
     )
 
 

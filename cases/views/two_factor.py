@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from cases import two_factor
-from cases.access import is_case_staff
+from cases.access import forbidden, is_case_staff
 
 
 class TokenForm(forms.Form):
@@ -38,7 +38,7 @@ def verify(request):
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
     if not is_case_staff(user):
-        return redirect(settings.LOGIN_REDIRECT_URL)
+        return forbidden(request, "Your account does not have a role in the complaints team.")
     if two_factor.is_verified(user):
         return redirect(_next(request))
     device = two_factor.confirmed_device(user)
