@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "cases",
     "appeals",
     "notifications",
+    "reports",
 ]
 
 MIDDLEWARE = [
