@@ -283,15 +283,22 @@ def _label(deadline: str) -> str:
 
 
 def _lock() -> SweepLock:
-    lock, _ = SweepLock.objects.get_or_create(name=LOCK_NAME)
-    return SweepLock.objects.select_for_update().get(pk=lock.pk)
+    """Take the sweep's lock row: one query, except on the very first run, which makes the row."""
+    lock = SweepLock.objects.select_for_update().filter(name=LOCK_NAME).first()
+    if lock is None:
+        SweepLock.objects.get_or_create(name=LOCK_NAME)
+        lock = SweepLock.objects.select_for_update().get(name=LOCK_NAME)
+    return lock
 
 
-def _escalate_and_close(*, today: date, now: datetime, people: _People, report: SweepReport) -> None:
-    """Every run: escalate what has passed, close what can no longer be appealed."""
+def _escalate_and_close(*, today: date, now: datetime, people: _People, report: SweepReport) -> date | None:
+    """Every run: escalate what has passed, close what can no longer be appealed.
+
+    Returns the last day whose morning work was done, as the lock row said.
+    """
     batch = _Batch(now=now)
     with transaction.atomic():
-        _lock()
+        lock = _lock()
 
         def passed(due_field):
             return Q(**{f"{due_field}__lt": today})
@@ -327,6 +334,7 @@ def _escalate_and_close(*, today: date, now: datetime, people: _People, report: 
             report.escalations += 1
         report.closures += _close_expired(today=today, now=now, batch=batch)
         report.messages_queued += batch.write()
+    return lock.daily_work_done_for
 
 
 def _close_expired(*, today: date, now: datetime, batch: _Batch) -> int:
@@ -481,8 +489,9 @@ def deadlines_sweep(*, now: datetime | None = None) -> SweepReport:
     today = business_days.london_date(now)
     report = SweepReport()
     people = _People.load()
-    _escalate_and_close(today=today, now=now, people=people, report=report)
-    if daily_work_due(now) and SweepLock.objects.filter(name=LOCK_NAME, daily_work_done_for=today).count() == 0:
+    done_for = _escalate_and_close(today=today, now=now, people=people, report=report)
+    # _remind checks again under the lock: another sweep may have done the morning's work since.
+    if daily_work_due(now) and done_for != today:
         _remind(today=today, now=now, people=people, report=report)
     # (a) Every acknowledgement (complaint or appeal) and any other message not yet sent.
     report.messages_queued += messages_send_pending(now=now)
