@@ -23,7 +23,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -264,9 +263,7 @@ def appeal_acknowledgement_letter_issue(*, appeal: Appeal, actor=None):
     pdf = render_pdf(
         "letters/appeal_acknowledgement.html", {"complaint": complaint, "appeal": appeal, "letter_date": now}
     )
-    letter = Letter(complaint=complaint, kind=Letter.Kind.APPEAL_ACKNOWLEDGEMENT, created_at=now)
-    letter.file.save(f"{complaint.public_id}-appeal-acknowledgement.pdf", ContentFile(pdf), save=False)
-    letter.save()
+    letter = Letter.objects.keep(complaint=complaint, kind=Letter.Kind.APPEAL_ACKNOWLEDGEMENT, pdf=pdf, at=now)
     record_event(
         complaint,
         kind=Event.LETTER_ISSUED,
@@ -473,10 +470,12 @@ def appeal_decide(
         issued_at=now,
         decided_by=actor,
     )
-    pdf = render_pdf("letters/appeal_decision.html", context)
-    letter = Letter(complaint=complaint, kind=Letter.Kind.APPEAL_DECISION, created_at=now)
-    letter.file.save(f"{complaint.public_id}-appeal-decision.pdf", ContentFile(pdf), save=False)
-    letter.save()
+    letter = Letter.objects.keep(
+        complaint=complaint,
+        kind=Letter.Kind.APPEAL_DECISION,
+        pdf=render_pdf("letters/appeal_decision.html", context),
+        at=now,
+    )
     record_event(
         complaint,
         kind=Event.APPEAL_DECIDED,

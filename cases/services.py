@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile, File
+from django.core.files.base import File
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -321,9 +321,7 @@ def acknowledgement_letter_issue(*, complaint: Complaint, actor):
     now = timezone.now()
     complaint_acknowledge(complaint=complaint, at=now, actor=actor, how="letter")
     pdf = render_pdf("letters/acknowledgement.html", {"complaint": complaint, "letter_date": now})
-    letter = Letter(complaint=complaint, kind=Letter.Kind.ACKNOWLEDGEMENT, created_at=now)
-    letter.file.save(f"{complaint.public_id}-acknowledgement.pdf", ContentFile(pdf), save=False)
-    letter.save()
+    letter = Letter.objects.keep(complaint=complaint, kind=Letter.Kind.ACKNOWLEDGEMENT, pdf=pdf, at=now)
     record_event(
         complaint,
         kind=Event.LETTER_ISSUED,
@@ -747,10 +745,9 @@ def complaint_issue_outcome(
         "appeal_deadline",
         "assignee",
     )
-    pdf = render_pdf("letters/outcome.html", context)
-    letter = Letter(complaint=locked, kind=Letter.Kind.OUTCOME, created_at=now)
-    letter.file.save(f"{locked.public_id}-outcome.pdf", ContentFile(pdf), save=False)
-    letter.save()
+    letter = Letter.objects.keep(
+        complaint=locked, kind=Letter.Kind.OUTCOME, pdf=render_pdf("letters/outcome.html", context), at=now
+    )
     record_event(
         locked,
         kind=Event.OUTCOME_ISSUED,

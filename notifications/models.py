@@ -16,6 +16,17 @@ from django.utils import timezone
 from cases.models import Complaint, private_storage
 
 
+class LetterManager(models.Manager):
+    def keep(self, *, complaint: Complaint, kind: str, pdf: bytes, at) -> Letter:
+        """Store a rendered letter in private storage and record it on the case (never the client's name on disk)."""
+        from django.core.files.base import ContentFile
+
+        letter = self.model(complaint=complaint, kind=kind, created_at=at)
+        letter.file.save(f"{complaint.public_id}-{kind}.pdf", ContentFile(pdf), save=False)
+        letter.save()
+        return letter
+
+
 class Letter(models.Model):
     """A PDF letter kept on a case (acknowledgement by post, outcome, appeal decision)."""
 
@@ -30,6 +41,8 @@ class Letter(models.Model):
     file = models.FileField(storage=private_storage, upload_to="letters/", max_length=255)
     created_at = models.DateTimeField(default=timezone.now)
     client_visible = models.BooleanField(default=True)
+
+    objects = LetterManager()
 
     class Meta:
         ordering = ["created_at", "pk"]
