@@ -322,12 +322,13 @@ def undo_earlier_runs() -> None:
         "UPDATE cases_complaint c SET status = 'responded' FROM cases_deadlinenotice n "
         "WHERE n.complaint_id = c.id AND n.kind = 'closure' AND c.status = 'closed'"
     )
-    execute("DELETE FROM cases_complaintevent WHERE kind IN ('reminder_sent', 'escalated', 'closed')")
     execute(
-        "DELETE FROM cases_deadlinenotice WHERE kind = 'closure' OR (kind = 'reminder' AND deadline <> 'outcome') "
-        "OR (kind = 'reminder' AND due_date >= %(today)s) OR (kind = 'escalation' AND created_at > %(since)s)",
-        {"today": sweep_morning().date(), "since": datetime.combine(sweep_morning().date(), datetime.min.time(), UTC)},
+        "DELETE FROM cases_complaintevent WHERE kind IN ('reminder_sent', 'escalated', 'closed') "
+        "AND created_at = %(now)s",
+        {"now": sweep_morning()},
     )
+    # The sweep stamps what it writes with its own ``now``; nothing seeded has that time.
+    execute("DELETE FROM cases_deadlinenotice WHERE created_at = %(now)s", {"now": sweep_morning()})
     execute("DELETE FROM notifications_outboundmessage")
     # The lock row stays, as in a live system; only the record of this morning's work goes.
     execute("UPDATE cases_sweeplock SET daily_work_done_for = NULL")
