@@ -327,12 +327,18 @@ def measure_cpu(port: int, all_pages: list[Page], rounds: int) -> None:
     anonymous = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     for page in all_pages:
         kept = len(page.latencies)
-        before = cpu_seconds(port, BENCH_DB)
+        before = cpu_seconds(port, BENCH_DB, by_process=True)
         for _ in range(rounds):
             page.hit(anonymous)
-        after = cpu_seconds(port, BENCH_DB)
+        after = cpu_seconds(port, BENCH_DB, by_process=True)
         del page.latencies[kept:]
-        page.cpu = {part: (after[part] - before.get(part, 0.0)) / rounds * 1000 for part in after}
+        # Per process: a database connection closed meanwhile (CONN_MAX_AGE) must not subtract
+        # its whole life from the total; its last moments are lost instead (a few ms a minute).
+        used: dict[str, float] = {}
+        for key, seconds in after.items():
+            part = key.split(":", 1)[0]
+            used[part] = used.get(part, 0.0) + seconds - before.get(key, 0.0)
+        page.cpu = {part: seconds / rounds * 1000 for part, seconds in used.items()}
 
 
 def measure(port: int, all_pages: list[Page], rounds: int, warmup: int) -> float:
@@ -372,8 +378,9 @@ def main() -> int:
     environment = environment_for(scratch)
     for db in (BROKER_DB, CACHE_DB):
         redis_db(db).flushdb()
-    # seed_demo files one complaint of its own besides the N seeded.
-    if args.reuse and complaints_in_database() in (args.count, args.count + 1):
+    # seed_demo files a few complaints of its own (a demo complaint, a demo appeal) besides the N seeded.
+    kept = complaints_in_database()
+    if args.reuse and kept is not None and 0 <= kept - args.count < 10:
         print(f"Reusing {BENCH_DB} with {args.count:,} complaints (migrating it to the current schema).")
         manage(environment, "migrate", "--noinput", "-v", "0")
     else:

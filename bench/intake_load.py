@@ -150,13 +150,14 @@ def start_gunicorn(environment: dict[str, str], port: int, workers: int, config:
     sys.exit("gunicorn did not answer within 30 s")
 
 
-def cpu_seconds(port: int | None = None, database: str | None = None) -> dict[str, float]:
+def cpu_seconds(port: int | None = None, database: str | None = None, *, by_process: bool = False) -> dict[str, float]:
     """CPU time used so far by each part of the system (Linux /proc; empty elsewhere).
 
     With ``port``, only the gunicorn serving it; with ``database``, only PostgreSQL's
     connections to that database (not its shared background processes), so that other
     work on the machine (another benchmark, a test suite) is not counted. Redis is
     shared with anything else running, so its figure is only meaningful on an idle machine.
+    ``by_process``: keyed "part:pid" instead of summed per part.
     """
     if not Path("/proc/self/stat").exists():
         return {}
@@ -186,6 +187,8 @@ def cpu_seconds(port: int | None = None, database: str | None = None) -> dict[st
             part = "load generator"
         else:
             continue
+        if by_process:
+            part = f"{part}:{stat.parent.name}"
         totals[part] = totals.get(part, 0.0) + used
     return totals
 
