@@ -347,13 +347,16 @@ def run_phase(port: int, name: str, clients: int, total: int, first_number: int,
     for thread in threads:
         thread.start()
     start[0] = time.perf_counter() + 0.05
-    cpu_before = cpu_seconds(port, BENCH_DB)
+    cpu_before = cpu_seconds(port, BENCH_DB, by_process=True)
     barrier.wait()
     for thread in threads:
         thread.join()
     phase.wall = time.perf_counter() - start[0]
-    cpu_after = cpu_seconds(port, BENCH_DB)
-    phase.cpu = {part: cpu_after[part] - cpu_before.get(part, 0.0) for part in cpu_after}
+    cpu_after = cpu_seconds(port, BENCH_DB, by_process=True)
+    # Per process: a database connection recycled meanwhile (CONN_MAX_AGE) loses only its last moments.
+    for key, seconds in cpu_after.items():
+        part = key.split(":", 1)[0]
+        phase.cpu[part] = phase.cpu.get(part, 0.0) + seconds - cpu_before.get(key, 0.0)
     return phase
 
 
