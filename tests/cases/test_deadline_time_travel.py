@@ -361,11 +361,15 @@ def test_the_sweep_keeps_to_london_time_across_the_march_2027_clock_change():
 
         Wed 24 Mar | Thu 25 | (Fri 26 .. Mon 29) | Tue 30 | Wed 31 | Thu 1 Apr | Fri 2 Apr
 
-    Beat runs every 15 minutes, on the UTC clock, through the change. Morning work belongs at
-    08:00 London: 08:00 UTC before the change, 07:00 UTC after; the first run after a due date
-    passes is at London midnight: 00:00 UTC before, 23:00 UTC (the evening before) after.
+    Beat runs on the UTC clock: every 15 minutes around the first midnight of Easter (Thu 25 Mar
+    22:00 to Fri 26 Mar 02:00 UTC) and over the change (Sat 27 Mar 20:00 to Sun 28 Mar 06:00 UTC),
+    on the hour the rest of the time. Morning work belongs at 08:00
+    London: 08:00 UTC before the change, 07:00 UTC after; the first run after a due date passes is
+    at London midnight: 00:00 UTC before, 23:00 UTC (the evening before) after.
     """
     office = Office()
+    # Due on the Thursday before Easter: escalated on the first run of Good Friday, 00:00 GMT.
+    office.files("Q", london(2027, 3, 23, 10, 0))  # counts Tue 23: due Thu 25 Mar (Wed 24, Thu 25)
     # A before the change, due on the first business day after it.
     office.files("P0", london(2027, 3, 24, 10, 0))  # counts Wed 24: due Tue 30 Mar (Thu 25, Tue 30)
     # A minute either side of the 17:30 close, on each day around the change.
@@ -378,15 +382,17 @@ def test_the_sweep_keeps_to_london_time_across_the_march_2027_clock_change():
     # The first business day in BST: 17:29 BST is 16:29 UTC, before the close; 17:31 BST is after it.
     office.files("P7", london(2027, 3, 30, 17, 29))  # counts Tue 30: due Thu 1 Apr
     office.files("P8", london(2027, 3, 30, 17, 31))  # counts Wed 31: due Fri 2 Apr
-    # Beat on the UTC clock: every 15 minutes over the change (Sat 27 Mar 20:00 to Sun 28 Mar 06:00 UTC),
-    # on the hour otherwise (enough to see 07:00 from 08:00 UTC, and to keep the test fast), Wed 24 Mar
-    # 00:00 to Fri 2 Apr 23:00 UTC.
-    start, change = dt.datetime(2027, 3, 24, 0, 0, tzinfo=UTC), dt.datetime(2027, 3, 27, 20, 0, tzinfo=UTC)
+    # Beat on the UTC clock, Wed 24 Mar 00:00 to Fri 2 Apr 23:00 UTC: on the hour (enough to tell
+    # 07:00 from 08:00 UTC, and fast), every 15 minutes over Good Friday's first midnight and the change.
+    start = dt.datetime(2027, 3, 24, 0, 0, tzinfo=UTC)
+    good_friday, change = dt.datetime(2027, 3, 25, 22, 0, tzinfo=UTC), dt.datetime(2027, 3, 27, 20, 0, tzinfo=UTC)
     hourly = [start + dt.timedelta(hours=n) for n in range(10 * 24)]
-    over_the_change = [change + dt.timedelta(minutes=15 * n) for n in range(41)]
-    office.run(sorted(set(hourly) | set(over_the_change)))
+    quarter_hours = [good_friday + dt.timedelta(minutes=15 * n) for n in range(17)]
+    quarter_hours += [change + dt.timedelta(minutes=15 * n) for n in range(41)]
+    office.run(sorted(set(hourly) | set(quarter_hours)))
 
     assert {label: office.case(label).acknowledgement_due for label in office.cases} == {
+        "Q": d(2027, 3, 25),
         "P0": d(2027, 3, 30),
         "P1": d(2027, 3, 31),
         "P2": d(2027, 4, 1),
@@ -403,10 +409,21 @@ def test_the_sweep_keeps_to_london_time_across_the_march_2027_clock_change():
         dt.datetime(2027, 3, 30, 16, 31, tzinfo=UTC),
     ]
 
-    # Over the change itself: 41 runs, 01:00 GMT becoming 02:00 BST among them, and nothing to do.
+    # Over the change itself (Sat 20:00 to Sun 06:00 UTC): 41 runs, 01:00 GMT becoming 02:00 BST
+    # among them, and nothing to do.
     night = [report for moment, report in office.sweeps if change <= moment <= change + dt.timedelta(hours=10)]
     assert len(night) == 41
     assert not any(r.reminders or r.escalations or r.closures or r.daily_work for r in night)
+    # Around Good Friday's first midnight, one thing: Q's escalation, on the first run of the day.
+    around = [
+        (moment, report)
+        for moment, report in office.sweeps
+        if good_friday <= moment <= good_friday + dt.timedelta(hours=4)
+    ]
+    assert len(around) == 17
+    assert [moment for moment, report in around if report.escalations or report.reminders] == [
+        dt.datetime(2027, 3, 26, 0, 0, tzinfo=UTC)
+    ]
 
     # The morning work ran once per business day, at 08:00 London whatever UTC says.
     mornings = [moment for moment, report in office.sweeps if report.daily_work]
@@ -427,6 +444,8 @@ def test_the_sweep_keeps_to_london_time_across_the_march_2027_clock_change():
         ]
 
     expected = [
+        ("Q", REMINDER, dt.datetime(2027, 3, 24, 8, 0, tzinfo=UTC)),  # Wed 24 Mar, 08:00 GMT
+        ("Q", ESCALATION, dt.datetime(2027, 3, 26, 0, 0, tzinfo=UTC)),  # 00:00 GMT Good Friday, not 23:45
         ("P0", REMINDER, dt.datetime(2027, 3, 25, 8, 0, tzinfo=UTC)),  # Thu 25 Mar, 08:00 GMT
         ("P0", ESCALATION, dt.datetime(2027, 3, 30, 23, 0, tzinfo=UTC)),  # 00:00 BST Wed 31 Mar
         ("P1", REMINDER, dt.datetime(2027, 3, 30, 7, 0, tzinfo=UTC)),  # Tue 30 Mar, 08:00 BST
@@ -443,4 +462,4 @@ def test_the_sweep_keeps_to_london_time_across_the_march_2027_clock_change():
         for m in OutboundMessage.objects.filter(kind__in=STAFF_NOTICES)
     )
     assert actual == sorted((label, kind, when, name) for label, kind, when in expected for name in LEADS)
-    assert DeadlineNotice.objects.count() == len(expected) == 18
+    assert DeadlineNotice.objects.count() == len(expected) == 20
