@@ -217,6 +217,8 @@ class Complaint(models.Model):
     revision = models.PositiveIntegerField(default=0)
     # Bumped to revoke every secure link sent to the client so far.
     client_link_version = models.PositiveIntegerField(default=1)
+    # When the personal data was removed (retention period over, or on the client's request): cases.retention.
+    anonymised_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -312,6 +314,7 @@ class ComplaintEvent(models.Model):
         REMINDER_SENT = "reminder_sent", "Deadline reminder sent to staff"
         ESCALATED = "escalated", "Missed deadline escalated"
         CLOSED = "closed", "Complaint closed"
+        ANONYMISED = "anonymised", "Personal data removed"
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -25,3 +25,15 @@ def sweep_deadlines() -> str:
     from cases.deadlines import deadlines_sweep
 
     return str(deadlines_sweep())
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def anonymise_expired_cases() -> int:
+    """Anonymise the cases closed or withdrawn more than RETENTION_YEARS ago (cases.retention).
+
+    Run daily by beat. Batches commit one by one, so a run killed midway keeps
+    what it finished and the next run does the rest; a case is never done twice.
+    """
+    from cases.retention import retention_sweep
+
+    return retention_sweep()

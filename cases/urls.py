@@ -4,6 +4,7 @@ from django.urls import path
 
 from appeals import views as appeals
 from cases.views import case, client, dashboard, outcome, public, staff, two_factor
+from cases.views.privacy import case_anonymise, case_audit, subject_access
 
 public_patterns = [
     path("", public.complaint_form, name="complaint_form"),
@@ -53,6 +54,9 @@ staff_patterns = [
     path("complaints/<str:reference>/outcome/preview.pdf", outcome.outcome_preview_pdf, name="outcome_preview_pdf"),
     path("complaints/<str:reference>/outcome/issue/", outcome.outcome_issue, name="outcome_issue"),
     path("complaints/<str:reference>/appeal/log/", appeals.appeal_log, name="appeal_log"),
+    path("complaints/<str:reference>/audit/", case_audit, name="case_audit"),
+    path("complaints/<str:reference>/anonymise/", case_anonymise, name="case_anonymise"),
+    path("privacy/subject-access/", subject_access, name="subject_access"),
     path("actions/", outcome.actions_page, name="actions"),
     path("actions/<int:action_id>/done/", outcome.action_mark_done, name="action_done"),
 ]

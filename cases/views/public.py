@@ -128,4 +128,4 @@ def procedure(request):
 @require_GET
 def privacy(request):
     """The privacy notice for complainants."""
-    return render(request, "cases/public/privacy.html")
+    return render(request, "cases/public/privacy.html", {"retention_years": settings.RETENTION_YEARS})

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "appeals",
     "notifications",
     "reports",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -63,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): has this session passed the second factor?
     "django_otp.middleware.OTPMiddleware",
+    # One audit entry per staff request about a case, after the response (audit/middleware.py).
+    "audit.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -250,6 +253,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.tasks.sweep_deadlines",
         "schedule": 60.0 * env.int("DEADLINE_SWEEP_MINUTES", default=15),
     },
+    # Anonymise cases closed more than RETENTION_YEARS ago (cases.retention); daily, a plain interval.
+    "retention-sweep": {
+        "task": "cases.tasks.anonymise_expired_cases",
+        "schedule": 60.0 * 60 * 24,
+    },
 }
 
 # --- Content-Security-Policy (django-csp) ----------------------------------------
@@ -289,6 +297,8 @@ APPEAL_ACKNOWLEDGEMENT_DAYS = 2
 APPEAL_DECISION_DAYS = 15
 # Business days after the outcome letter within which an appeal may be lodged.
 APPEAL_WINDOW_DAYS = env.int("APPEAL_WINDOW_DAYS", default=20)
+# Years after a case closes (or is withdrawn) before its personal data is anonymised.
+RETENTION_YEARS = env.int("RETENTION_YEARS", default=6)
 # How long a client's secure tracking link stays valid.
 CLIENT_LINK_MAX_AGE_DAYS = env.int("CLIENT_LINK_MAX_AGE_DAYS", default=180)
 

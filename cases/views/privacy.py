@@ -1,0 +1,179 @@
+"""Data-protection pages for complaints leads (issue 7, points 6 and 7).
+
+* ``case_audit``: a case's audit trail (who viewed, downloaded, exported or changed it), newest first.
+* ``subject_access``: everything held about an email address, as a JSON file or a readable PDF.
+  The address is posted, never put in a URL (URLs end up in server logs and browser history).
+* ``case_anonymise``: remove one case's personal data at the client's request, with a reason,
+  after a confirmation (POST only; the same service as the retention sweep).
+
+All three are for complaints leads only (``cases.manage_all_complaints``): anyone else gets
+the 403 page before any case is looked up, the same answer as for a case that does not exist.
+The forms live here, next to the only views that use them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from audit.models import AuditEntry
+from audit.services import audit_cases
+from cases import permissions, retention
+from cases.access import complaint_for_staff, forbidden, staff_required
+from cases.forms import AccessibleFormMixin
+from cases.models import Complaint
+from notifications.rendering import render_pdf
+
+LEADS_ONLY = permissions.MANAGE_ALL
+AUDIT_PAGE_SIZE = 50
+
+
+class _Accessible(AccessibleFormMixin, forms.Form):
+    """Bootstrap classes and ARIA wiring, as on every other staff form."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.annotate_widgets()
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        self.annotate_widgets()
+
+
+class SubjectAccessForm(_Accessible):
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        help_text="Every complaint made with this address is included (capital letters do not matter).",
+    )
+    file_format = forms.ChoiceField(
+        label="Format",
+        choices=[("pdf", "PDF, to read or post"), ("json", "JSON, machine-readable")],
+        initial="pdf",
+        widget=forms.RadioSelect,
+    )
+
+
+class AnonymiseForm(_Accessible):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=250,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept on the case's timeline: for example \u201cthe client asked by email on 3 May\u201d. "
+        "Do not write the client's name or contact details.",
+    )
+    confirm = forms.BooleanField(
+        label="I understand this removes the client's details, documents and letters for good.",
+        required=True,
+    )
+
+
+@never_cache
+@require_http_methods(["GET"])
+@staff_required(permission=LEADS_ONLY)
+def case_audit(request, reference):
+    """A case's audit trail, newest first, 50 to a page."""
+    complaint = complaint_for_staff(request.user, reference)
+    page = Paginator(AuditEntry.objects.for_case(complaint), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "staff/audit/case_audit.html", {"complaint": complaint, "page": page})
+
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}([+-]\d{2}:\d{2})?)?$")
+
+
+def readable(value):
+    """The export with its ISO dates and times written for people (London time), for the PDF."""
+    if isinstance(value, dict):
+        return {key: readable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [readable(item) for item in value]
+    if isinstance(value, str) and ISO_DATE.match(value):
+        if "T" not in value:
+            return f"{date.fromisoformat(value):%-d %B %Y}"
+        return f"{timezone.localtime(datetime.fromisoformat(value)):%-d %B %Y, %H:%M}"
+    return value
+
+
+def _download(content: bytes, *, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_required(permission=LEADS_ONLY)
+def subject_access(request):
+    """Export everything held about an email address (a subject access request)."""
+    if request.method != "POST":
+        return render(request, "staff/privacy/subject_access.html", {"form": SubjectAccessForm()})
+    form = SubjectAccessForm(request.POST)
+    if not form.is_valid():
+        return render(request, "staff/privacy/subject_access.html", {"form": form}, status=400)
+    email, file_format = form.cleaned_data["email"], form.cleaned_data["file_format"]
+    data = retention.subject_access_export(email=email)
+    found = data["complaints"]
+    description = f"Exported everything held about the client ({file_format.upper()})"
+    audit_cases(
+        request,
+        action=AuditEntry.Action.EXPORT,
+        description=description if found else "Searched for a subject access export: nothing held",
+        complaints=Complaint.objects.filter(reference__in=[c["reference"] for c in found]).only("pk", "reference"),
+    )
+    if not found:
+        return render(request, "staff/privacy/subject_access.html", {"form": form, "nothing_found": True}, status=200)
+    stamp = timezone.localdate().isoformat()
+    if file_format == "json":
+        content = json.dumps(data, indent=2, ensure_ascii=False).encode()
+        return _download(content, content_type="application/json", filename=f"subject-access-{stamp}.json")
+    pdf = render_pdf(
+        "staff/privacy/subject_access_pdf.html", {"data": readable(data), "produced": timezone.localtime()}
+    )
+    return _download(pdf, content_type="application/pdf", filename=f"subject-access-{stamp}.pdf")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_required(permission=LEADS_ONLY)
+def case_anonymise(request, reference):
+    """Confirm, then remove the personal data of one case at the client's request."""
+    complaint = complaint_for_staff(request.user, reference)
+    context = {"complaint": complaint}
+    if complaint.anonymised_at is not None:
+        return render(request, "staff/privacy/anonymise.html", {**context, "done_already": True})
+    if request.method != "POST":
+        return render(request, "staff/privacy/anonymise.html", {**context, "form": AnonymiseForm()})
+    form = AnonymiseForm(request.POST)
+    if form.is_valid():
+        try:
+            retention.complaint_anonymise_on_request(
+                actor=request.user, complaint=complaint, reason=form.cleaned_data["reason"]
+            )
+        except PermissionDenied as refusal:
+            return forbidden(request, str(refusal))
+        except ValidationError as refusal:
+            if hasattr(refusal, "error_dict"):
+                for field, errors in refusal.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, refusal)
+        else:
+            messages.success(request, "The case was anonymised: the client's details, documents and letters are gone.")
+            response = redirect(reverse("staff:case", args=[complaint.reference]))
+            response.status_code = 303
+            return response
+    return render(request, "staff/privacy/anonymise.html", {**context, "form": form}, status=400)
