@@ -76,7 +76,7 @@ def share_bar(on_time: int, late: int) -> SafeString:
 
 def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *, top=100) -> SafeString:
     """Lines over months (percentages by default); a gap where a month has no value."""
-    left, right, top_pad, bottom = 34, 10, 10, 26
+    left, right, top_pad, bottom = 34, 24, 10, 26
     width, height = 640, 220
     plot_w, plot_h = width - left - right, height - top_pad - bottom
     values = [v for _, points in series for v in points if v is not None]

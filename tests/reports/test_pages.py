@@ -177,7 +177,9 @@ def test_export_streams_the_cases_behind_a_figure_with_hostile_values_neutralise
     assert row["Category"] == "'" + evil.name
     assert row["Manager"] == "'@SUM(1+1)"
     assert row["Outcome"] == "upheld"
-    assert row["Acknowledged on time"] == "yes"
+    assert row["Acknowledged on time"] == "on time"
+    assert row["Answered on time"] == "on time"
+    assert row["Outcome extended"] == "no"
     assert row["Business days to outcome"] == "3"  # Mon 2 -> Thu 5 Nov
     for cell in (cell for line in body for cell in line):
         assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
