@@ -370,3 +370,14 @@ def test_the_case_page_links_the_audit_log_for_leads_only(client, as_lead):
     assert link in as_lead.get(case_url(complaint)).content.decode()
     client.force_login(worker)
     assert link not in client.get(case_url(complaint)).content.decode()
+
+
+def test_a_report_export_is_recorded_without_a_case(as_lead, boss):
+    response = as_lead.get(reverse("reports:export"), {"period": "year"})
+    if response.streaming:
+        b"".join(response.streaming_content)
+    as_lead.get(reverse("reports:report"))  # a report page is not an export
+
+    entry = AuditEntry.objects.get()
+    assert (entry.user, entry.action, entry.complaint, entry.url_name) == (boss, Action.EXPORT, None, "reports:export")
+    assert entry.path == reverse("reports:export")
