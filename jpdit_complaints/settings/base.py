@@ -283,6 +283,10 @@ CONTENT_SECURITY_POLICY = {
 # Production requires it (settings/production.py); on a laptop it is off unless asked for.
 STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=False)
 OTP_TOTP_ISSUER = "JPD IT Services complaints"
+# The admin never shows a device's secret key or QR code (staff set up their own device on the
+# two-factor page): an administrator, or a stolen admin session, cannot copy anyone's second factor.
+# It also refuses those pages before looking the device up (no 500 for an unknown id).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- The complaints procedure ------------------------------------------------
 
