@@ -381,3 +381,35 @@ def test_a_report_export_is_recorded_without_a_case(as_lead, boss):
     entry = AuditEntry.objects.get()
     assert (entry.user, entry.action, entry.complaint, entry.url_name) == (boss, Action.EXPORT, None, "reports:export")
     assert entry.path == reverse("reports:export")
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_database_refuses_to_change_or_delete_an_entry(entry):
+    from django.db import transaction
+
+    for sql in (
+        "UPDATE audit_auditentry SET description = 'Rewritten' WHERE id = %s",
+        "UPDATE audit_auditentry SET user_id = NULL, username = 'someone' WHERE id = %s",
+        "DELETE FROM audit_auditentry WHERE id = %s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="audit entries cannot be"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [entry.pk])
+    entry.refresh_from_db()
+    assert entry.description == "Viewed the case page"
+    assert entry.user_id is not None
+
+
+@pytest.mark.postgres
+def test_removing_a_user_or_a_case_keeps_the_entry_and_its_snapshots(entry, boss):
+    username, reference = entry.username, entry.reference
+    complaint = entry.complaint
+    boss.delete()
+    complaint.delete()
+
+    entry.refresh_from_db()
+    assert (entry.user_id, entry.complaint_id) == (None, None)
+    assert (entry.username, entry.reference) == (username, reference)
