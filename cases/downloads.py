@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django.http import FileResponse, Http404
 
+from cases.uploads import clean_file_name
+
 
 def private_file_response(field_file, *, filename: str, content_type: str) -> FileResponse:
     """A download of ``field_file`` (a FileField value) named ``filename``; 404 if the file is gone."""
@@ -17,6 +19,9 @@ def private_file_response(field_file, *, filename: str, content_type: str) -> Fi
         handle = field_file.open("rb")
     except FileNotFoundError:
         raise Http404("The file is missing.") from None
+    # The name as the upload checks clean it (no folders, line breaks or right-to-left tricks),
+    # whatever is stored: a row saved before those checks, or by an import, is made safe here too.
+    filename = clean_file_name(filename)
     response = FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -14,7 +14,10 @@ Interface used by forms and services:
 
 A file's type is judged by its bytes, never by its name or the type the browser
 claims. The extension must then agree with the content, so that staff opening
-the document get what its name promises.
+the document get what its name promises. A file of an accepted kind must also be
+whole (a PDF ends with ``%%EOF``, a PNG with its IEND chunk), carry no second file
+glued on (a zip archive after a PDF or an image; HTML before a PDF's header), and a
+Word or Excel file must not unpack to more than ``MAX_UNPACKED_BYTES`` (a zip bomb).
 """
 
 from __future__ import annotations
@@ -104,6 +107,16 @@ REFUSED_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"{\\rtf", "a rich-text (RTF) document"),
 )
 MACRO_MARKERS = (b"macroEnabled", b"vbaProject", b"vbaData")
+# A Word or Excel file whose parts would unpack to more than this is refused (a "zip bomb"
+# would fill the disk or memory of whatever opens it); real documents stay far below.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_ARCHIVE_ENTRIES = 5_000
+# A zip archive's end record: found near the end of a PDF or an image, it means a second file
+# was glued on (a "GIFAR"-style polyglot that another program would open as an archive).
+ZIP_END_RECORD = b"PK\x05\x06"
+ZIP_END_SEARCH = 65_557  # the end record (22 bytes) plus the longest archive comment
+PNG_END = b"IEND\xaeB`\x82"
+PDF_END = b"%%EOF"
 
 
 @dataclass
@@ -185,6 +198,9 @@ def validate_upload(uploaded) -> ValidatedUpload:
             f"Please rename it to end in {detected.extensions[0]} and attach it again.",
             code="extension",
         )
+    problem = _integrity_problem(uploaded, detected)
+    if problem:
+        raise ValidationError(f"'{name}' {problem}", code="damaged")
     uploaded.seek(0)
     return ValidatedUpload(
         original_name=name,
@@ -201,8 +217,12 @@ def _detect(uploaded, head: bytes, claimed: Kind | None) -> tuple[Kind | None, s
         return PNG, ""
     if head.startswith(b"\xff\xd8\xff"):
         return JPEG, ""
-    # Some generators put a few bytes before the header; readers allow 1 KB.
-    if b"%PDF-" in head[:1024]:
+    # Some generators put a few bytes before the header; readers allow 1 KB. Markup there is
+    # a web page with a PDF inside (a polyglot a browser could run as HTML), not a PDF.
+    start = head.find(b"%PDF-", 0, 1024)
+    if start >= 0:
+        if b"<" in head[:start]:
+            return None, "a web page (HTML) with a PDF inside"
         return PDF, ""
     if head.startswith(b"PK\x03\x04"):
         return _detect_office(uploaded)
@@ -247,6 +267,41 @@ def _detect_office(uploaded) -> tuple[Kind | None, str]:
     if any(n.startswith("ppt/") for n in names):
         return None, "a PowerPoint presentation: please save it as a PDF"
     return None, "an Office-style archive of a kind we do not accept"
+
+
+def _integrity_problem(uploaded, kind: Kind) -> str:
+    """Why a file of an accepted kind is still refused (incomplete, another file glued on, a zip bomb), or ""."""
+    uploaded.seek(0, os.SEEK_END)
+    size = uploaded.tell()
+    uploaded.seek(max(0, size - ZIP_END_SEARCH))
+    tail = uploaded.read()
+    uploaded.seek(0)
+    again = "Please save or download it again and attach the new copy."
+    if kind is PDF and PDF_END not in tail[-1024:]:
+        return f"is damaged or incomplete: it is not a whole PDF. {again}"
+    if kind is PNG and PNG_END not in tail[-64:]:
+        return f"is damaged or incomplete: it is not a whole PNG image. {again}"
+    if kind in (PDF, PNG, JPEG) and ZIP_END_RECORD in tail:
+        return (
+            f"has another file (a zip archive) hidden inside it, which we cannot accept. "
+            f"Please send {kind.label} on its own."
+        )
+    if kind in (DOCX, XLSX):
+        try:
+            with zipfile.ZipFile(uploaded) as archive:
+                entries = archive.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
+            return f"is damaged. {again}"
+        finally:
+            uploaded.seek(0)
+        unpacked = sum(entry.file_size for entry in entries)
+        if len(entries) > MAX_ARCHIVE_ENTRIES or unpacked > MAX_UNPACKED_BYTES:
+            return (
+                f"would unpack to {human_size(unpacked, round_up=True)}, far more than a real document "
+                f"(at most {human_size(MAX_UNPACKED_BYTES)}), so we cannot accept it. "
+                "Please save it as a PDF and attach that instead."
+            )
+    return ""
 
 
 def _as_text(uploaded) -> str | None:
