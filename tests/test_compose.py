@@ -220,3 +220,16 @@ def test_image_is_slim_python_with_locked_runtime_dependencies_and_a_non_root_us
     users = [rest for keyword, *rest in instructions if keyword == "USER"]
     assert users, "the image must not run as root"
     assert users[-1][0].strip() not in ("root", "0")
+
+
+def test_the_web_access_log_never_records_query_strings():
+    """A dashboard search (?q=Priya Patel) must not put a client's name in the logs."""
+    command = command_of("web")
+    log_format = command[command.index("--access-logformat") + 1]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    assert "%(U)s" in log_format
+    for leaky in ("%(r)s", "%(q)s", "%(f)s"):
+        assert leaky not in log_format
+    assert "--access-logformat" in dockerfile
+    assert "%(r)s" not in dockerfile

@@ -65,7 +65,7 @@ def complaint_form(request):
 
 
 def _form_page(request, form, *, status=200, **extra):
-    context = {"form": form, "days": _procedure_days(), **extra}
+    context = {"form": form, "days": _procedure_days(), "retention_years": settings.RETENTION_YEARS, **extra}
     return render(request, "cases/public/complaint_form.html", context, status=status)
 
 
