@@ -21,7 +21,9 @@ which must also answer GET with 405 to everyone):
   Django's own rule, which then also holds for an object the user may not see);
 * a URL that names a case (or an object of one) answers a refused actor exactly as it
   answers for a case or object that does not exist (status, Location and body, after
-  blanking the reference or id and the CSRF token);
+  blanking the reference or id and the CSRF token), with as many database queries (the
+  work that could make one slower than the other); a forged client link is compared with
+  a forged link to no case;
 * nobody who has no business with case A (``shows_case`` of the entry) gets its reference,
   its complainant's name, email or organisation, or its description, whatever the status:
   a page a manager may open (the dashboard, the admin's complaint list) must not list it.
@@ -43,7 +45,9 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core import signing
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -459,7 +463,9 @@ def world():
         "token_b": links.client_token(b),
         # A's own link with one character of its signature changed.
         "forged_token": token_a[:-2] + ("AA" if token_a[-2:] != "AA" else "BB"),
-        "token_for_no_case": signing.dumps(["0" * 32, 1], salt=links.SALT, compress=True),
+        # The missing counterpart of a forged link to A: a forged link to no case (nobody without
+        # the secret key can sign one, so a forgery is compared with a forgery).
+        "token_for_no_case": signing.dumps(["0" * 32, 1], salt=links.SALT, key="not-our-key", compress=True),
         "secrets": [a.reference, a.name, a.email, a.organisation, "quantum router", "quixote-call-log"],
     }
 
@@ -526,7 +532,8 @@ def check_url(url: Url, rule: Rule, actor: str, client: Client, world) -> list[s
         if not (got.status_code in (403, 404, 405) or is_sign_in_redirect(got) or to_admin_index):
             problems.append(f"{where}: GET answered {got.status_code}, expected 405 (or a refusal)")
 
-    response = request(client, rule, path, world)
+    with CaptureQueriesContext(connection) as queries:
+        response = request(client, rule, path, world)
     body = body_of(response)
     status = response.status_code
     if status >= 500:
@@ -556,13 +563,17 @@ def check_url(url: Url, rule: Rule, actor: str, client: Client, world) -> list[s
         # case knows it exists: a manager refused a lead's action on their own case gets the 403 page).
         missing_values = {**values, rule.key: MISSING[rule.key](world)}
         missing_path = build(url, missing_values)
-        missing = request(client, rule, missing_path, world)
+        with CaptureQueriesContext(connection) as missing_queries:
+            missing = request(client, rule, missing_path, world)
         mine = normalised(response, body, path, values[rule.key])
         theirs = normalised(missing, body_of(missing), missing_path, missing_values[rule.key])
         if mine != theirs:
             problems.append(
                 f"{where}: refused differently from a missing one ({mine[0]} {mine[1]!r} vs {theirs[0]} {theirs[1]!r})"
             )
+        # The same work too: as many database queries (the part of the time that could tell them apart).
+        if len(queries) != len(missing_queries):
+            problems.append(f"{where}: {len(queries)} queries when refused, {len(missing_queries)} for a missing one")
     return problems
 
 
