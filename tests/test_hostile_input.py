@@ -38,7 +38,8 @@ from cases import links, services, uploads
 from cases.models import Attachment, Complaint
 from notifications.models import OutboundMessage
 from tests.appeals.helpers import deliver, responded
-from tests.cases.test_outcome import hidden_value, posted
+from tests.appeals.test_admin import decision_post
+from tests.cases.test_outcome import hidden_value, in_days, posted
 from tests.cases.test_uploads import EXE, JPEG, PDF, PNG, office
 from tests.conftest import REQUIRE_SERVICES
 from tests.factories import AcknowledgedComplaintFactory, AttachmentFactory, UserFactory, director, lead, manager
@@ -297,8 +298,33 @@ def test_hostile_replies_notes_outcomes_and_appeals_are_text_on_every_page_email
     assert_shown_as_text(
         director_page, HOSTILE_TEXT, findings, reasons, appeal_reasons, HOSTILE_NAME, where="admin appeal page"
     )
-    # Every email sent so far (the client's and staff's) keeps its headers whole.
+    # The Director's decision form, with hostile reasons, recommendations and an action.
     deliver(kind="appeal_acknowledgement")
+    appeal.refresh_from_db()
+    decision_reasons = "Decision " + MARKUP[2] + "\n" + TRICKS[2]
+    recommendations = "Recommend " + MARKUP[4]
+    step = "Step " + MARKUP[1]
+    decided = signed_in(staff["director"]).post(
+        reverse("admin:appeals_appeal_decide", args=[appeal.pk]),
+        decision_post(
+            appeal,
+            reasons=decision_reasons,
+            recommendations=recommendations,
+            actions=[{"kind": "put_right", "description": step, "owner": worker.pk, "due_date": in_days(5)}],
+        ),
+    )
+    assert decided.status_code == 302
+    appeal.refresh_from_db()
+    assert appeal.decision_reasons == decision_reasons.replace("\r\n", "\n")
+    director_page = body(signed_in(staff["director"]).get(reverse("admin:appeals_appeal_change", args=[appeal.pk])))
+    assert_shown_as_text(director_page, decision_reasons, recommendations, where="admin decided appeal page")
+    mail.outbox.clear()
+    deliver(kind="appeal_decision_letter")
+    (decision_email,) = emails_to(complaint.email)
+    (_name, decision_pdf, _type) = decision_email.attachments[0]
+    assert_pdf_shows_text(decision_pdf, decision_reasons, recommendations, step)
+
+    # Every email sent (the client's and staff's) keeps its headers whole.
     for kind in ("staff_new_appeal", "staff_client_reply", "information_request"):
         deliver(kind=kind)
     assert mail.outbox
@@ -485,6 +511,17 @@ def test_every_download_is_an_attachment_with_nosniff_and_a_safe_name(original_n
     # A quote in the name is escaped by Django (\\"), never ends the parameter early.
     assert disposition.replace('\\"', "").count('"') in (0, 2)
     assert b"".join(response.streaming_content) == b"Call log, 2 Nov 2026\n"
+
+
+def test_the_directors_download_of_an_appeal_document_gets_a_safe_name_too(appeal_factory):
+    appeal = appeal_factory()
+    document = AttachmentFactory(complaint=appeal.complaint, original_name="..\\x\r\nSet-Cookie: a=1\u202e.pdf")
+
+    response = signed_in(director()).get(reverse("admin:appeals_appeal_attachment", args=[appeal.pk, document.pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="x Set-Cookie: a=1.pdf"'
+    assert response["X-Content-Type-Options"] == "nosniff"
 
 
 def test_letters_download_as_attachments_with_nosniff_for_staff_and_client():
