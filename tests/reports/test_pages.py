@@ -139,7 +139,7 @@ def test_trend_lists_twelve_months_from_one_query_per_table(client):
     assert response.status_code == 200
     assert "Dec 2025" in body
     assert "Nov 2026 2 " in body
-    assert len(queries) <= 10
+    assert len(queries) <= 12
 
 
 # --- CSV export --------------------------------------------------------------------------------------
