@@ -49,6 +49,12 @@ def answered(day: int, **fields) -> Complaint:
     return ComplaintFactory(**values)
 
 
+def reads(queries) -> list[str]:
+    """The statements that read data: not the transaction and SET LOCAL of the report on PostgreSQL."""
+    control = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT", "SET LOCAL")
+    return [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(control)]
+
+
 def text(response) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
 
@@ -125,8 +131,8 @@ def test_page_queries_do_not_grow_with_the_number_of_cases(client):
     with CaptureQueriesContext(connection) as many:
         response = client.get(REPORT, NOVEMBER)
     assert "Complaints received: 26" in text(response)
-    assert len(many) == len(few)
-    assert len(many) <= 12
+    assert len(reads(many)) == len(reads(few))
+    assert len(reads(many)) <= 12
 
 
 def test_trend_lists_twelve_months_from_one_query_per_table(client):
@@ -139,7 +145,7 @@ def test_trend_lists_twelve_months_from_one_query_per_table(client):
     assert response.status_code == 200
     assert "Dec 2025" in body
     assert "Nov 2026 2 " in body
-    assert len(queries) <= 12
+    assert len(reads(queries)) <= 12
 
 
 # --- CSV export --------------------------------------------------------------------------------------
