@@ -43,6 +43,7 @@ def test_after_the_password_a_new_staff_member_is_asked_to_set_up_an_authenticat
     assert "Set up your authenticator app" in body
     assert "<svg" in body
     assert re.search(r'class="totp-secret">[A-Z2-7 ]{20,}<', body)
+    assert reverse("staff:actions") not in body  # no staff menu before the second step
     assert client.get(reverse("staff:home")).status_code == 302
 
 
