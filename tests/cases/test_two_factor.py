@@ -127,3 +127,23 @@ def test_the_admin_has_no_sign_in_form_of_its_own(client):
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("staff:login"))
+
+
+def test_a_staff_session_expires_after_its_age_and_the_next_page_asks_to_sign_in_again(client, settings):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    settings.STAFF_REQUIRE_2FA = False
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.force_login(lead())
+        assert client.get(reverse("staff:home")).status_code == 200
+    assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE
+
+    with time_machine.travel(start + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE + 60), tick=False):
+        response = client.get(reverse("staff:home"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("staff:login"))
