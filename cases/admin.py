@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from cases import permissions
 from cases.models import Attachment, Category, ClosureDay, Complaint, ComplaintEvent
 from cases.references import parse_reference
 
@@ -93,6 +94,12 @@ class ComplaintAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = ("reference", "public_id", "created_at", "updated_at")
     inlines = (ComplaintEventInline, AttachmentInline)
     show_full_result_count = False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # Only people who work cases (and administrators) read complaints here: a Director reads
+        # a complaint through its appeal (appeals.admin), never as a list of complaints.
+        user = request.user
+        return user.is_superuser or (permissions.is_case_worker(user) and super().has_view_permission(request, obj))
 
     def get_queryset(self, request):
         # The same rule as the staff pages: nobody sees a case they have no role in.

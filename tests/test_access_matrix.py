@@ -292,9 +292,10 @@ ADMIN_MODELS: dict[str, AdminModel] = {
     "cases.category": AdminModel(
         changelist=STAFF, change=STAFF, history=STAFF, add=LEADS, delete=frozenset({SUPERUSER})
     ),
-    # Read-only, and only the cases the user has a role in (a manager sees their own; a Director none).
+    # Read-only, and only the cases the user has a role in (a manager sees their own); Directors read a
+    # complaint through its appeal, so the complaint list is not theirs (403).
     "cases.complaint": AdminModel(
-        changelist=WORKERS | DIRECTORS,
+        changelist=WORKERS,
         change=CASE_TEAM,
         history=CASE_TEAM,
         add=NOBODY,
