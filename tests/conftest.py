@@ -9,20 +9,12 @@ the test instead.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.db import connection
 
 from tests import services
 
-REQUIRE_SERVICES = os.environ.get("JPDIT_REQUIRE_SERVICES") == "1"
-
-
-def _missing(reason: str) -> None:
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (JPDIT_REQUIRE_SERVICES=1: required services must be present)")
-    raise pytest.skip.Exception(reason)  # only when the service is missing and not required
+_missing = services.missing  # conditional: skip locally, fail in CI
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -9,6 +9,16 @@ from functools import cache
 from urllib.parse import urlparse
 
 CHROMIUM = "/usr/bin/chromium"
+REQUIRE_SERVICES = os.environ.get("JPDIT_REQUIRE_SERVICES") == "1"
+
+
+def missing(reason: str) -> None:
+    """A service or tool this machine lacks: a failure under JPDIT_REQUIRE_SERVICES=1 (CI), else a skip."""
+    import pytest
+
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (JPDIT_REQUIRE_SERVICES=1: required services must be present)")
+    raise pytest.skip.Exception(reason)  # only when the service is missing and not required
 
 
 @cache

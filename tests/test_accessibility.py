@@ -29,7 +29,7 @@ from cases import links, services
 from cases.business_days import london_today
 from cases.models import Complaint
 from tests.factories import AcknowledgedComplaintFactory, ComplaintFactory, lead
-from tests.services import chromium_path
+from tests.services import chromium_path, missing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -56,7 +56,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     if not chromium_path():
-        pytest.skip("needs Debian's Chromium")  # conftest fails instead under JPDIT_REQUIRE_SERVICES=1
+        missing("needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
     with pytest.MonkeyPatch.context() as mp:
         # Playwright's sync API runs an event loop in this thread; Django checks for that on database access.
         mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -41,8 +41,8 @@ from tests.appeals.helpers import deliver, responded
 from tests.appeals.test_admin import decision_post
 from tests.cases.test_outcome import hidden_value, in_days, posted
 from tests.cases.test_uploads import EXE, JPEG, PDF, PNG, office
-from tests.conftest import REQUIRE_SERVICES
 from tests.factories import AcknowledgedComplaintFactory, AttachmentFactory, UserFactory, director, lead, manager
+from tests.services import missing
 
 pytestmark = pytest.mark.django_db
 
@@ -335,9 +335,7 @@ def test_hostile_replies_notes_outcomes_and_appeals_are_text_on_every_page_email
 def pdf_text(pdf: bytes) -> str:
     tool = shutil.which("pdftotext")
     if tool is None:
-        if REQUIRE_SERVICES:
-            pytest.fail("pdftotext (poppler-utils) is required (JPDIT_REQUIRE_SERVICES=1)")
-        pytest.skip("needs pdftotext from poppler-utils (apt-get install poppler-utils)")
+        missing("needs pdftotext from poppler-utils (apt-get install poppler-utils)")
     result = subprocess.run([tool, "-enc", "UTF-8", "-", "-"], input=pdf, capture_output=True, check=True)
     return result.stdout.decode()
 

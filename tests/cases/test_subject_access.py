@@ -17,6 +17,7 @@ from cases import retention, services
 from notifications.models import Letter, OutboundMessage
 from tests.appeals.helpers import deliver, lodged, responded
 from tests.factories import AcknowledgedComplaintFactory, AttachmentFactory, director, lead, manager
+from tests.services import missing
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +131,7 @@ def test_a_lead_downloads_a_readable_pdf(as_lead, held):
     assert response.content.startswith(b"%PDF-")
     assert AuditEntry.objects.filter(action="export", description__contains="(PDF)").count() == 2
     if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed: the PDF's words are not checked")
+        missing("needs pdftotext from poppler-utils (apt-get install poppler-utils)")
     text = subprocess.run(
         ["pdftotext", "-layout", "-", "-"], input=response.content, capture_output=True, check=True
     ).stdout.decode()
