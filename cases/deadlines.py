@@ -164,7 +164,7 @@ _EVENT_KIND = {
 
 def _outbox_row(*, kind, key, to_email, complaint_id, client_visible, now, context):
     from notifications.models import OutboundMessage
-    from notifications.services import SWEEP_GRACE
+    from notifications.services import sweep_grace
 
     return OutboundMessage(
         dedupe_key=key,
@@ -174,7 +174,7 @@ def _outbox_row(*, kind, key, to_email, complaint_id, client_visible, now, conte
         client_visible=client_visible,
         context=context,
         # Queued by the task below at once; the outbox sweep steps in only if that fails.
-        next_attempt_at=now + SWEEP_GRACE,
+        next_attempt_at=now + sweep_grace(),
         created_at=now,
     )
 

@@ -30,18 +30,23 @@ from notifications.rendering import render_email
 
 logger = logging.getLogger(__name__)
 
-# The task queued on commit normally sends at once; the sweep steps in only
-# after this grace period (broker down, worker dead), so it rarely doubles up.
-SWEEP_GRACE = timedelta(minutes=2)
 # After this many failed attempts a message is marked failed and staff must act.
 MAX_ATTEMPTS = 12
-# Retry waits: 1, 2, 4 ... minutes, capped at an hour.
-BACKOFF_BASE = timedelta(minutes=1)
-BACKOFF_CAP = timedelta(hours=1)
+
+
+def sweep_grace() -> timedelta:
+    """How long a queued message waits for its task before the sweep queues it again.
+
+    The task queued on commit normally sends at once; the sweep steps in only after
+    this grace period (broker down, worker dead), so it rarely doubles up.
+    """
+    return timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS)
 
 
 def backoff_delay(attempts: int) -> timedelta:
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+    """Retry waits after a failed send: base, 2 x base, 4 x base ... capped (1, 2, 4 ... minutes, at most an hour)."""
+    base = timedelta(seconds=settings.OUTBOX_RETRY_BASE_SECONDS)
+    return min(base * (2 ** max(attempts - 1, 0)), timedelta(seconds=settings.OUTBOX_RETRY_CAP_SECONDS))
 
 
 def message_queue(
@@ -71,7 +76,7 @@ def message_queue(
         "context": context or {},
         "letter": letter,
         "client_visible": client_visible,
-        "next_attempt_at": timezone.now() + SWEEP_GRACE,
+        "next_attempt_at": timezone.now() + sweep_grace(),
     }
     if first_for_key:
         message, created = OutboundMessage.objects.create(dedupe_key=dedupe_key, **fields), True
@@ -248,6 +253,6 @@ def messages_send_pending(*, now=None) -> int:
         # Only if still due: a worker may already have failed it and set its backoff.
         OutboundMessage.objects.filter(
             pk=message_id, state=OutboundMessage.State.PENDING, next_attempt_at__lte=now
-        ).update(next_attempt_at=now + SWEEP_GRACE)
+        ).update(next_attempt_at=now + sweep_grace())
         queued += 1
     return queued

@@ -1,13 +1,13 @@
 """pytest plugin loaded by `make test` (``-p scripts.pytest_summary``).
 
 * Tests that need a shared service or start processes (markers ``redis``, ``worker``,
-  ``browser``) run one after another on a single xdist worker: they share a Redis
-  database and spawn Celery workers or Chromium, which must not race each other.
+  ``browser``, ``stack``) run one after another on a single xdist worker: they share a Redis
+  database and spawn Celery workers, Chromium or the whole stack, which must not race each other.
 * At the end it prints one line saying how many tests ran and what was skipped, grouped
   by reason, so a laptop run without PostgreSQL or Redis says plainly what it left out.
 * With ``JPDIT_REQUIRE_SERVICES=1`` (set by ``.ci/run``) the run fails if anything was
   skipped or if no test of a service marker actually ran: the CI must prove the
-  PostgreSQL, Redis, real-worker and browser paths, not pass around them.
+  PostgreSQL, Redis, real-worker, browser and whole-stack paths, not pass around them.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections import Counter
 
 import pytest
 
-SERVICE_MARKERS = ("postgres", "redis", "worker", "browser")
-SERIAL_MARKERS = ("redis", "worker", "browser")
+SERVICE_MARKERS = ("postgres", "redis", "worker", "browser", "stack")
+SERIAL_MARKERS = ("redis", "worker", "browser", "stack")
 SERIAL_GROUP = "services"
 
 

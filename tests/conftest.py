@@ -9,6 +9,8 @@ the test instead.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from django.db import connection
 
@@ -62,3 +64,51 @@ def appeal_factory():
         return Appeal.objects.create(complaint=complaint, **values)
 
     return make
+
+
+# --- The product's real processes (tests/stack.py): journeys, load and faults ---------------------
+
+
+@pytest.fixture
+def mail_server():
+    """An SMTP server in this process that keeps what it receives (tests.stack.MailServer)."""
+    from tests.stack import MailServer
+
+    server = MailServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A private redis-server on a free port that the test may stop and start (tests.stack.RedisServer)."""
+    from tests.stack import RedisServer
+
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.process.stop()
+
+
+@pytest.fixture
+def stack(transactional_db, tmp_path, redis_server, mail_server):
+    """gunicorn + Celery worker + beat as docker-compose.yml runs them, on the test database.
+
+    Not started: the test may change ``stack.extra_env`` first, then calls ``stack.prepare().start()``.
+    The processes' logs are printed when the test ends (pytest shows them if it failed).
+    """
+    from django.conf import settings
+
+    from tests.stack import Stack, database_url_of
+
+    if connection.vendor != "postgresql":
+        _missing("needs PostgreSQL: run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/jpdit")
+    running = Stack(
+        folder=tmp_path / "stack",
+        database_url=database_url_of(connection),
+        redis=redis_server,
+        mail=mail_server,
+        private_root=settings.PRIVATE_MEDIA_ROOT,
+    )
+    yield running
+    running.stop()
+    sys.stdout.write(running.logs())

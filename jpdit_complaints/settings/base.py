@@ -238,13 +238,18 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = False
+# The outbox (notifications.services): a queued email's task gets this long before the sweep
+# queues it again; a failed send is retried after base, 2 x base, 4 x base ... seconds, capped.
+OUTBOX_SWEEP_GRACE_SECONDS = env.int("OUTBOX_SWEEP_GRACE_SECONDS", default=120)
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
+OUTBOX_RETRY_CAP_SECONDS = env.int("OUTBOX_RETRY_CAP_SECONDS", default=60 * 60)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Safety net for the outbox: anything not sent (broker down when it was
     # queued, SMTP refused it, a worker died) is queued again.
     "send-pending-messages": {
         "task": "notifications.tasks.send_pending_messages",
-        "schedule": 60.0,
+        "schedule": float(env.int("OUTBOX_SWEEP_SECONDS", default=60)),
     },
     "purge-stale-upload-staging": {
         "task": "cases.tasks.purge_stale_uploads",

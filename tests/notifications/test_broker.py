@@ -116,7 +116,7 @@ def test_the_sweep_queues_the_waiting_message_once_the_broker_is_back(
     message = OutboundMessage.objects.get(complaint=complaint)
 
     broker_url("memory://")
-    later = timezone.now() + services.SWEEP_GRACE
+    later = timezone.now() + services.sweep_grace()
     assert services.messages_send_pending(now=later) == 1
     message.refresh_from_db()
     assert message.next_attempt_at > later  # not queued again by the next sweep

@@ -118,7 +118,7 @@ def test_a_submitted_complaint_has_exactly_one_acknowledgement_queued(enqueued, 
 
 def test_a_new_message_waits_a_grace_period_before_the_sweep_takes_it():
     message = queue_for(ComplaintFactory())
-    assert message.next_attempt_at >= timezone.now() + services.SWEEP_GRACE - timedelta(seconds=5)
+    assert message.next_attempt_at >= timezone.now() + services.sweep_grace() - timedelta(seconds=5)
 
 
 # --- delivery -------------------------------------------------------------------------
@@ -262,7 +262,7 @@ def test_the_sweep_does_not_queue_a_message_again_while_it_waits_for_a_worker(en
     now = message.next_attempt_at
     assert services.messages_send_pending(now=now) == 1
     assert services.messages_send_pending(now=now + timedelta(seconds=60)) == 0
-    assert services.messages_send_pending(now=now + services.SWEEP_GRACE) == 1
+    assert services.messages_send_pending(now=now + services.sweep_grace()) == 1
     assert enqueued == [message.pk, message.pk]
 
 
@@ -276,7 +276,7 @@ def test_the_sweep_stops_at_the_first_broker_failure_and_leaves_the_rest_due(mon
         return False
 
     monkeypatch.setattr(services, "enqueue_delivery", broker_down)
-    later = timezone.now() + services.SWEEP_GRACE
+    later = timezone.now() + services.sweep_grace()
     assert services.messages_send_pending(now=later) == 0
     assert calls == [first.pk]
     assert services.messages_due_for_sending(now=later) == [first.pk, second.pk]

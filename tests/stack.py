@@ -1,0 +1,494 @@
+"""The product as production runs it, started for one test: real processes, real services.
+
+``Stack`` starts the three application processes of docker-compose.yml with the commands and the
+environment written there (gunicorn, a Celery worker, one beat, ``DJANGO_ENV=production``), with
+only the addresses changed to point at:
+
+- ``RedisServer``: a private ``redis-server`` on a free port, which a test may stop and start again
+  (the machine's own Redis is never touched);
+- ``MailServer``: an SMTP server (aiosmtpd) in this process that keeps every message it accepts, and
+  that a test may take down, bring back, or hold in the middle of a conversation;
+- a PostgreSQL database: the test database this process uses (so the test reads the results with the
+  ORM), or ``PostgresCluster``, a private PostgreSQL server that a test may restart.
+
+Used by the browser journeys (tests/test_journey_live.py), the load test (tests/test_load.py) and the
+fault tests (tests/test_faults.py). Each process writes its log to the test's folder; a failure
+message carries the end of every log.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import glob
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+from tests import services
+from tests.test_compose import command_of, compose, interpolate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check: Callable[[], object], *, timeout: float, what: str, every: float = 0.1, logs: str = ""):
+    """Poll ``check`` until it returns something truthy; fail with ``what`` (and the logs) after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{logs}")
+        time.sleep(every)
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+# --- Processes ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Process:
+    """A child process in its own process group, its output in a log file."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    log_path: Path
+    popen: subprocess.Popen | None = None
+
+    def start(self) -> Process:
+        with self.log_path.open("ab") as log:
+            self.popen = subprocess.Popen(
+                self.command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def tail(self, chars: int = 3000) -> str:
+        return f"--- {self.name} log ({self.log_path}) ---\n{self.log()[-chars:]}"
+
+    def children(self) -> list[int]:
+        """Direct child processes (a prefork worker's pool processes)."""
+        path = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+
+    def group_alive(self) -> bool:
+        """Whether any process of the group is left (a pool process may outlive its parent briefly)."""
+        try:
+            os.killpg(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def kill(self) -> None:
+        """SIGKILL the whole group: nothing gets to clean up."""
+        if self.popen is not None and self.group_alive():
+            os.killpg(self.pid, signal.SIGKILL)
+            self.popen.wait(timeout=10)
+            wait_until(lambda: not self.group_alive(), timeout=10, what=f"{self.name}'s processes to die")
+
+    def stop(self, timeout: float = 15) -> None:
+        """SIGTERM the group and wait for all of it; SIGKILL what is left after ``timeout``."""
+        if self.popen is None or not self.group_alive():
+            return
+        os.killpg(self.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=timeout)
+            wait_until(lambda: not self.group_alive(), timeout=timeout, what=f"{self.name}'s processes to end")
+        except (subprocess.TimeoutExpired, AssertionError):
+            self.kill()
+
+
+# --- Redis ---------------------------------------------------------------------------------------
+
+
+class RedisServer:
+    """A private redis-server on a free port, keeping nothing on disk."""
+
+    def __init__(self, folder: Path):
+        binary = shutil.which("redis-server")
+        if binary is None:
+            services.missing("needs the redis-server program (Debian's redis-server package)")
+        self.port = free_port()
+        folder.mkdir(parents=True, exist_ok=True)
+        command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = Process("redis", [*command, "--dir", str(folder)], dict(os.environ), folder / "redis.log")
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> RedisServer:
+        self.process.start()
+        wait_until(lambda: port_open(self.port), timeout=10, what="redis-server", logs=self.process.tail())
+        return self
+
+    def stop(self) -> None:
+        self.process.stop()
+        wait_until(lambda: not port_open(self.port), timeout=10, what="redis-server to stop")
+
+
+# --- SMTP ------------------------------------------------------------------------------------------
+
+
+class _Handler:
+    def __init__(self, server: MailServer):
+        self.server = server
+
+    async def handle_DATA(self, smtp_server, session, envelope):
+        import asyncio
+
+        server = self.server
+        server.conversations += 1
+        if not server.accepting.is_set():
+            server.held.set()
+            # Hold the sender here, mid-conversation, until the test lets go (or the sender dies).
+            while not server.accepting.is_set():
+                await asyncio.sleep(0.05)
+                if session.transport is None or session.transport.is_closing():
+                    server.abandoned += 1
+                    return "451 Sender went away before the end of the conversation"
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        with server.lock:
+            server.messages.append(message)
+        return "250 OK"
+
+
+class MailServer:
+    """An SMTP server (aiosmtpd) on a free port that keeps what it accepts in ``messages``.
+
+    ``stop()`` takes it off the network (connections are refused); ``start()`` brings it back on the
+    same port. ``hold()`` makes it wait at the end of each message's DATA, without answering, until
+    ``release()``; ``held`` is set when a sender is being held.
+    """
+
+    def __init__(self):
+        self.port = free_port()
+        self.messages: list[EmailMessage] = []
+        self.lock = threading.Lock()
+        self.accepting = threading.Event()
+        self.accepting.set()
+        self.held = threading.Event()
+        self.conversations = 0
+        self.abandoned = 0
+        self.controller = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> MailServer:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def hold(self) -> None:
+        self.held.clear()
+        self.accepting.clear()
+
+    def release(self) -> None:
+        self.accepting.set()
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            return [m for m in self.messages if address in str(m["To"])]
+
+    def about(self, reference: str) -> list[EmailMessage]:
+        with self.lock:
+            return [m for m in self.messages if reference in str(m["Subject"])]
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    return part.get_content() if part is not None else ""
+
+
+def attachments_of(message: EmailMessage) -> list[tuple[str, bytes]]:
+    return [(part.get_filename(), part.get_content()) for part in message.iter_attachments()]
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------
+
+
+def _pg_bin(program: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{program}"))
+    if found:
+        return found[-1]
+    path = shutil.which(program)
+    if path is None:
+        services.missing(f"needs PostgreSQL's {program} program (Debian's postgresql package)")
+    return path
+
+
+class PostgresCluster:
+    """A private PostgreSQL server (initdb in a temporary folder, a free port), trust authentication.
+
+    The server refuses to run as root, so as root it runs as the ``postgres`` user.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.data = folder / "pgdata"
+        self.port = free_port()
+        self.log_path = folder / "postgres.log"
+        self._as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _run(self, *command: str) -> None:
+        subprocess.run([*self._as_user, *command], check=True, capture_output=True, cwd="/")
+
+    def init(self) -> PostgresCluster:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if self._as_user:
+            shutil.chown(self.folder, "postgres")
+            self.folder.chmod(0o755)
+            for parent in self.folder.parents:  # the postgres user must reach its folder
+                if parent == Path("/") or parent.stat().st_mode & 0o001:
+                    continue
+                parent.chmod(parent.stat().st_mode | 0o001)
+        self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
+        return self
+
+    def start(self) -> PostgresCluster:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log_path), "-o", options, "-w", "start")
+        return self
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def restart(self) -> None:
+        """A fast restart: every connection is cut, then the server comes back on the same port."""
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        pg_ctl = _pg_bin("pg_ctl")
+        self._run(pg_ctl, "-D", str(self.data), "-l", str(self.log_path), "-m", "fast", "-o", options, "-w", "restart")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+def database_url_of(connection) -> str:
+    """A DATABASE_URL naming the database a Django connection is using (the test database)."""
+    from urllib.parse import quote
+
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+# --- The application ---------------------------------------------------------------------------------
+
+
+def _compose_environment(secret_key: str) -> dict[str, str]:
+    """docker-compose.yml's application environment, interpolated with the stack's secret key."""
+    given = {"SECRET_KEY": secret_key, "SECURE_SSL_REDIRECT": "false"}
+    environment = compose()["x-app-environment"]
+    return {name: interpolate(str(value), given) for name, value in environment.items()}
+
+
+_collected_static: Path | None = None
+
+
+@dataclass
+class Stack:
+    """gunicorn, a Celery worker and one beat, as docker-compose.yml runs them, on this machine."""
+
+    folder: Path
+    database_url: str
+    redis: RedisServer
+    mail: MailServer
+    private_root: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    web_workers: int = 2
+    worker_concurrency: int = 2
+    port: int = field(default_factory=free_port)
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def static_root(self) -> Path:
+        return self.folder / "static"
+
+    @property
+    def env(self) -> dict[str, str]:
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("DJANGO_", "TEST_", "CELERY_", "PYTEST_")) and key != "DATABASE_URL"
+        }
+        environment.update(_compose_environment(self.secret_key))
+        environment.update(
+            {
+                "DJANGO_ENV": "production",
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "SITE_URL": self.url,
+                "DATABASE_URL": self.database_url,
+                "CELERY_BROKER_URL": self.redis.url(0),
+                "CACHE_URL": self.redis.url(1),
+                "EMAIL_URL": self.mail.url,
+                "PRIVATE_MEDIA_ROOT": str(self.private_root),
+                "STATIC_ROOT": str(self.static_root),
+                "TRUSTED_PROXY_COUNT": "0",
+                # Plain HTTP on loopback: no TLS proxy in front, so no redirect and no Secure cookies.
+                "SECURE_SSL_REDIRECT": "false",
+                "SECURE_COOKIES": "false",
+                "SECURE_HSTS_SECONDS": "0",
+                # Staff sign-in is password only here: the second factor has its own tests.
+                "STAFF_REQUIRE_2FA": "false",
+                "PYTHONUNBUFFERED": "1",
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            }
+        )
+        environment.update(self.extra_env)
+        return environment
+
+    def _command(self, service: str) -> list[str]:
+        command = list(command_of(service))
+        if service == "web":
+            command[command.index("--bind") + 1] = f"127.0.0.1:{self.port}"
+            command[command.index("--workers") + 1] = str(self.web_workers)
+        if service == "worker":
+            command[command.index("--concurrency") + 1] = str(self.worker_concurrency)
+        if service == "beat":
+            command[command.index("-s") + 1] = str(self.folder / "celerybeat-schedule")
+        return command
+
+    def manage(self, *args: str) -> None:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+
+    def prepare(self, *, migrate: bool = False) -> Stack:
+        """collectstatic (production serves hashed, compressed files), and migrate if asked."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.private_root.mkdir(parents=True, exist_ok=True)
+        if migrate:
+            self.manage("migrate", "--noinput")
+        global _collected_static
+        if _collected_static is None:  # once per test process
+            self.manage("collectstatic", "--noinput")
+            _collected_static = self.static_root
+        elif _collected_static != self.static_root:
+            shutil.copytree(_collected_static, self.static_root, dirs_exist_ok=True)
+        return self
+
+    def start(self, *names: str) -> Stack:
+        for name in names or ("web", "worker", "beat"):
+            process = Process(name, self._command(name), self.env, self.folder / f"{name}.log")
+            self.processes[name] = process.start()
+        for name in names or ("web", "worker", "beat"):
+            self.wait_ready(name)
+        return self
+
+    def restart(self, name: str) -> None:
+        old = self.processes.pop(name)
+        old.kill()
+        self.start(name)
+
+    def wait_ready(self, name: str, timeout: float = 60) -> None:
+        process = self.processes[name]
+        marker = {"web": None, "worker": "ready.", "beat": "beat: Starting"}[name]
+
+        def ready():
+            if not process.alive():
+                raise AssertionError(f"{name} exited with {process.popen.returncode}\n{process.tail()}")
+            if name == "web":
+                return self.get("/").status == 200
+            return marker in process.log()
+
+        wait_until(ready, timeout=timeout, what=f"{name} to be ready", every=0.2, logs=self.logs())
+
+    def get(self, path: str):
+        try:
+            return urllib.request.urlopen(self.url + path, timeout=5)  # noqa: S310 (http://127.0.0.1 only)
+        except urllib.error.HTTPError as error:
+            return error
+        except OSError as error:
+            return _Failed(str(error))
+
+    def logs(self) -> str:
+        return "\n".join(process.tail() for process in self.processes.values())
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+
+
+@dataclass
+class _Failed:
+    reason: str
+    status: int = 0
+
+
+def usable_in_production(user, password: str) -> None:
+    """Give a test user a password the production settings' hashers accept (the tests hash with MD5).
+
+    A cheap PBKDF2 hash: production checks it, then upgrades it to its own iteration count.
+    """
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode(password, hasher.salt(), iterations=1000)
+    user.save(update_fields=["password"])
