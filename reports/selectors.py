@@ -13,13 +13,15 @@ A promise still owed whose due date has passed is late; one still owed and not
 yet due is neither, and is left out of the share. A case withdrawn before a
 promise fell due owes nothing. Extensions (``cases.Extension`` rows) are counted
 separately ("of which extended"), so an extended promise kept is visible as such.
+The rule is written once, in ``reports.tally.Promise``.
 
-Medians of business days per stage: the database groups the cases by their
-(start date, end date) pair and counts them; Python turns each distinct pair
-into business days with the calendar (``cases.business_days``: bank holidays
-and closure days live there, not in SQL) and takes the weighted median. The
-number of pairs is bounded by the calendar (a few thousand a year), not by the
-number of cases, so nothing here loops over cases.
+How: the complaints are counted into tallies (``reports.tally``: grouped queries,
+medians of business days from the distinct date pairs, nothing looped over per
+case). Complete months are kept in the summary (``reports.summary``) as tallies per
+channel, category and manager, and read from there while they are fresh; the rest
+of the period (the current month, part-months, a month changed since it was kept)
+is counted live. Tallies add up and do not depend on the day, so both give the same
+figures; ``figures_from`` turns the sum into the page's figures on the day asked.
 """
 
 from __future__ import annotations
@@ -30,35 +32,20 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
 
-from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import (
-    Case,
-    CharField,
-    Count,
-    DateTimeField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    OuterRef,
-    Q,
-    QuerySet,
-    Value,
-    When,
-)
-from django.db.models.functions import TruncDate, TruncMonth
-from django.db.models.lookups import GreaterThanOrEqual
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDate
 
 from appeals.models import Appeal
 from cases import business_days
 from cases.business_days import LONDON
-from cases.models import Action, Category, Complaint, Deadline, Extension
+from cases.models import Category, Complaint, Extension
+from reports import summary
+from reports.tally import LATE, ON_TIME, PROMISES, STAGES, Tally, count
 
 Status = Complaint.Status
 Outcome = Complaint.Outcome
-FOUND_FAULT = (Outcome.UPHELD, Outcome.PARTIALLY_UPHELD)
 UNCATEGORISED = "Not yet categorised"
 
 
@@ -127,66 +114,35 @@ class Filters:
 
 def cohort_q(period: Period, filters: Filters, prefix: str = "") -> Q:
     """The complaints a report counts, as a condition (``prefix`` reaches them from a related model)."""
-    conditions = {
-        f"{prefix}received_at__gte": period.starts_at,
-        f"{prefix}received_at__lt": period.ends_before,
-    }
+    return spans_q([(period.first, period.last)], filters, prefix)
+
+
+def spans_q(spans: list[tuple[date, date]], filters: Filters, prefix: str = "") -> Q:
+    """The complaints received on the London days of any of ``spans`` (first, last) that match the filters."""
+    received = Q()
+    for first, last in spans:
+        received |= Q(
+            **{
+                f"{prefix}received_at__gte": business_days.start_of_london_day(first),
+                f"{prefix}received_at__lt": business_days.start_of_london_day(last + timedelta(days=1)),
+            }
+        )
+    conditions = {}
     if filters.category_id:
         conditions[f"{prefix}category_id"] = filters.category_id
     if filters.channel:
         conditions[f"{prefix}channel"] = filters.channel
     if filters.manager_id:
         conditions[f"{prefix}assignee_id"] = filters.manager_id
-    return Q(**conditions)
+    return received & Q(**conditions)
 
 
-# --- the facts of one case, as SQL expressions -----------------------------------------------
-
-ON_TIME, LATE = "on time", "late"
-# The three promises: (figure name, the Extension deadline that moves it).
-PROMISES = (
-    ("acknowledgement", Deadline.ACKNOWLEDGEMENT),
-    ("outcome", Deadline.OUTCOME),
-    ("appeal", Deadline.APPEAL_DECISION),
-)
+# --- the promises' states on a day (the CSV export's columns and filters) -------------------------
 
 
-def _state(done: str, due: str, owed: Q) -> Case:
-    """ON_TIME if done on or before the due date (London dates), LATE if done later or still owed past it."""
-    done_day = TruncDate(done, tzinfo=LONDON)
-    return Case(
-        When(Q(**{f"{done}__isnull": False}) & Q(GreaterThanOrEqual(F(due), done_day)), then=Value(ON_TIME)),
-        When(Q(**{f"{done}__isnull": False}) | owed, then=Value(LATE)),
-        default=Value(""),
-        output_field=CharField(),
-    )
-
-
-def promise_states(today: date, prefix: str = "") -> dict[str, Case]:
-    """Each promise's state per complaint: ON_TIME, LATE or "" (not due yet, or nothing owed).
-
-    Still owed and overdue: a received complaint past its acknowledgement date, an
-    acknowledged or investigated one past its outcome date (not one waiting for the
-    client: its clock is stopped), an appeal under way past its decision date.
-    """
-    p = prefix
-    return {
-        "acknowledgement": _state(
-            f"{p}acknowledged_at",
-            f"{p}acknowledgement_due",
-            Q(**{f"{p}status": Status.RECEIVED, f"{p}acknowledgement_due__lt": today}),
-        ),
-        "outcome": _state(
-            f"{p}responded_at",
-            f"{p}outcome_due",
-            Q(**{f"{p}status__in": Complaint.CLOCK_RUNNING_STATUSES, f"{p}outcome_due__lt": today}),
-        ),
-        "appeal": _state(
-            f"{p}appeal__decided_at",
-            f"{p}appeal__decision_due",
-            Q(**{f"{p}appeal__status__in": Appeal.DECISION_RUNNING_STATUSES, f"{p}appeal__decision_due__lt": today}),
-        ),
-    }
+def promise_states(today: date, prefix: str = "") -> dict:
+    """Each promise's state per complaint on ``today``: ON_TIME, LATE or "" (not due yet, or nothing owed)."""
+    return {promise.name: promise.state(today, prefix) for promise in PROMISES}
 
 
 def counted_complaints(period: Period, filters: Filters) -> QuerySet:
@@ -201,10 +157,10 @@ def figure_conditions() -> dict[str, Q]:
         "appealed": Q(appeal__isnull=False),
         "appeal_changed": Q(appeal__decision=Appeal.Decision.ORIGINAL_DECISION_CHANGED),
     }
-    for name, _ in PROMISES:
-        short = "ack" if name == "acknowledgement" else name
-        conditions[f"{short}_on_time"] = Q(**{f"{name}_state": ON_TIME})
-        conditions[f"{short}_late"] = Q(**{f"{name}_state": LATE})
+    for promise in PROMISES:
+        short = "ack" if promise.name == "acknowledgement" else promise.name
+        conditions[f"{short}_on_time"] = Q(**{f"{promise.name}_state": ON_TIME})
+        conditions[f"{short}_late"] = Q(**{f"{promise.name}_state": LATE})
     for value in Outcome.values:
         conditions[f"outcome_{value}"] = Q(outcome=value)
     for value in Complaint.Channel.values:
@@ -236,11 +192,10 @@ class Share:
     def percent(self) -> float | None:
         return None if not self.measured else round(100 * self.on_time / self.measured, 1)
 
-    def add(self, state: str, n: int, *, extended: bool = False) -> None:
-        name = {ON_TIME: "on_time", LATE: "late"}.get(state)
-        if name:
-            name += "_extended" if extended else ""
-            setattr(self, name, getattr(self, name) + n)
+    def count(self, state: str, n: int, *, extended: bool = False) -> None:
+        """Add ``n`` promises in ``state`` ("on_time" or "late"); ``extended``: to the "of which extended" column."""
+        name = f"{state}_extended" if extended else state
+        setattr(self, name, getattr(self, name) + n)
 
 
 @dataclass
@@ -280,94 +235,57 @@ class Figures:
         return sorted(found, key=lambda row: (-row["fault"], row["name"]))[:5]
 
 
-def _add_groups(figures: Figures, groups: Iterable[dict], names: dict[int, str]) -> None:
-    """Sum the grouped counts (one row per combination of facts, never per case) into ``figures``."""
-    channels = dict.fromkeys(Complaint.Channel.values, 0)
-    outcomes = dict.fromkeys(Outcome.values, 0)
-    categories: dict[int | None, dict] = {}
-    for row in groups:
-        n = row["n"]
-        figures.received += n
-        channels[row["channel"]] = channels.get(row["channel"], 0) + n
-        if row["outcome"]:
-            outcomes[row["outcome"]] = outcomes.get(row["outcome"], 0) + n
-            figures.responded += n
-        category = categories.setdefault(
-            row["category_id"],
-            {
-                "id": row["category_id"],
-                "name": names.get(row["category_id"], "Not yet categorised"),
-                "total": 0,
-                "fault": 0,
-            },
-        )
-        category["total"] += n
-        category["fault"] += n if row["outcome"] in FOUND_FAULT else 0
-        for name, _ in PROMISES:
-            getattr(figures, name).add(row[f"{name}_state"], n)
-        if row["appeal__status"]:
-            figures.appealed += n
-            figures.appeals_decided += n if row["appeal__status"] == Appeal.Status.DECIDED else 0
-            figures.appeals_changed += n if row["appeal__decision"] == Appeal.Decision.ORIGINAL_DECISION_CHANGED else 0
-    figures.by_channel = [(value, label, channels[value]) for value, label in Complaint.Channel.choices]
-    figures.outcomes = [(value, label, outcomes[value]) for value, label in Outcome.choices]
-    figures.by_category = sorted(categories.values(), key=lambda row: (-row["total"], row["name"]))
-
-
-GROUP_KEYS = ("channel", "outcome", "category_id", "appeal__status", "appeal__decision")
-
-
-def _grouped(period: Period, filters: Filters, today: date, *, by_month: bool = False) -> QuerySet:
-    """One row per combination of channel, category, outcome, appeal and promise states, with its count.
-
-    Each case's facts are computed once (a CASE per promise) and the database groups
-    them: a year of cases becomes a few hundred rows, whatever the number of cases.
-    """
-    states = {f"{name}_state": state for name, state in promise_states(today).items()}
-    extra = {"month": TruncMonth("received_at", tzinfo=LONDON)} if by_month else {}
-    return (
-        counted_complaints(period, filters)
-        .annotate(**states, **extra)
-        .values(*extra, *GROUP_KEYS, *states)
-        .annotate(n=Count("pk"))
-        .order_by()
+def figures_from(tally: Tally, today: date, names: dict[int, str]) -> Figures:
+    """The figures of a tally on ``today``: what is still owed is late once its due date has passed."""
+    figures = Figures(
+        received=tally["received"],
+        by_channel=[(value, label, tally[f"channel:{value}"]) for value, label in Complaint.Channel.choices],
+        outcomes=[(value, label, tally[f"result:{value}"]) for value, label in Outcome.choices],
+        responded=tally["responded"],
+        appealed=tally["appealed"],
+        appeals_decided=tally["appeals_decided"],
+        appeals_changed=tally["appeals_changed"],
     )
-
-
-def _extended(period: Period, filters: Filters, today: date, *, by_month: bool = False) -> QuerySet:
-    """Complaints whose promise was extended, per deadline and state: read from the (few) Extension rows."""
-    states = {f"{name}_state": state for name, state in promise_states(today, "complaint__").items()}
-    extra = {"month": TruncMonth("complaint__received_at", tzinfo=LONDON)} if by_month else {}
-    return (
-        Extension.objects.filter(cohort_q(period, filters, "complaint__"), deadline__in=[d for _, d in PROMISES])
-        .annotate(**states, **extra)
-        .values(*extra, "deadline", *states)
-        .annotate(n=Count("complaint_id", distinct=True))
-        .order_by()
-    )
-
-
-def _add_extended(figures_for, rows: Iterable[dict]) -> None:
-    promise_of = {deadline: name for name, deadline in PROMISES}
-    for row in rows:
-        name = promise_of[row["deadline"]]
-        getattr(figures_for(row), name).add(row[f"{name}_state"], row["n"], extended=True)
-
-
-def _action_counts(today: date) -> dict[str, Count]:
-    return {
-        "total": Count("pk"),
-        "open": Count("pk", filter=Q(done_at__isnull=True, due_date__gte=today)),
-        "overdue": Count("pk", filter=Q(done_at__isnull=True, due_date__lt=today)),
-        "done": Count("pk", filter=Q(done_at__isnull=False)),
-        "done_on_time": Count("pk", filter=Q(done_at__isnull=False, done_day__lte=F("due_date"))),
-    }
-
-
-def _actions(period: Period, filters: Filters):
-    return Action.objects.filter(cohort_q(period, filters, "complaint__")).alias(
-        done_day=TruncDate("done_at", tzinfo=LONDON)
-    )
+    shares = {promise.name: getattr(figures, promise.name) for promise in PROMISES}
+    categories: list[dict] = []
+    histograms: dict[str, dict[int, int]] = {name: {} for name in STAGES}
+    actions = {"total": 0, "open": 0, "overdue": 0, "done": 0, "done_on_time": 0}
+    today_iso = today.isoformat()
+    for key, n in tally.items():
+        kind, _, rest = key.partition(":")
+        # <promise>:on_time | late | owed:<due>, and the same + ":extended" for the extended ones
+        # among them (reports.tally counts those apart, from the Extension rows).
+        if kind in shares:
+            extended = rest.endswith(":extended")
+            state, _, due = rest.removesuffix(":extended").partition(":")
+            if state == "owed":
+                state = "late" if due < today_iso else ""  # not due yet: in neither column
+            if state:
+                shares[kind].count(state, n, extended=extended)
+        elif kind == "category":
+            category_id = None if rest == "none" else int(rest)
+            categories.append(
+                {
+                    "id": category_id,
+                    "name": names.get(category_id, UNCATEGORISED),
+                    "total": n,
+                    "fault": tally[f"fault:{rest}"],
+                }
+            )
+        elif kind == "stage":
+            stage, _, days = rest.partition(":")
+            histograms[stage][int(days)] = n
+        elif kind == "actions":
+            actions["total"] += n
+            if rest.startswith("open:"):
+                actions["overdue" if rest.removeprefix("open:") < today_iso else "open"] += n
+            else:
+                actions["done"] += n
+                actions["done_on_time"] += n if rest == "on_time" else 0
+    figures.by_category = sorted(categories, key=lambda row: (-row["total"], row["name"]))
+    figures.medians = {name: _weighted_median(histogram) for name, histogram in histograms.items()}
+    figures.actions = actions
+    return figures
 
 
 @contextmanager
@@ -392,148 +310,62 @@ def _category_names() -> dict[int, str]:
     return dict(Category.objects.values_list("id", "name"))
 
 
-def report(period: Period, filters: Filters, today: date | None = None) -> Figures:
-    """All figures of the reports page for one period: a fixed number of queries, whatever the number of cases."""
+def _tallies(
+    period: Period, filters: Filters, today: date, *, by_month: bool, use_summary: bool
+) -> dict[date | None, Tally]:
+    """The period's tally (key None), or one per month: kept months from the summary, the rest counted live."""
+    months = summary.complete_months(period.first, period.last, today) if use_summary else []
+    kept = summary.fresh_months(months)
+    out: dict[date | None, Tally] = defaultdict(Tally)
+    for month, tally in summary.cells(
+        kept, category_id=filters.category_id, channel=filters.channel, assignee_id=filters.manager_id
+    ):
+        out[month if by_month else None].update(tally)
+    spans = _spans_without(period, kept)
+    if spans:
+        counted = count(lambda prefix: spans_q(spans, filters, prefix), by=("month",) if by_month else ())
+        for key, tally in counted.tallies.items():
+            out[key[0] if by_month else None].update(tally)
+    return out
+
+
+def _spans_without(period: Period, months: set[date]) -> list[tuple[date, date]]:
+    """The runs of days of the period outside ``months`` (complete months inside it)."""
+    spans, day = [], period.first
+    for month in sorted(months):
+        if day < month:
+            spans.append((day, month - timedelta(days=1)))
+        day = summary.next_month(month)
+    if day <= period.last:
+        spans.append((day, period.last))
+    return spans
+
+
+def report(period: Period, filters: Filters, today: date | None = None, *, use_summary: bool = True) -> Figures:
+    """All figures of the reports page for one period: a fixed number of queries, whatever the number of cases.
+
+    ``use_summary=False`` counts every month live (what the summary is checked against).
+    """
     today = today or business_days.london_today()
-    figures = Figures()
     with _reporting_queries():
-        _add_groups(figures, _grouped(period, filters, today), _category_names())
-        _add_extended(lambda row: figures, _extended(period, filters, today))
-        figures.medians = {name: _weighted_median(histogram) for name, histogram in _stage_histograms(period, filters)}
-        figures.actions = _actions(period, filters).aggregate(**_action_counts(today))
-    return figures
+        tally = _tallies(period, filters, today, by_month=False, use_summary=use_summary).get(None, Tally())
+        names = _category_names()
+    return figures_from(tally, today, names)
 
 
-def monthly(period: Period, filters: Filters, today: date | None = None) -> list[tuple[date, Figures]]:
-    """The same figures for each month of the period: one grouped query per table, not one per month.
+def monthly(
+    period: Period, filters: Filters, today: date | None = None, *, use_summary: bool = True
+) -> list[tuple[date, Figures]]:
+    """The same figures for each month of the period, from the same queries as ``report``.
 
     The trend view asks for the last 12 months (``Period.last_twelve_months``), the annual
     summary for the twelve months of its year.
     """
     today = today or business_days.london_today()
-    months = {month: Figures() for month in period.months()}
     with _reporting_queries():
+        tallies = _tallies(period, filters, today, by_month=True, use_summary=use_summary)
         names = _category_names()
-        groups: dict[date, list[dict]] = defaultdict(list)
-        for row in _grouped(period, filters, today, by_month=True):
-            groups[_as_date(row["month"])].append(row)
-        for key, figures in months.items():
-            _add_groups(figures, groups.get(key, []), names)
-        _add_extended(lambda row: months[_as_date(row["month"])], _extended(period, filters, today, by_month=True))
-        per_month: dict[date, dict[str, dict]] = defaultdict(dict)
-        for name, histogram in _stage_histograms(period, filters, by_month=True):
-            for key, pairs in histogram.items():
-                per_month[key][name] = pairs
-        actions = list(
-            _actions(period, filters)
-            .values(month=TruncMonth("complaint__received_at", tzinfo=LONDON))
-            .annotate(**_action_counts(today))
-            .order_by("month")
-        )
-    for key, figures in months.items():
-        figures.medians = {name: _weighted_median(per_month[key].get(name, {})) for name in STAGES}
-        figures.actions = dict.fromkeys(_action_counts(today), 0)
-    for row in actions:
-        key = _as_date(row.pop("month"))
-        months[key].actions = row
-    return list(months.items())
-
-
-def _as_date(value) -> date:
-    return value.date() if hasattr(value, "date") else value
-
-
-# --- business days per stage -------------------------------------------------------------------
-
-STAGES = {
-    "acknowledgement": "Receipt to acknowledgement",
-    "outcome": "Acknowledgement to outcome (time waiting for the client included)",
-    "appeal_acknowledgement": "Appeal received to acknowledged",
-    "appeal_decision": "Appeal acknowledged to decided",
-}
-
-
-def _clock_start(field_name: str) -> TruncDate:
-    """The London date a deadline's clock starts from, up to the next business day (one SQL expression).
-
-    Shifting the moment on by the hours after close of business (6 h 30 for 17:30) moves
-    exactly the arrivals after close to the next calendar date; the effective date
-    (SPEC.md) is then the first business day on or after that date, which Python takes
-    from the calendar. (The shift is in absolute time: it differs from London's clock
-    only across a clock change, at night on a Sunday, which is no business day either way.)
-    """
-    cob = settings.CLOSE_OF_BUSINESS
-    shift = timedelta(days=1) - timedelta(hours=cob.hour, minutes=cob.minute)
-    return TruncDate(ExpressionWrapper(F(field_name) + shift, output_field=DateTimeField()), tzinfo=LONDON)
-
-
-def _first_business_day_from(day: date) -> date:
-    return day if business_days.is_business_day(day) else business_days.add_business_days(day, 1)
-
-
-def _business_day_ranks():
-    """rank(day): business days from a fixed origin up to ``day``; rank(b) - rank(a) = business days after a up to b.
-
-    Memoised per report: the grouped rows repeat a few hundred distinct dates thousands of times.
-    """
-    origin = date(2000, 1, 1)
-
-    @cache
-    def rank(day: date) -> int:
-        return business_days.business_days_between(origin, day)
-
-    return rank
-
-
-def _stage_histograms(period: Period, filters: Filters, by_month: bool = False) -> Iterable[tuple[str, dict]]:
-    """For each stage, {business days: number of cases} (or {month: {days: n}} with ``by_month``).
-
-    Two grouped queries: one over complaints, one over appeals; one row per distinct
-    (start date, end date) pair, a number bounded by the calendar.
-    """
-    complaint_month = {"month": TruncMonth("received_at", tzinfo=LONDON)} if by_month else {}
-    complaint_pairs = (
-        Complaint.objects.filter(cohort_q(period, filters), acknowledged_at__isnull=False)
-        .values(
-            **complaint_month,
-            started=_clock_start("received_at"),
-            acknowledged=TruncDate("acknowledged_at", tzinfo=LONDON),
-            responded=TruncDate("responded_at", tzinfo=LONDON),
-        )
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    # The month of the complaint, which is the month the trend counts the case in.
-    appeal_month = {"month": TruncMonth("complaint__received_at", tzinfo=LONDON)} if by_month else {}
-    appeal_pairs = (
-        Appeal.objects.filter(cohort_q(period, filters, "complaint__"))
-        .values(
-            **appeal_month,
-            started=_clock_start("received_at"),
-            acknowledged=TruncDate("acknowledged_at", tzinfo=LONDON),
-            decided=TruncDate("decided_at", tzinfo=LONDON),
-        )
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    histograms: dict[str, dict] = {name: {} for name in STAGES}
-    rank = _business_day_ranks()
-
-    def add(stage: str, row: dict, start: date | None, end: date | None) -> None:
-        if start is None or end is None:
-            return
-        days = max(0, rank(end) - rank(start))
-        target = histograms[stage].setdefault(_as_date(row["month"]), {}) if by_month else histograms[stage]
-        target[days] = target.get(days, 0) + row["n"]
-
-    first_business_day_from = cache(_first_business_day_from)
-    for row in complaint_pairs:
-        add("acknowledgement", row, first_business_day_from(row["started"]), row["acknowledged"])
-        add("outcome", row, row["acknowledged"], row["responded"])
-    for row in appeal_pairs:
-        add("appeal_acknowledgement", row, first_business_day_from(row["started"]), row["acknowledged"])
-        add("appeal_decision", row, row["acknowledged"], row["decided"])
-    return histograms.items()
+    return [(month, figures_from(tallies.get(month, Tally()), today, names)) for month in period.months()]
 
 
 def _weighted_median(histogram: dict[int, int]) -> float | None:
@@ -545,8 +377,8 @@ def _weighted_median(histogram: dict[int, int]) -> float | None:
 
     def nth(position: int) -> int:  # 0-based
         seen = 0
-        for value, count in ordered:
-            seen += count
+        for value, count_ in ordered:
+            seen += count_
             if position < seen:
                 return value
         raise IndexError(position)
@@ -568,8 +400,10 @@ def cases_for_figure(period: Period, filters: Filters, figure: str, today: date 
         appeal_decided_day=TruncDate("appeal__decided_at", tzinfo=LONDON),
         **{f"{name}_state": state for name, state in promise_states(today).items()},
         **{
-            f"{name}_extended": Exists(Extension.objects.filter(complaint=OuterRef("pk"), deadline=deadline))
-            for name, deadline in PROMISES
+            f"{promise.name}_extended": Exists(
+                Extension.objects.filter(complaint=OuterRef("pk"), deadline=promise.deadline)
+            )
+            for promise in PROMISES
         },
     )
     if figure.startswith("category_"):

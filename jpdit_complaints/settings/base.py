@@ -268,6 +268,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.tasks.anonymise_expired_cases",
         "schedule": 60.0 * 60 * 24,
     },
+    # The reports' summary of past months (reports.summary): builds the months changed since
+    # they were kept; until then the reports count them live (slower, never wrong).
+    "report-summary": {
+        "task": "reports.tasks.refresh_report_summary",
+        "schedule": 60.0 * env.int("REPORT_SUMMARY_MINUTES", default=5),
+    },
 }
 
 # --- Content-Security-Policy (django-csp) ----------------------------------------
