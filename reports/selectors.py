@@ -321,9 +321,11 @@ def _tallies(
         kept, category_id=filters.category_id, channel=filters.channel, assignee_id=filters.manager_id
     ):
         out[month if by_month else None].update(tally)
-    spans = _spans_without(period, kept)
-    if spans:
-        counted = count(lambda prefix: spans_q(spans, filters, prefix), by=("month",) if by_month else ())
+    # One count per run of days counted live, not one count of their union: a single range of
+    # receipt times is an index-only scan of the reports' covering index; an OR of ranges makes
+    # PostgreSQL read the rows themselves (bitmap heap scans), several times slower.
+    for span in _spans_without(period, kept):
+        counted = count(lambda prefix, span=span: spans_q([span], filters, prefix), by=("month",) if by_month else ())
         for key, tally in counted.tallies.items():
             out[key[0] if by_month else None].update(tally)
     return out
