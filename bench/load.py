@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -64,6 +65,9 @@ STACK_ENV = {"TRUSTED_PROXY_COUNT": "1"}
 WEB_WORKERS = 3  # docker-compose.yml's gunicorn --workers
 ACKNOWLEDGEMENT = re.compile(r"^Your complaint (\S+) has been received$")
 DRAIN_TIMEOUT = 180
+# Users start over the first users/spawn-rate seconds (5 s) and staff sign in as they start: after this
+# many seconds every person is at their steady work.
+STEADY_AFTER = 15
 QUIET_AFTER_DRAIN = 5
 PG = "postgres://postgres@127.0.0.1:5432"
 BENCH_DATABASE = "jpdit_load"
@@ -145,12 +149,37 @@ class Endpoint:
     p50: float | None
     p95: float | None
     rps: float
+    # Exact, from every request that started once the ramp-up and the sign-ins were over.
+    steady_p50: float | None = None
+    steady_p95: float | None = None
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """The nearest-rank percentile (exact: one of the values)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
 
 
 def read_summary(path: Path) -> tuple[list[Endpoint], Endpoint, list[str]]:
-    """The figures the locustfile wrote when locust quit: per endpoint, the total, the failures."""
+    """The figures the locustfile wrote when locust quit: per endpoint, the total, the failures.
+
+    Each endpoint also gets its exact p50 and p95 over the requests that started ``STEADY_AFTER``
+    seconds or more into the run.
+    """
     summary = json.loads(path.read_text())
-    return [Endpoint(**e) for e in summary["endpoints"]], Endpoint(**summary["total"]), summary["errors"]
+    endpoints, total = [Endpoint(**e) for e in summary["endpoints"]], Endpoint(**summary["total"])
+    steady: dict[tuple[str, str], list[float]] = {}
+    for started, method, name, ms in summary["requests"]:
+        if started >= STEADY_AFTER:
+            steady.setdefault((method, name), []).append(ms)
+    for endpoint in endpoints:
+        times = steady.get((endpoint.method, endpoint.name), [])
+        endpoint.steady_p50, endpoint.steady_p95 = percentile(times, 0.5), percentile(times, 0.95)
+    everything = [ms for times in steady.values() for ms in times]
+    total.steady_p50, total.steady_p95 = percentile(everything, 0.5), percentile(everything, 0.95)
+    return endpoints, total, summary["errors"]
 
 
 def run_locust(stack, seeded: Seeded, folder: Path, *, users: int, spawn_rate: int, seconds: int) -> Path:
@@ -219,15 +248,18 @@ class LoadResult:
     problems: list[str] = field(default_factory=list)
 
     def table(self) -> str:
+        steady = f"p50 ms from {STEADY_AFTER} s | p95 ms from {STEADY_AFTER} s"
         lines = [
-            "| endpoint | requests | failures | p50 ms | p95 ms | req/s |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            f"| endpoint | requests | failures | p50 ms | p95 ms | req/s | {steady} |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
 
+        def ms(value: float | None) -> str:
+            return "-" if value is None else f"{value:.0f}"
+
         def row(e: Endpoint, label: str) -> str:
-            p50 = "-" if e.p50 is None else f"{e.p50:.0f}"
-            p95 = "-" if e.p95 is None else f"{e.p95:.0f}"
-            return f"| {label} | {e.requests} | {e.failures} | {p50} | {p95} | {e.rps:.1f} |"
+            figures = [e.requests, e.failures, ms(e.p50), ms(e.p95), f"{e.rps:.1f}", ms(e.steady_p50), ms(e.steady_p95)]
+            return f"| {label} | " + " | ".join(str(figure) for figure in figures) + " |"
 
         lines += [row(e, f"{e.method} {e.name}") for e in sorted(self.endpoints, key=lambda e: (e.name, e.method))]
         lines.append(row(self.total, "**all**"))

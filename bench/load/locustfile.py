@@ -237,6 +237,13 @@ def _error_summary(page: str) -> str:
 # --- the figures, for the runner -------------------------------------------------------------------
 
 _environment = None
+# Every request as (seconds since the first, method, name, ms): the runner's figures after the ramp-up.
+_requests: list[tuple[float, str, str, float]] = []
+
+
+@events.request.add_listener
+def _record(request_type: str, name: str, response_time: float, start_time: float = 0.0, **_kwargs) -> None:
+    _requests.append((start_time, request_type, name, response_time))
 
 
 @events.init.add_listener
@@ -254,6 +261,7 @@ def _write_summary(exit_code: int, **_kwargs) -> None:
     if SUMMARY is None or _environment is None:
         return
     stats = _environment.stats
+    first = min((t for t, *_ in _requests), default=0.0)
 
     def figures(entry) -> dict:
         measured = entry.num_requests > 0
@@ -272,5 +280,6 @@ def _write_summary(exit_code: int, **_kwargs) -> None:
         "endpoints": [figures(entry) for entry in stats.entries.values()],
         "total": figures(stats.total),
         "errors": [f"{e.occurrences} x {e.method} {e.name}: {e.error}" for e in stats.errors.values()],
+        "requests": [[round(t - first, 3), method, name, round(ms, 1)] for t, method, name, ms in _requests],
     }
     SUMMARY.write_text(json.dumps(summary, indent=2))
