@@ -7,14 +7,16 @@ The product runs as docker-compose.yml runs it (tests/stack.py): gunicorn (3 syn
 says; --web-workers to compare), a Celery worker (concurrency 2) and one beat, ``DJANGO_ENV=production``,
 a private redis-server, an SMTP server in this process that keeps every email it accepts, and a fresh
 PostgreSQL database ``jpdit_load`` on 127.0.0.1:5432 (user postgres, trust), migrated for the run and
-dropped afterwards unless --keep. One setting differs from compose's defaults only because there is no
-TLS proxy here: ``SECURE_SSL_REDIRECT=false`` (and cookies without ``Secure``). ``TRUSTED_PROXY_COUNT=1``
-is compose's own default: each simulated person sends their own X-Forwarded-For address, so the intake's
-per-address limit stays on and applies to each person.
+dropped afterwards unless --keep. What differs from compose (tests/stack.py sets it): no TLS proxy on
+loopback, so ``SECURE_SSL_REDIRECT=false``, cookies without ``Secure`` and no HSTS; and staff sign in
+with the password alone (``STAFF_REQUIRE_2FA=false``; the second factor has its own tests).
+``TRUSTED_PROXY_COUNT=1`` is compose's own default: each simulated person sends their own
+X-Forwarded-For address, so the intake's per-address limit stays on and applies to each person.
 
 Then:
-  1. seeds 11 staff accounts (8 managers, 3 complaints leads) and 200 complaints in every open state,
-     assigned and not, and writes the secure tracking links of 100 of them for the tracking clients;
+  1. seeds 11 staff accounts (8 managers, 3 complaints leads) and 200 complaints (received,
+     acknowledged or under investigation; assigned and not), and writes the secure tracking links of
+     100 of them for the tracking clients;
   2. runs locust headless (bench/load/locustfile.py, a separate process: locust patches the standard
      library with gevent) with --users for --seconds: clients filing (2 in 5), clients tracking (2 in 5),
      staff on the dashboard (1 in 5);
@@ -27,6 +29,8 @@ Then:
      checked. Exit status 1 if a check failed. The figures are locust's own, taken when it quits (the
      locustfile writes them to summary.json; its CSV files, refreshed once a second, miss the last
      requests). Locust keeps response times to the ms under 100 ms, to 10 ms under 1 s, to 100 ms above.
+     Two more columns give the exact p50 and p95 of the requests that started 15 s or more into the
+     run, once everyone has started and every member of staff has signed in.
 
 Everything goes to var/load/<UTC time>/: locust/ (locust's log and CSV files, summary.json, the seed
 files, the references filed) and stack/ (the web, worker and beat logs).
@@ -93,7 +97,10 @@ class Seeded:
 
 
 def seed(stack, *, complaints: int = 200, managers: int = 8, leads: int = 3, tracked: int = 100) -> Seeded:
-    """Staff accounts and complaints in every open state, on the stack's database (Django set up already)."""
+    """Staff accounts and complaints received, acknowledged or under investigation, on the stack's database.
+
+    Django must be set up already, on that database.
+    """
     from django.test.utils import override_settings
     from django.urls import reverse
     from django.utils import timezone
@@ -125,7 +132,8 @@ def seed(stack, *, complaints: int = 200, managers: int = 8, leads: int = 3, tra
         if status != Complaint.Status.RECEIVED:
             fields["acknowledged_at"] = received + timedelta(hours=2)
             fields["outcome_due"] = business_days.due_date(fields["acknowledged_at"], 10)
-            if n % 4:  # three in four worked by a manager; the rest wait in the unassigned queue
+            # Under investigation means a manager has it; three in four acknowledged ones have one too.
+            if status == Complaint.Status.INVESTIGATING or n % 4:
                 fields["assignee"] = rng.choice(managers_only)
         created.append(factories.ComplaintFactory(**fields))
 
