@@ -36,10 +36,10 @@ from django.db.models import (
     Case,
     CharField,
     Count,
-    DateField,
     DateTimeField,
     ExpressionWrapper,
     F,
+    Func,
     Q,
     Value,
     When,
@@ -79,8 +79,12 @@ class Promise:
     running_field: str  # the clock runs while this field has one of running_values
     running_values: tuple[str, ...]
 
-    def done_state(self, prefix: str = "") -> Case:
-        """ON_TIME or LATE once done (comparing London dates), "" while not done."""
+    def fact(self, prefix: str = "") -> Case:
+        """What a tally keeps of this promise for one complaint, as one value to group by.
+
+        ON_TIME or LATE once done (comparing London dates); while owed, the due date as
+        YYYY-MM-DD (late or not is for the day of reading); "" when neither.
+        """
         done, due = f"{prefix}{self.done}", f"{prefix}{self.due}"
         return Case(
             When(
@@ -88,16 +92,9 @@ class Promise:
                 then=Value(ON_TIME),
             ),
             When(Q(**{f"{done}__isnull": False}), then=Value(LATE)),
+            When(self._owed(prefix), then=IsoDate(due)),
             default=Value(""),
             output_field=CharField(),
-        )
-
-    def owed_due(self, prefix: str = "") -> Case:
-        """The due date of a promise not done whose clock is running; NULL otherwise."""
-        return Case(
-            When(self._owed(prefix), then=F(f"{prefix}{self.due}")),
-            default=None,
-            output_field=DateField(),
         )
 
     def state(self, today: date, prefix: str = "") -> Case:
@@ -141,13 +138,6 @@ PROMISES = (
 )
 
 
-def state_on(done_state: str, owed_due: date | None, today: date) -> str:
-    """``Promise.state`` in Python, from the two facts a tally keeps."""
-    if done_state:
-        return done_state
-    return LATE if owed_due is not None and owed_due < today else ""
-
-
 # --- the names of the counts ---------------------------------------------------------------------
 
 STAGES = {
@@ -166,18 +156,26 @@ def fault_key(category_id: int | None) -> str:
     return f"fault:{category_id or 'none'}"
 
 
-def _add_promise(tally: Tally, name: str, done_state: str, owed_due, n: int, *, extended: bool = False) -> None:
+def _add_promise(tally: Tally, name: str, fact: str | None, n: int, *, extended: bool = False) -> None:
     suffix = ":extended" if extended else ""
-    if done_state == ON_TIME:
+    if fact == ON_TIME:
         tally[f"{name}:on_time{suffix}"] += n
-    elif done_state == LATE:
+    elif fact == LATE:
         tally[f"{name}:late{suffix}"] += n
-    elif owed_due is not None:
-        tally[f"{name}:owed:{_iso(owed_due)}{suffix}"] += n
+    elif fact:
+        tally[f"{name}:owed:{fact}{suffix}"] += n
 
 
-def _iso(value) -> str:
-    return value if isinstance(value, str) else value.isoformat()
+class IsoDate(Func):
+    """A date as YYYY-MM-DD text, whatever the database's date style."""
+
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="to_char(%(expressions)s, 'YYYY-MM-DD')", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="%(expressions)s", **extra)  # stored as YYYY-MM-DD
 
 
 # --- counting --------------------------------------------------------------------------------------
@@ -222,11 +220,7 @@ def count(cohort: Cohort, by: tuple[str, ...] = ()) -> Counted:
         return tuple(_as_date(row[f"dim_{name}"]) if name == "month" else row[f"dim_{name}"] for name in by)
 
     def facts(prefix: str) -> dict:
-        out = {}
-        for promise in PROMISES:
-            out[f"{promise.name}_done"] = promise.done_state(prefix)
-            out[f"{promise.name}_owed"] = promise.owed_due(prefix)
-        return out
+        return {f"{promise.name}_fact": promise.fact(prefix) for promise in PROMISES}
 
     complaints = (
         Complaint.objects.filter(cohort(""))
@@ -246,7 +240,7 @@ def count(cohort: Cohort, by: tuple[str, ...] = ()) -> Counted:
     promise_of = {p.deadline: p.name for p in PROMISES}
     for row in extended:
         name = promise_of[row["deadline"]]
-        _add_promise(counted.tallies[key(row)], name, row[f"{name}_done"], row[f"{name}_owed"], row["n"], extended=True)
+        _add_promise(counted.tallies[key(row)], name, row[f"{name}_fact"], row["n"], extended=True)
 
     # Business days per stage: the database groups the cases by their dates, Python counts the
     # business days of each distinct pair with the calendar.
@@ -284,24 +278,26 @@ def count(cohort: Cohort, by: tuple[str, ...] = ()) -> Counted:
         _add_stage(tally, "appeal_acknowledgement", rank, row["n"], started, row["acknowledged"], row["started"])
         _add_stage(tally, "appeal_decision", rank, row["n"], row["acknowledged"], row["decided"])
 
+    done_day = TruncDate("done_at", tzinfo=LONDON)
     actions = (
         Action.objects.filter(cohort("complaint__"))
         .values(
-            **dims("complaint__"),
-            state=Case(
-                When(done_at__isnull=True, then=Value("open")),
-                When(Q(GreaterThanOrEqual(F("due_date"), TruncDate("done_at", tzinfo=LONDON))), then=Value("on_time")),
-                default=Value("late"),
-                output_field=CharField(),
-            ),
-            open_due=Case(When(done_at__isnull=True, then=F("due_date")), default=None, output_field=DateField()),
+            **dims("complaint__"), open_due=Case(When(done_at__isnull=True, then=IsoDate("due_date")), default=None)
         )
-        .annotate(n=Count("pk"))
+        .annotate(
+            n=Count("pk"),
+            on_time=Count("pk", filter=Q(done_at__isnull=False) & Q(GreaterThanOrEqual(F("due_date"), done_day))),
+        )
         .order_by()
     )
     for row in actions:
-        name = f"actions:open:{_iso(row['open_due'])}" if row["state"] == "open" else f"actions:{row['state']}"
-        counted.tallies[key(row)][name] += row["n"]
+        tally = counted.tallies[key(row)]
+        if row["open_due"]:
+            tally[f"actions:open:{row['open_due']}"] += row["n"]
+            continue
+        for name, n in (("actions:on_time", row["on_time"]), ("actions:late", row["n"] - row["on_time"])):
+            if n:  # a tally holds no zero counts
+                tally[name] += n
     return counted
 
 
@@ -322,7 +318,7 @@ def _add_complaints(tally: Tally, row: dict) -> None:
         if row["appeal__decision"] == Appeal.Decision.ORIGINAL_DECISION_CHANGED:
             tally["appeals_changed"] += n
     for promise in PROMISES:
-        _add_promise(tally, promise.name, row[f"{promise.name}_done"], row[f"{promise.name}_owed"], n)
+        _add_promise(tally, promise.name, row[f"{promise.name}_fact"], n)
 
 
 def _add_stage(tally: Tally, stage: str, rank, n: int, start: date | None, end: date | None, *also: date) -> None:
