@@ -85,30 +85,30 @@ class Promise:
         ON_TIME or LATE once done (comparing London dates); while owed, the due date as
         YYYY-MM-DD (late or not is for the day of reading); "" when neither.
         """
-        done, due = f"{prefix}{self.done}", f"{prefix}{self.due}"
         return Case(
-            When(
-                Q(**{f"{done}__isnull": False}) & Q(GreaterThanOrEqual(F(due), TruncDate(done, tzinfo=LONDON))),
-                then=Value(ON_TIME),
-            ),
-            When(Q(**{f"{done}__isnull": False}), then=Value(LATE)),
-            When(self._owed(prefix), then=IsoDate(due)),
+            When(self._kept(prefix), then=Value(ON_TIME)),
+            When(self._done(prefix), then=Value(LATE)),
+            When(self._owed(prefix), then=IsoDate(f"{prefix}{self.due}")),
             default=Value(""),
             output_field=CharField(),
         )
 
     def state(self, today: date, prefix: str = "") -> Case:
         """The state on ``today`` in one expression: ON_TIME, LATE or "" (for the CSV export's filters)."""
-        done, due = f"{prefix}{self.done}", f"{prefix}{self.due}"
         return Case(
-            When(
-                Q(**{f"{done}__isnull": False}) & Q(GreaterThanOrEqual(F(due), TruncDate(done, tzinfo=LONDON))),
-                then=Value(ON_TIME),
-            ),
-            When(Q(**{f"{done}__isnull": False}) | (self._owed(prefix) & Q(**{f"{due}__lt": today})), then=Value(LATE)),
+            When(self._kept(prefix), then=Value(ON_TIME)),
+            When(self._done(prefix) | (self._owed(prefix) & Q(**{f"{prefix}{self.due}__lt": today})), then=Value(LATE)),
             default=Value(""),
             output_field=CharField(),
         )
+
+    def _done(self, prefix: str) -> Q:
+        return Q(**{f"{prefix}{self.done}__isnull": False})
+
+    def _kept(self, prefix: str) -> Q:
+        """Done on or before the due date in force, comparing London dates."""
+        done_day = TruncDate(f"{prefix}{self.done}", tzinfo=LONDON)
+        return self._done(prefix) & Q(GreaterThanOrEqual(F(f"{prefix}{self.due}"), done_day))
 
     def _owed(self, prefix: str) -> Q:
         return Q(**{f"{prefix}{self.done}__isnull": True, f"{prefix}{self.running_field}__in": self.running_values})
