@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60 * 60
 KEY_PREFIX = "intake-rate"
@@ -83,6 +86,11 @@ def intake_attempt(request) -> Decision:
     except ValueError:  # evicted between add and incr
         cache.add(key, 1, timeout=WINDOW_SECONDS + 60)
         count = 1
+    if count is None:
+        # The cache (Redis) is down and cannot count: let the complaint in. A client must never be
+        # turned away by our outage; the honeypot still stops the simplest bots meanwhile.
+        logger.warning("Intake rate limit not applied: the cache cannot count")
+        return Decision(allowed=True)
     if count <= settings.INTAKE_RATE_LIMIT_PER_HOUR:
         return Decision(allowed=True)
     window_end = (window + 1) * WINDOW_SECONDS

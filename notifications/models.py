@@ -99,6 +99,9 @@ class OutboundMessage(models.Model):
     # Class of the last failure only (never the server's text: it may echo addresses).
     last_error = models.CharField(max_length=200, blank=True)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    # A worker is sending it until then (notifications.services._claim); a claim that runs out was
+    # left by a worker that died, and the message is sent again.
+    claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 

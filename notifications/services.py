@@ -5,16 +5,20 @@ writes the outbox row and, only once that transaction commits, asks Celery to
 send it. If the broker is down or slow the row is still there, and the periodic
 sweep (``send_pending_messages``) queues it again; nothing is lost.
 
-``message_deliver`` is the only code that sends: it locks the row, skips it if
-already sent, renders, sends and marks it sent in one transaction. Two runs of
-the same task therefore send once: the second waits for the lock, then finds
-the row sent. A worker killed mid-send rolls back and the message stays pending.
+``message_deliver`` is the only code that sends: it claims the row, then locks
+it, skips it if already sent, renders, sends and marks it sent in one
+transaction. Two runs of the same task therefore send once: the second finds the
+claim, or waits for the lock and finds the row sent. A worker killed mid-send
+rolls back; its claim expires and the sweep queues the message again. An email
+the mail server accepted is recorded even if the database fails just then.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
@@ -150,8 +154,27 @@ class DeliveryFailed(Exception):
 
 
 def message_deliver(message_id: int) -> str:
-    """Send one outbox message exactly once. Returns what happened: sent, already-sent, gave-up."""
+    """Send one outbox message exactly once.
+
+    Returns what happened: sent, already-sent, gave-up, or in-progress (another worker claimed it
+    moments ago). Three steps:
+
+    1. Claim the row in a short transaction of its own (``claimed_until``, which also keeps the
+       sweep away until then). A second delivery of the same task while the first is still
+       sending finds the claim and leaves the row alone; a claim left by a worker that died
+       expires, and the sweep queues the message again.
+    2. Lock the row, prepare (a complaint's acknowledgement is recorded as it goes out), render,
+       send, and mark it sent, in one transaction: if sending fails everything rolls back and the
+       failure is recorded with its backoff.
+    3. If the mail server accepted the email but the database then failed (a restart), the
+       record is written again from what was sent, retrying until the claim runs out, so the
+       email is not sent a second time when the database comes back.
+    """
+    sent: _Sent | None = None
     try:
+        outcome = _claim(message_id)
+        if outcome is not None:
+            return outcome
         with transaction.atomic():
             # of=("self",): PostgreSQL cannot lock the nullable side of the outer
             # joins select_related makes; the outbox row's lock is what matters.
@@ -164,42 +187,112 @@ def message_deliver(message_id: int) -> str:
                 return "already-sent"
             if message.state == OutboundMessage.State.FAILED:
                 return "gave-up"
-            _send(message)
-            return "sent"
+            email, rendered = _compose(message)
+            email.send(fail_silently=False)
+            sent = _Sent(rendered, email.extra_headers["Message-ID"], timezone.now())
+            _mark_sent(message, sent)
+        return "sent"
     except Exception as error:
+        if sent is not None:  # the mail server has it: only the record is missing
+            _record_sent_after_all(message_id, sent)
+            return "sent"
         _record_failure(message_id, error)
         raise DeliveryFailed(f"message {message_id}: {type(error).__name__}") from error
 
 
-def _send(message: OutboundMessage) -> None:
+@dataclass(frozen=True)
+class _Sent:
+    rendered: Any
+    message_id: str
+    at: datetime
+
+
+def sending_timeout() -> timedelta:
+    """How long a worker's claim on a message lasts: longer than any send (the SMTP timeout and a PDF)."""
+    return timedelta(seconds=settings.OUTBOX_SENDING_TIMEOUT_SECONDS)
+
+
+def _claim(message_id: int) -> str | None:
+    """Claim the row for this worker; or say why not (already-sent, gave-up, in-progress)."""
+    now = timezone.now()
+    with transaction.atomic():
+        message = OutboundMessage.objects.select_for_update().only("state", "claimed_until", "next_attempt_at")
+        message = message.get(pk=message_id)
+        if message.state == OutboundMessage.State.SENT:
+            return "already-sent"
+        if message.state == OutboundMessage.State.FAILED:
+            return "gave-up"
+        if message.claimed_until is not None and message.claimed_until > now:
+            return "in-progress"
+        message.claimed_until = now + sending_timeout()
+        message.next_attempt_at = max(message.next_attempt_at, message.claimed_until)
+        message.save(update_fields=["claimed_until", "next_attempt_at"])
+    return None
+
+
+def _compose(message: OutboundMessage):
     kind = kind_of(message)
     context = {"message": message, "complaint": message.complaint, **message.context}
     context.update(kind.context_for(message))
     rendered = render_email(kind.template, context)
-    message_id = message_id_for(message)
     email = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.to_email],
         reply_to=[settings.COMPANY["complaints_email"]],
-        headers={"Message-ID": message_id},
+        headers={"Message-ID": message_id_for(message)},
     )
     email.attach_alternative(rendered.html, "text/html")
     if message.letter is not None:
         with message.letter.file.open("rb") as pdf:
             email.attach(message.letter.download_name, pdf.read(), "application/pdf")
-    email.send(fail_silently=False)
-    message.subject = rendered.subject
-    message.body_text = rendered.text
-    message.body_html = rendered.html
-    message.message_id = message_id
+    return email, rendered
+
+
+def _mark_sent(message: OutboundMessage, sent: _Sent) -> None:
+    message.subject = sent.rendered.subject
+    message.body_text = sent.rendered.text
+    message.body_html = sent.rendered.html
+    message.message_id = sent.message_id
     message.state = OutboundMessage.State.SENT
     message.attempts = F("attempts") + 1
-    message.sent_at = timezone.now()
+    message.sent_at = sent.at
     message.last_error = ""
+    message.claimed_until = None
     message.save()
     logger.info("Sent message %s (%s)", message.pk, message.kind)
+
+
+def _record_sent_after_all(message_id: int, sent: _Sent) -> None:
+    """Record an email the mail server accepted after the database failed under the first record.
+
+    Retries (the database is restarting) until the claim runs out; the prepare step runs again,
+    so what sending records (a complaint acknowledged) is recorded too. If the database stays away
+    longer than the claim, the message will be sent again later, with the same Message-ID.
+    """
+    from django.db import DatabaseError, connection
+
+    logger.warning("Message %s was sent but not recorded (database error): recording it again", message_id)
+    deadline = sent.at + sending_timeout()
+    while True:
+        connection.close()  # a broken connection is never reused
+        try:
+            with transaction.atomic():
+                message = (
+                    OutboundMessage.objects.select_for_update(of=("self",))
+                    .select_related("complaint", "letter")
+                    .get(pk=message_id)
+                )
+                if message.state != OutboundMessage.State.SENT:
+                    kind_of(message).context_for(message)
+                    _mark_sent(message, sent)
+            return
+        except DatabaseError as error:
+            if timezone.now() >= deadline:
+                logger.error("Message %s sent but never recorded (%s)", message_id, type(error).__name__)
+                raise
+            time.sleep(0.5)
 
 
 def message_id_for(message: OutboundMessage) -> str:
@@ -222,9 +315,10 @@ def _record_failure(message_id: int, error: Exception) -> None:
         message.attempts += 1
         message.last_error = type(error).__name__[:200]
         message.next_attempt_at = now + backoff_delay(message.attempts)
+        message.claimed_until = None
         if message.attempts >= MAX_ATTEMPTS:
             message.state = OutboundMessage.State.FAILED
-        message.save(update_fields=["attempts", "last_error", "next_attempt_at", "state"])
+        message.save(update_fields=["attempts", "last_error", "next_attempt_at", "claimed_until", "state"])
     logger.warning("Sending message %s failed (%s), attempt %s", message_id, type(error).__name__, message.attempts)
 
 

@@ -130,10 +130,12 @@ class Process:
             wait_until(lambda: not self.group_alive(), timeout=10, what=f"{self.name}'s processes to die")
 
     def stop(self, timeout: float = 15) -> None:
-        """SIGTERM the group and wait for all of it; SIGKILL what is left after ``timeout``."""
+        """SIGTERM the leader (a graceful shutdown, as a supervisor does), wait for the whole group;
+        SIGKILL what is left after ``timeout``."""
         if self.popen is None or not self.group_alive():
             return
-        os.killpg(self.pid, signal.SIGTERM)
+        if self.alive():
+            self.popen.terminate()
         try:
             self.popen.wait(timeout=timeout)
             wait_until(lambda: not self.group_alive(), timeout=timeout, what=f"{self.name}'s processes to end")
@@ -183,12 +185,14 @@ class _Handler:
         server.conversations += 1
         if not server.accepting.is_set():
             server.held.set()
-            # Hold the sender here, mid-conversation, until the test lets go (or the sender dies).
-            while not server.accepting.is_set():
-                await asyncio.sleep(0.05)
-                if session.transport is None or session.transport.is_closing():
-                    server.abandoned += 1
-                    return "451 Sender went away before the end of the conversation"
+            # Hold the sender here, mid-conversation, until the test lets go. If the sender dies meanwhile,
+            # aiosmtpd cancels this handler: the message is not kept (no reply reached the sender).
+            try:
+                while not server.accepting.is_set():
+                    await asyncio.sleep(0.05)
+            except asyncio.CancelledError:
+                server.abandoned += 1
+                raise
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         with server.lock:
             server.messages.append(message)
@@ -282,7 +286,10 @@ class PostgresCluster:
         self._as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
     def _run(self, *command: str) -> None:
-        subprocess.run([*self._as_user, *command], check=True, capture_output=True, cwd="/")
+        result = subprocess.run([*self._as_user, *command], capture_output=True, text=True, cwd="/", check=False)
+        if result.returncode != 0:
+            log = self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
+            raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}\n{log}")
 
     def init(self) -> PostgresCluster:
         self.folder.mkdir(parents=True, exist_ok=True)

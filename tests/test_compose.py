@@ -171,6 +171,8 @@ print(json.dumps({
     "debug": settings.DEBUG,
     "engine": settings.DATABASES["default"]["ENGINE"],
     "db_host": settings.DATABASES["default"]["HOST"],
+    "db_health_checks": settings.DATABASES["default"]["CONN_HEALTH_CHECKS"],
+    "session_cookie_secure": settings.SESSION_COOKIE_SECURE,
     "broker": app.conf.broker_url,
     "cache": settings.CACHES["default"]["BACKEND"],
     "email_backend": settings.EMAIL_BACKEND,
@@ -204,7 +206,9 @@ def test_production_settings_loaded_with_the_compose_environment_use_the_real_se
     assert loaded["engine"] == "django.db.backends.postgresql"
     assert loaded["db_host"] == "db"
     assert loaded["broker"].startswith("redis://redis:6379")
-    assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["db_health_checks"] is True
+    assert loaded["session_cookie_secure"] is True
+    assert loaded["cache"] == "jpdit_complaints.cache.ResilientRedisCache"
     assert loaded["email_backend"] == "django.core.mail.backends.smtp.EmailBackend"
     assert (loaded["email_host"], loaded["email_port"]) == ("mailpit", 1025)
     assert loaded["private_root"] == "/app/var/private"

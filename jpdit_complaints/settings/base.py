@@ -114,6 +114,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Redis down must not take the site down: nothing in the cache is the only copy (jpdit_complaints/cache.py),
+    # and a hung Redis costs a request half a second, not the worker's timeout.
+    CACHES["default"]["BACKEND"] = "jpdit_complaints.cache.ResilientRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 0.5, "socket_timeout": 1.0})
 
 # --- Authentication ---------------------------------------------------------
 
@@ -243,6 +248,8 @@ CELERY_TASK_ALWAYS_EAGER = False
 OUTBOX_SWEEP_GRACE_SECONDS = env.int("OUTBOX_SWEEP_GRACE_SECONDS", default=120)
 OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
 OUTBOX_RETRY_CAP_SECONDS = env.int("OUTBOX_RETRY_CAP_SECONDS", default=60 * 60)
+# A worker's claim on a message while it sends: longer than any send (EMAIL_TIMEOUT, a PDF attached).
+OUTBOX_SENDING_TIMEOUT_SECONDS = env.int("OUTBOX_SENDING_TIMEOUT_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Safety net for the outbox: anything not sent (broker down when it was

@@ -13,6 +13,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from cases import ratelimit
+from tests.test_cache import closed_port
 
 
 def request(remote="203.0.113.7", forwarded=None):
@@ -110,12 +111,12 @@ def test_allowance_holds_with_the_redis_cache_used_in_production(settings):
 
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "jpdit_complaints.cache.ResilientRedisCache",
             "LOCATION": redis_url(),
             "KEY_PREFIX": "jpdit-test-ratelimit",
         }
     }
-    assert type(caches["default"]).__name__ == "RedisCache"
+    assert type(caches["default"]).__name__ == "ResilientRedisCache"
     # A fresh address per run, and no clear(): FLUSHDB would disturb other tests sharing the Redis database.
     address = str(ipaddress.IPv6Address(secrets.randbits(128)))
     results = []
@@ -132,3 +133,18 @@ def test_allowance_holds_with_the_redis_cache_used_in_production(settings):
         thread.join()
 
     assert results.count(True) == 3
+
+
+def test_when_redis_is_down_complaints_are_let_in_and_the_outage_is_logged(settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "jpdit_complaints.cache.ResilientRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+
+    decisions = [ratelimit.intake_attempt(request()).allowed for _ in range(5)]
+
+    assert decisions == [True] * 5  # over the allowance of 3, but nobody can count: our outage, not the client's
+    assert "Intake rate limit not applied" in caplog.text

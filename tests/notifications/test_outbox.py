@@ -167,6 +167,75 @@ def test_every_attempt_carries_the_same_message_id(settings):
     assert mail.outbox[0].extra_headers["Message-ID"] == expected
 
 
+def test_a_second_delivery_while_another_worker_holds_the_claim_sends_nothing():
+    message = queue_for(ComplaintFactory())
+    OutboundMessage.objects.filter(pk=message.pk).update(claimed_until=timezone.now() + timedelta(seconds=60))
+
+    assert services.message_deliver(message.pk) == "in-progress"
+
+    assert mail.outbox == []
+    message.refresh_from_db()
+    assert message.state == OutboundMessage.State.PENDING
+    assert message.attempts == 0
+
+
+def test_a_claim_left_by_a_worker_that_died_runs_out_and_the_sweep_sends_the_message_again(enqueued):
+    message = queue_for(ComplaintFactory())
+    died_at = timezone.now() - services.sending_timeout() - timedelta(seconds=1)
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        claimed_until=died_at + services.sending_timeout(), next_attempt_at=died_at + services.sending_timeout()
+    )
+
+    assert services.messages_send_pending() == 1  # due again once the claim ran out
+    assert enqueued == [message.pk]
+    assert services.message_deliver(message.pk) == "sent"
+    assert len(mail.outbox) == 1
+    message.refresh_from_db()
+    assert message.claimed_until is None
+
+
+def test_a_claim_keeps_the_sweep_away_while_the_worker_sends(enqueued):
+    message = queue_for(ComplaintFactory())
+    OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+
+    services._claim(message.pk)
+
+    assert services.messages_send_pending() == 0
+    message.refresh_from_db()
+    assert message.next_attempt_at >= timezone.now() + services.sending_timeout() - timedelta(seconds=5)
+
+
+def test_an_email_the_server_accepted_is_recorded_even_if_the_database_fails_at_that_moment(details, monkeypatch):
+    from django.db import OperationalError
+
+    complaint = case_services.complaint_submit(details=details)
+    message = OutboundMessage.objects.get(complaint=complaint)
+    real_mark_sent = services._mark_sent
+    failures = iter([OperationalError("server closed the connection unexpectedly")])
+
+    def mark_sent_once_failing(row, sent):
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        real_mark_sent(row, sent)
+
+    monkeypatch.setattr(services, "_mark_sent", mark_sent_once_failing)
+    monkeypatch.setattr(services.time, "sleep", lambda seconds: None)
+
+    assert services.message_deliver(message.pk) == "sent"
+
+    assert len(mail.outbox) == 1  # sent once, not again when the record was retried
+    message.refresh_from_db()
+    complaint.refresh_from_db()
+    assert message.state == OutboundMessage.State.SENT
+    assert message.message_id == mail.outbox[0].extra_headers["Message-ID"]
+    assert message.subject == mail.outbox[0].subject
+    # What sending records was recorded too: the complaint is acknowledged, once.
+    assert complaint.status == Complaint.Status.ACKNOWLEDGED
+    assert complaint.events.filter(kind="acknowledged").count() == 1
+    assert services.message_deliver(message.pk) == "already-sent"
+
+
 # --- failures, retries and giving up ------------------------------------------------------
 
 

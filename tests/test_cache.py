@@ -1,0 +1,70 @@
+"""The production cache (Redis) degrades instead of failing: a Redis outage never takes a page down."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from django.core.cache import caches
+
+from tests.services import redis_url
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens there once the socket is closed
+
+
+@pytest.fixture
+def cache_on(settings):
+    def use(location: str):
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "jpdit_complaints.cache.ResilientRedisCache",
+                "LOCATION": location,
+                "KEY_PREFIX": "jpdit-test-cache",
+                "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            }
+        }
+        return caches["default"]
+
+    return use
+
+
+def test_with_redis_down_reads_miss_writes_are_skipped_and_counts_are_unknown(cache_on, caplog):
+    cache = cache_on(f"redis://127.0.0.1:{closed_port()}/0")
+
+    assert cache.get("menus") is None
+    assert cache.get("menus", "fallback") == "fallback"
+    assert cache.get_many(["a", "b"]) == {}
+    assert cache.has_key("menus") is False
+    assert cache.set("menus", [1, 2]) is None
+    assert cache.add("count", 0) is False
+    assert cache.incr("count") is None
+    assert cache.touch("menus") is False
+    assert cache.delete("menus") is False
+    assert "Cache unavailable for get (ConnectionError)" in caplog.text
+
+
+@pytest.mark.django_db
+def test_with_redis_down_a_staff_session_still_works_from_the_database(cache_on, client, settings):
+    from tests.factories import lead
+
+    cache_on(f"redis://127.0.0.1:{closed_port()}/0")
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
+    client.force_login(lead())
+
+    response = client.get("/staff/")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.redis
+def test_with_redis_up_it_is_an_ordinary_cache(cache_on):
+    cache = cache_on(redis_url())
+    cache.set("jpdit-test-cache-key", {"x": 1}, 30)
+    assert cache.get("jpdit-test-cache-key") == {"x": 1}
+    assert cache.add("jpdit-test-cache-count", 0, 30) in (True, False)
+    assert cache.incr("jpdit-test-cache-count") >= 1
+    cache.delete_many(["jpdit-test-cache-key", "jpdit-test-cache-count"])
