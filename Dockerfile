@@ -36,6 +36,8 @@ RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin app \
 USER app
 ENV DJANGO_ENV=production
 EXPOSE 8000
-# The access log names the path only, never the query string (a search may hold a client's name).
+# The access log names the path only, never the query string (a search may hold a client's name),
+# and never a client link's token (jpdit_complaints/gunicorn_logging.py).
 CMD ["gunicorn", "jpdit_complaints.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", \
-     "--access-logformat", "%(h)s %(t)s \"%(m)s %(U)s %(H)s\" %(s)s %(b)s %(M)sms"]
+     "--access-logformat", "%(h)s %(t)s \"%(m)s %(U)s %(H)s\" %(s)s %(b)s %(M)sms", \
+     "--logger-class", "jpdit_complaints.gunicorn_logging.MaskedTokenLogger"]

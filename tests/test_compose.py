@@ -237,3 +237,32 @@ def test_the_web_access_log_never_records_query_strings():
         assert leaky not in log_format
     assert "--access-logformat" in dockerfile
     assert "%(r)s" not in dockerfile
+
+
+def test_the_web_access_log_never_records_a_client_links_token():
+    """/track/<token>/ opens a client's case: the access log keeps the page, not the key to it."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from jpdit_complaints.gunicorn_logging import MaskedTokenLogger
+
+    command = command_of("web")
+    assert command[command.index("--logger-class") + 1] == "jpdit_complaints.gunicorn_logging.MaskedTokenLogger"
+    assert "jpdit_complaints.gunicorn_logging.MaskedTokenLogger" in (ROOT / "Dockerfile").read_text()
+
+    token = "WyI0NWZjMTE1OTkxODA0ZTMyYWU5ZDBhODE3MTU2M2RmMiIsMV0:1xVyIx:UUoiqSauB1MxEf_wlerziT29B7V8OSiABWhZsqjqStg"
+    logger = MaskedTokenLogger(Config())
+    response = SimpleNamespace(status="200 OK", sent=100, headers=[])
+    for path, logged in [
+        (f"/track/{token}/", "/track/[token]/"),
+        (f"/track/{token}/appeal/", "/track/[token]/appeal/"),
+        (f"/complaint/received/{token}/", "/complaint/received/[token]/"),
+        ("/staff/complaints/JPD-2026-00001-A/", "/staff/complaints/JPD-2026-00001-A/"),
+    ]:
+        environ = {"REQUEST_METHOD": "GET", "RAW_URI": path + "?q=x", "PATH_INFO": path, "SERVER_PROTOCOL": "HTTP/1.1"}
+        atoms = logger.atoms(response, [], environ, timedelta(milliseconds=5))
+        assert atoms["U"] == logged
+        assert atoms["r"] == f"GET {logged}?q=x HTTP/1.1"  # %(r)s is never in the format; masked all the same
+        assert token not in str(atoms)

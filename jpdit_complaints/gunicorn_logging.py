@@ -1,0 +1,30 @@
+"""gunicorn's access log without the secrets some paths carry.
+
+A client's secure link is a signed token in the path (``/track/<token>/``, and the confirmation page
+``/complaint/received/<token>/``): whoever reads the access log could open that client's case until
+the link expires. This logger writes ``/track/[token]/`` instead; the query string is already left
+out by the log format (docker-compose.yml, Dockerfile). Used with ``--logger-class``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gunicorn.glogging import Logger
+
+TOKEN_IN_PATH = re.compile(r"/(track|complaint/received)/[^/?#\s]+")
+
+
+def mask(text):
+    """Any client link's token in ``text`` (a path, a whole request line, a Referer URL) as ``[token]``."""
+    if not isinstance(text, str):
+        return text
+    return TOKEN_IN_PATH.sub(r"/\1/[token]", text)
+
+
+class MaskedTokenLogger(Logger):
+    """Every value a log format can name (%(U)s, %(r)s, {referer}i, {raw_uri}e...) with tokens masked."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {name: mask(value) for name, value in atoms.items()}
