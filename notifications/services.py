@@ -276,7 +276,8 @@ def _record_sent_after_all(message_id: int, sent: _Sent) -> None:
     logger.warning("Message %s was sent but not recorded (database error): recording it again", message_id)
     deadline = sent.at + sending_timeout()
     while True:
-        connection.close()  # a broken connection is never reused
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()  # a broken connection is never reused; the next query opens a new one
         try:
             with transaction.atomic():
                 message = (

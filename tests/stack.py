@@ -28,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -278,11 +279,13 @@ class PostgresCluster:
     The server refuses to run as root, so as root it runs as the ``postgres`` user.
     """
 
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.data = folder / "pgdata"
+    def __init__(self):
+        # Its own folder under /tmp, not under pytest's: pytest resets its root to mode 0700 whenever a
+        # session starts, which would lock the postgres user out of a running server's files.
+        self.folder = Path(tempfile.mkdtemp(prefix="jpdit-test-pg-"))
+        self.data = self.folder / "pgdata"
         self.port = free_port()
-        self.log_path = folder / "postgres.log"
+        self.log_path = self.folder / "postgres.log"
         self._as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
     def _run(self, *command: str) -> None:
@@ -292,14 +295,8 @@ class PostgresCluster:
             raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}\n{log}")
 
     def init(self) -> PostgresCluster:
-        self.folder.mkdir(parents=True, exist_ok=True)
         if self._as_user:
             shutil.chown(self.folder, "postgres")
-            self.folder.chmod(0o755)
-            for parent in self.folder.parents:  # the postgres user must reach its folder
-                if parent == Path("/") or parent.stat().st_mode & 0o001:
-                    continue
-                parent.chmod(parent.stat().st_mode | 0o001)
         self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
         return self
 
@@ -309,8 +306,10 @@ class PostgresCluster:
         return self
 
     def stop(self) -> None:
+        """Stop the server and remove its folder."""
         if (self.data / "postmaster.pid").exists():
             self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def restart(self) -> None:
         """A fast restart: every connection is cut, then the server comes back on the same port."""

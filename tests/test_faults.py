@@ -226,7 +226,7 @@ def test_a_postgresql_restart_under_load_loses_no_case_and_needs_no_restart_of_t
 ):
     import psycopg
 
-    cluster = PostgresCluster(tmp_path / "pg").init().start()
+    cluster = PostgresCluster().init().start()
     try:
         stack = Stack(
             folder=tmp_path / "stack",

@@ -40,7 +40,8 @@ def test_two_workers_delivering_the_same_message_send_one_email(transactional_db
         thread.join(timeout=30)
 
     assert errors == []
-    assert sorted(results) == ["already-sent", "sent"]
+    # The second finds the first's claim (or, if it comes later, the row sent): either way it sends nothing.
+    assert sorted(results) in (["already-sent", "sent"], ["in-progress", "sent"])
     assert len(mail.outbox) == 1
     message.refresh_from_db()
     assert message.state == OutboundMessage.State.SENT
