@@ -18,10 +18,6 @@ from django.core.cache.backends.redis import RedisCache
 logger = logging.getLogger(__name__)
 
 
-def _unavailable(operation: str, error: Exception) -> None:
-    logger.warning("Cache unavailable for %s (%s): carrying on without it", operation, type(error).__name__)
-
-
 class ResilientRedisCache(RedisCache):
     """A RedisCache whose operations survive a Redis that is down or hangs (see the module's doc)."""
 
@@ -31,73 +27,43 @@ class ResilientRedisCache(RedisCache):
         super().__init__(server, params)
         self._failures = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
-    def get(self, key, default=None, version=None):
+    def _or(self, fallback, operation, *args):
+        """``operation(*args)``, or ``fallback`` (logged) when Redis cannot be reached."""
         try:
-            return super().get(key, default, version)
+            return operation(*args)
         except self._failures as error:
-            _unavailable("get", error)
-            return default
+            logger.warning(
+                "Cache unavailable for %s (%s): carrying on without it", operation.__name__, type(error).__name__
+            )
+            return fallback
+
+    def get(self, key, default=None, version=None):
+        return self._or(default, super().get, key, default, version)
 
     def get_many(self, keys, version=None):
-        try:
-            return super().get_many(keys, version)
-        except self._failures as error:
-            _unavailable("get_many", error)
-            return {}
+        return self._or({}, super().get_many, keys, version)
 
     def has_key(self, key, version=None):
-        try:
-            return super().has_key(key, version)
-        except self._failures as error:
-            _unavailable("has_key", error)
-            return False
+        return self._or(False, super().has_key, key, version)
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().set(key, value, timeout, version)
-        except self._failures as error:
-            _unavailable("set", error)
-            return None
+        return self._or(None, super().set, key, value, timeout, version)
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().set_many(data, timeout, version)
-        except self._failures as error:
-            _unavailable("set_many", error)
-            return list(data)
+        return self._or(list(data), super().set_many, data, timeout, version)
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().add(key, value, timeout, version)
-        except self._failures as error:
-            _unavailable("add", error)
-            return False
+        return self._or(False, super().add, key, value, timeout, version)
 
     def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().touch(key, timeout, version)
-        except self._failures as error:
-            _unavailable("touch", error)
-            return False
+        return self._or(False, super().touch, key, timeout, version)
 
     def delete(self, key, version=None):
-        try:
-            return super().delete(key, version)
-        except self._failures as error:
-            _unavailable("delete", error)
-            return False
+        return self._or(False, super().delete, key, version)
 
     def delete_many(self, keys, version=None):
-        try:
-            return super().delete_many(keys, version)
-        except self._failures as error:
-            _unavailable("delete_many", error)
-            return None
+        return self._or(None, super().delete_many, keys, version)
 
     def incr(self, key, delta=1, version=None):
         """The new count, or None when Redis cannot be reached (the caller decides what unknown means)."""
-        try:
-            return super().incr(key, delta, version)
-        except self._failures as error:
-            _unavailable("incr", error)
-            return None
+        return self._or(None, super().incr, key, delta, version)
