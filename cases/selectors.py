@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db.models import F, Func, Q, TextField
@@ -63,11 +63,12 @@ def complaint_intake_summary(*, complaint: Complaint) -> IntakeSummary:
 #
 # One page of one tab costs a fixed number of queries whatever the page size and the
 # number of cases: the tab counts (one query, conditional aggregation over the open
-# cases), the page's rows (one query: the complaints, named from the menus), and, when
-# filters make the tab's count useless, one capped count. A text search is not
-# counted (counting every case that mentions "firewall" costs more than the page):
-# it fetches one row more than the page to know whether there is a next page. The
-# filter menus (categories, and for leads the staff who work cases) are one query each.
+# cases; when filters make the tab's count useless, the filtered list's capped count
+# rides in the same query) and the page's rows (one query: the complaints, named from
+# the menus). A text search is not counted (counting every case that mentions
+# "firewall" costs more than the page): it fetches one row more than the page to know
+# whether there is a next page. The filter menus (categories, and for leads the staff
+# who work cases) are one query each, cached for a minute.
 
 TAB_MINE = "mine"
 TAB_UNASSIGNED = "unassigned"
@@ -83,6 +84,8 @@ TAB_LABELS = {
 }
 WORKER_TABS = (TAB_MINE, TAB_UNASSIGNED, TAB_DUE_SOON, TAB_OVERDUE)
 LEAD_TABS = (*WORKER_TABS, TAB_ALL)
+# ``dashboard_counts``' key for the capped count of a filtered list.
+FILTERED = "filtered"
 
 STATE_OPEN = "open"
 STATE_ANY = "any"
@@ -125,6 +128,9 @@ _ROW_COLUMNS = (
     "assignee_id",
     "category_id",
 )
+
+
+_ASSIGNEE, _CATEGORY = _ROW_COLUMNS.index("assignee_id"), _ROW_COLUMNS.index("category_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,8 +341,12 @@ def _tab_q(tab: str, *, user, today: date, horizon: date) -> Q:
     return Q()
 
 
-def dashboard_counts(*, user, today: date, horizon: date) -> dict[str, int]:
+def dashboard_counts(*, user, today: date, horizon: date, also_count=None) -> dict[str, int]:
     """Open cases per tab, in one query (conditional aggregation over the open cases ``user`` may see).
+
+    ``also_count`` (a sliced queryset, at most COUNT_CAP + 1 rows: a filtered list) is
+    counted in the same query, as a scalar subquery, under the key ``"filtered"``: a
+    filtered page then costs one round trip to the database fewer.
 
     Which cases ``user`` may see is the ORM's WHERE clause of ``complaints_visible_to``
     (the one place that rule lives); the five counts are written out in SQL because
@@ -351,41 +361,57 @@ def dashboard_counts(*, user, today: date, horizon: date) -> dict[str, int]:
 
     open_cases = complaints_visible_to(user).filter(status__in=Complaint.OPEN_STATUSES)
     connection = connections[open_cases.db]
+    quote = connection.ops.quote_name
     try:
         where, where_params = open_cases.query.get_compiler(connection=connection).compile(open_cases.query.where)
     except EmptyResultSet:
-        return dict.fromkeys(LEAD_TABS, 0)
+        return dict.fromkeys((*LEAD_TABS, FILTERED), 0)
+    table = quote(Complaint._meta.db_table)
     column = {
-        name: f"{connection.ops.quote_name(Complaint._meta.db_table)}.{connection.ops.quote_name(name)}"
-        for name in ("status", "assignee_id", "acknowledgement_due", "outcome_due")
+        name: f"{table}.{quote(name)}" for name in ("status", "assignee_id", "acknowledgement_due", "outcome_due")
     }
     day = connection.ops.adapt_datefield_value
     running = ", ".join(["%s"] * len(Complaint.CLOCK_RUNNING_STATUSES))
-
-    def due(comparison: str) -> str:
-        """A running deadline (acknowledgement while received, outcome while the clock runs) meeting ``comparison``."""
-        return (
-            f"(({column['status']} = %s AND {comparison.format(column['acknowledgement_due'])})"
-            f" OR ({column['status']} IN ({running}) AND {comparison.format(column['outcome_due'])}))"
-        )
-
-    def due_params(*days: date) -> list:
-        return [Complaint.Status.RECEIVED, *map(day, days), *Complaint.CLOCK_RUNNING_STATUSES, *map(day, days)]
-
-    # Only quoted identifiers and the ORM's parameterised WHERE are interpolated; values are parameters.
-    sql = (
-        f"SELECT COUNT(*),"  # noqa: S608
-        f" COUNT(*) FILTER (WHERE {column['assignee_id']} = %s),"
-        f" COUNT(*) FILTER (WHERE {column['assignee_id']} IS NULL),"
-        f" COUNT(*) FILTER (WHERE {due('{0} >= %s AND {0} <= %s')}),"
-        f" COUNT(*) FILTER (WHERE {due('{0} < %s')})"
-        f" FROM {connection.ops.quote_name(Complaint._meta.db_table)} WHERE {where}"
+    # The running deadline (``with_current_due``): the acknowledgement while received, the
+    # outcome while the clock runs. Worked out once per case in the inner SELECT, so the
+    # counts compare one date (a quarter less work for PostgreSQL than an OR per count).
+    current_due = (
+        f"CASE WHEN {column['status']} = %s THEN {column['acknowledgement_due']}"
+        f" WHEN {column['status']} IN ({running}) THEN {column['outcome_due']} END"
     )
-    params = [user.pk, *due_params(today, horizon), *due_params(today), *where_params]
+    # The capped count of a filtered list, as the ORM writes it (``.count()`` of the sliced
+    # queryset: its ordering kept, so that newest first stops after COUNT_CAP + 1 rows).
+    extra, extra_params = "", []
+    if also_count is not None:
+        try:
+            inner, extra_params = also_count.query.get_compiler(connection=connection).as_sql()
+        except EmptyResultSet:
+            extra = ", 0"
+        else:
+            # The ORM's own SQL with its parameters separate; only a quoted alias is added.
+            extra = f", (SELECT COUNT(*) FROM ({inner}) {quote('filtered')})"  # noqa: S608
+    # Only quoted identifiers and the ORM's parameterised SQL are interpolated; values are parameters.
+    sql = (
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE assignee = %s), COUNT(*) FILTER (WHERE assignee IS NULL),"  # noqa: S608
+        f" COUNT(*) FILTER (WHERE due >= %s AND due <= %s), COUNT(*) FILTER (WHERE due < %s){extra}"
+        f" FROM (SELECT {column['assignee_id']} AS assignee, {current_due} AS due"
+        f" FROM {table} WHERE {where}) {quote('open_cases')}"
+    )
+    params = [
+        user.pk,
+        day(today),
+        day(horizon),
+        day(today),
+        *extra_params,
+        Complaint.Status.RECEIVED,
+        *Complaint.CLOCK_RUNNING_STATUSES,
+        *where_params,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         counts = cursor.fetchone()
-    return dict(zip((TAB_ALL, TAB_MINE, TAB_UNASSIGNED, TAB_DUE_SOON, TAB_OVERDUE), counts, strict=True))
+    keys = (TAB_ALL, TAB_MINE, TAB_UNASSIGNED, TAB_DUE_SOON, TAB_OVERDUE, *((FILTERED,) if extra else ()))
+    return dict(zip(keys, counts, strict=True))
 
 
 def reference_candidates(text: str) -> tuple[str | None, list[str]]:
@@ -530,24 +556,47 @@ def _rows(queryset, options: DashboardOptions) -> list[DashboardRow]:
     """
     from django.contrib.auth import get_user_model
 
-    rows = [DashboardRow(*values) for values in queryset.values_list(*_ROW_COLUMNS)]
+    values = list(queryset.values_list(*_ROW_COLUMNS))
     people = dict(options.assignees)
     categories = {pk: name for pk, name, _active in options.categories}
-    missing_people = {row.assignee_id for row in rows if row.assignee_id and row.assignee_id not in people}
+    missing_people = {row[_ASSIGNEE] for row in values if row[_ASSIGNEE] and row[_ASSIGNEE] not in people}
     if missing_people:
         found = get_user_model().objects.filter(pk__in=missing_people).only("first_name", "last_name", "username")
         people.update((person.pk, user_label(person)) for person in found)
-    missing_categories = {row.category_id for row in rows if row.category_id and row.category_id not in categories}
+    missing_categories = {row[_CATEGORY] for row in values if row[_CATEGORY] and row[_CATEGORY] not in categories}
     if missing_categories:
         categories.update(Category.objects.filter(pk__in=missing_categories).values_list("pk", "name"))
+    # Each row built once, labels included (a second object per row through ``replace`` cost
+    # a quarter of a millisecond on a page of 100).
     return [
-        replace(
-            row,
-            assignee_label=people.get(row.assignee_id, "") if row.assignee_id else "",
-            category_name=categories.get(row.category_id, "") if row.category_id else "",
+        DashboardRow(
+            *row,
+            people.get(row[_ASSIGNEE], "") if row[_ASSIGNEE] else "",
+            categories.get(row[_CATEGORY], "") if row[_CATEGORY] else "",
         )
-        for row in rows
+        for row in values
     ]
+
+
+def _tab_within_sight(tab: str, *, user) -> bool:
+    """Is every case of ``tab`` one that ``user`` may see, whatever else it holds?
+
+    "My cases" and "Unassigned" are the cases with one assignee (the user, nobody),
+    and the role rules decide by the assignee alone: ask them (``permissions.can_see``)
+    about such a case. Where they say yes, the visibility clause beside the tab's
+    condition selects nothing more and nothing less; for a manager it is an OR
+    (theirs or nobody's) that PostgreSQL cannot see through, and with it the
+    Unassigned tab was read as a bitmap of every unassigned case and sorted
+    (1.5 ms) instead of the first rows of the open cases' ordering index.
+    """
+    from types import SimpleNamespace
+
+    from cases.access import is_case_staff
+
+    assignee_id = {TAB_MINE: user.pk, TAB_UNASSIGNED: None}.get(tab, False)
+    if assignee_id is False or not is_case_staff(user):
+        return False
+    return permissions.can_see(user, SimpleNamespace(assignee_id=assignee_id))
 
 
 def complaint_dashboard(
@@ -555,9 +604,10 @@ def complaint_dashboard(
 ) -> Dashboard:
     """One page of the staff dashboard for ``user``: tab counts, the rows, and what a search found.
 
-    Queries: the tab counts, the rows, and a capped count when filters narrow
-    the list - three at most. Only cases ``user`` may see are ever read
-    (``complaints_visible_to``).
+    Queries: the tab counts (with, when filters narrow the list, its capped count),
+    and the rows - two. Only cases ``user`` may see are ever read
+    (``complaints_visible_to``; a tab wholly within them needs no second saying, see
+    ``_tab_within_sight``).
     """
     from cases.templatetags.deadlines import due_soon_horizon
 
@@ -565,12 +615,10 @@ def complaint_dashboard(
     horizon = due_soon_horizon(today)
     tab_keys = LEAD_TABS if options.is_lead else WORKER_TABS
     tab = filters.tab if filters.tab in tab_keys else (TAB_ALL if options.is_lead else TAB_MINE)
-    counts = dashboard_counts(user=user, today=today, horizon=horizon)
     searching = bool(filters.q.strip())
     effective_state = filters.state or (STATE_ANY if searching else STATE_OPEN)
 
     visible = complaints_visible_to(user)
-    rows_query = visible.with_current_due()
     per_page = filters.per_page if filters.per_page in PAGE_SIZES else DEFAULT_PAGE_SIZE
     page = max(1, filters.page)
     reference_search = None
@@ -581,9 +629,11 @@ def complaint_dashboard(
     canonical, suggestions = reference_candidates(filters.q) if searching else (None, [])
     if canonical or suggestions:
         # A reference number: the case itself (or the one-slip corrections), whatever the filters say.
+        counts = dashboard_counts(user=user, today=today, horizon=horizon)
         wanted = [canonical] if canonical else suggestions
         rows = sorted(
-            _rows(rows_query.filter(reference__in=wanted), options), key=lambda row: wanted.index(row.reference)
+            _rows(visible.with_current_due().filter(reference__in=wanted), options),
+            key=lambda row: wanted.index(row.reference),
         )
         reference_search = ReferenceSearch(
             typed=canonical or _typed_reference(filters.q),
@@ -604,12 +654,14 @@ def complaint_dashboard(
             words, short_words = _search_words(filters.q)
             # Nothing searchable typed: say so rather than read every case.
             condition &= _search_q(words) if words else Q(pk__in=[])
+            base = visible.with_current_due().alias(search_text=search_text())
         else:
             condition &= _tab_q(tab, user=user, today=today, horizon=horizon)
+            base = (Complaint.objects if _tab_within_sight(tab, user=user) else visible).with_current_due()
+        ordering = _ordering(filters.sort, state)
+        ordered = base.filter(condition).order_by(*ordering)
         if searching:
-            rows_query = rows_query.alias(search_text=search_text())
-        ordered = rows_query.filter(condition).order_by(*_ordering(filters.sort, state))
-        if searching:
+            counts = dashboard_counts(user=user, today=today, horizon=horizon)
             # Not counted: one row more than the page tells whether there is a next one.
             page = min(page, COUNT_CAP // per_page)
             offset = (page - 1) * per_page
@@ -620,15 +672,16 @@ def complaint_dashboard(
             total = None if has_next or capped else offset + len(rows)
         else:
             if not filters.narrows:
+                counts = dashboard_counts(user=user, today=today, horizon=horizon)
                 total = counts[tab]
             else:
-                ordering = _ordering(filters.sort, state)
                 # Newest first is one range of complaint_received: counting in that order
                 # stops after COUNT_CAP rows of it, where an unordered count of a month of
                 # closed cases would scan the table hoping to meet them early.
-                matching = visible.with_current_due().filter(condition).values("pk")
+                matching = base.filter(condition).values("pk")
                 matching = matching.order_by(*ordering) if ordering[0] == "-received_at" else matching.order_by()
-                total = matching[: COUNT_CAP + 1].count()
+                counts = dashboard_counts(user=user, today=today, horizon=horizon, also_count=matching[: COUNT_CAP + 1])
+                total = counts[FILTERED]
                 capped = total > COUNT_CAP
                 total = min(total, COUNT_CAP)
             page = min(page, max(1, -(-total // per_page)))

@@ -1,4 +1,4 @@
-"""The dashboard's table rows, drawn in Python.
+"""The dashboard's table rows, tabs and page links, drawn in Python.
 
 A page may hold 100 rows. Through the template language each row cost about
 0.1 ms (a dozen look-ups and conditions), and through ``format_html`` nearly as
@@ -117,3 +117,59 @@ def dashboard_filter_menus(form):
     Through a template loop the nine menus cost about as much as the 25 rows did.
     """
     return mark_safe("".join(_filter_menu(menu) for menu in form.menus()))
+
+
+def _tab_badge(tab) -> str:
+    if tab.key == "overdue" and tab.count:
+        return "text-bg-danger"
+    if tab.key == "due_soon" and tab.count:
+        return "text-bg-warning"
+    return "text-bg-secondary"
+
+
+@register.simple_tag
+def dashboard_tabs(board):
+    """The <li> of every tab with its count (what a template loop over ``board.tabs`` drew, for a third of the cost)."""
+    items = []
+    for tab in board.tabs:
+        active, current = (" active", ' aria-current="page"') if tab.active else ("", "")
+        items.append(
+            '\n      <li class="nav-item">\n'
+            f'        <a class="nav-link{active}" href="?tab={escape(tab.key)}"{current}>{escape(tab.label)}'
+            f' <span class="badge rounded-pill {_tab_badge(tab)}">{int(tab.count)}</span></a>\n'
+            "      </li>\n    "
+        )
+    return mark_safe("".join(items))
+
+
+class _PageLinks:
+    """``{% querystring page=N %}`` for every N of one page: the request's query with its page replaced, escaped.
+
+    Django's tag copies the whole query for each link; this copies it once.
+    """
+
+    def __init__(self, request) -> None:
+        self.params = request.GET.copy()
+
+    def __call__(self, number: int) -> str:
+        self.params["page"] = number
+        return escape(f"?{self.params.urlencode()}")
+
+
+@register.simple_tag(takes_context=True)
+def dashboard_page_links(context, board):
+    """The numbered page links between "Previous" and "Next" (a gap where pages are left out)."""
+    link = _PageLinks(context.request)
+    items = []
+    for number in board.page_range():
+        if number is None:
+            item = '<li class="page-item disabled d-none d-sm-block"><span class="page-link">&hellip;</span></li>'
+        elif number == board.page:
+            item = f'<li class="page-item active" aria-current="page"><span class="page-link">{int(number)}</span></li>'
+        else:
+            item = (
+                f'<li class="page-item d-none d-sm-block"><a class="page-link" href="{link(number)}">'
+                f"{int(number)}</a></li>"
+            )
+        items.append(f"\n          \n            {item}\n          \n        ")
+    return mark_safe("".join(items))

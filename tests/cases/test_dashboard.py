@@ -648,3 +648,118 @@ def test_rows_name_the_assignee_and_category_even_when_the_menus_do_not_list_the
     row = next(r for r in re.findall(r"<tr[^>]*>.*?</tr>", page) if case.reference in r)
     assert "Lorna Leaver" in row
     assert "Brand new category" in row
+
+
+# --- what the speed work kept (counts in one query, tabs and page links drawn in Python) --------
+
+
+def _board(user, **filters):
+    options = selectors.dashboard_options(user=user)
+    return selectors.complaint_dashboard(user=user, filters=selectors.DashboardFilters(**filters), options=options)
+
+
+def test_a_filtered_list_is_counted_in_the_same_query_as_the_tabs(world):
+    for _ in range(3):
+        make(assignee=world.me, channel=Complaint.Channel.LETTER)
+    _board(world.me, tab="mine", channel="letter")  # warm the role caches and the menus
+    with CaptureQueriesContext(connection) as queries:
+        board = _board(world.me, tab="mine", channel="letter")
+    assert len(queries) == 2  # the tab counts with the filtered count, then the rows
+    assert board.total == 3
+    assert {tab.key: tab.count for tab in board.tabs}["mine"] == 4 + 3  # the tab still counts every open case
+
+
+def test_the_filtered_count_is_capped_and_the_newest_first_count_is_exact(world, monkeypatch):
+    monkeypatch.setattr(selectors, "COUNT_CAP", 2)
+    for _ in range(3):
+        make(assignee=world.me, channel=Complaint.Channel.LETTER)
+    capped = _board(world.me, tab="mine", channel="letter")
+    assert (capped.total, capped.total_capped) == (2, True)
+    closed = _board(world.boss, tab="all", state=Status.CLOSED)  # newest first: counted in that order
+    assert (closed.total, closed.total_capped, len(closed.rows)) == (2, False, 2)
+
+
+def test_a_filter_matching_nothing_counts_zero_beside_the_tab_counts(world):
+    board = _board(world.boss, tab="all", channel="letter", category=CategoryFactory().pk)
+    assert (board.total, board.rows) == (0, [])
+    assert {tab.key: tab.count for tab in board.tabs}["all"] == 8
+
+
+def test_my_cases_and_unassigned_list_exactly_the_same_cases_with_the_visibility_rule_left_implicit(world):
+    # A manager's Unassigned and My cases tabs skip the visibility clause (see _tab_within_sight):
+    # compare them, with a filter, against the visible cases filtered by hand.
+    visible = set(Complaint.objects.visible_to(world.me).values_list("reference", flat=True))
+    for tab, mine in (("mine", True), ("unassigned", False)):
+        for state in ("", "any", Status.CLOSED):
+            board = _board(world.me, tab=tab, state=state, per_page=100)
+            expected = {
+                c.reference
+                for c in Complaint.objects.filter(assignee=world.me if mine else None)
+                if (c.status in Complaint.OPEN_STATUSES if not state else state == "any" or c.status == state)
+            }
+            got = {row.reference for row in board.rows}
+            assert got == expected, (tab, state)
+            assert got <= visible
+
+
+def test_tabs_outside_sight_keep_the_visibility_clause(world):
+    assert selectors._tab_within_sight(selectors.TAB_UNASSIGNED, user=world.me)
+    assert selectors._tab_within_sight(selectors.TAB_MINE, user=world.me)
+    assert not selectors._tab_within_sight(selectors.TAB_OVERDUE, user=world.me)
+    assert not selectors._tab_within_sight(selectors.TAB_ALL, user=world.boss)
+    colleague_overdue = world.colleague_overdue.reference
+    assert colleague_overdue not in {row.reference for row in _board(world.me, tab="overdue").rows}
+
+
+def test_tabs_are_drawn_with_their_counts_badges_and_the_current_one_marked(client, world):
+    client.force_login(world.me)
+    page = client.get(HOME, {"tab": "overdue"}).content.decode()
+    assert (
+        '<a class="nav-link active" href="?tab=overdue" aria-current="page">Overdue'
+        ' <span class="badge rounded-pill text-bg-danger">1</span></a>'
+    ) in page
+    assert (
+        '<a class="nav-link" href="?tab=mine">My cases <span class="badge rounded-pill text-bg-secondary">4</span>'
+        in page
+    )
+    assert (
+        '<a class="nav-link" href="?tab=due_soon">Due soon <span class="badge rounded-pill text-bg-warning">2</span>'
+        in page
+    )
+    assert page.count('aria-current="page"') == 1
+
+
+def test_page_links_keep_the_other_parameters_escaped_and_mark_the_current_page(client, world):
+    for number in range(30):
+        make(assignee=world.me, organisation=f"Page Test {number}")
+    client.force_login(world.me)
+    page = client.get(HOME, {"tab": "mine", "per_page": 10, "page": 2, "channel": "web"}).content.decode()
+    # Previous, 1, [2], 3, 4, Next: the query kept in its order, the page replaced, "&" escaped.
+    assert '<a class="page-link" href="?tab=mine&amp;per_page=10&amp;page=1&amp;channel=web">1</a>' in page
+    assert '<li class="page-item active" aria-current="page"><span class="page-link">2</span></li>' in page
+    assert '<a class="page-link" href="?tab=mine&amp;per_page=10&amp;page=4&amp;channel=web">4</a>' in page
+    assert 'href="?tab=mine&amp;per_page=10&amp;page=3&amp;channel=web" rel="next">Next</a>' in page
+    many = client.get(HOME, {"tab": "mine", "per_page": 10, "channel": "web"}).content.decode()
+    assert "&hellip;" not in many  # four pages: no gap
+
+
+def test_rows_carry_the_assignee_and_category_names(client, world):
+    billing = CategoryFactory(name="Billing & fees")
+    case = make(assignee=world.me, category=billing, name="Robin <Row>")
+    client.force_login(world.boss)
+    response = client.get(HOME, {"q": case.reference})
+    (row,) = response.context["board"].rows
+    assert (row.assignee_label, row.category_name) == (selectors.user_label(world.me), "Billing & fees")
+    page = response.content.decode()
+    assert "Robin &lt;Row&gt;" in page
+    assert "Billing &amp; fees" in page
+    assert listed(response) == [case.reference]
+
+
+@pytest.mark.postgres
+def test_postgres_managers_unassigned_tab_is_read_from_the_open_cases_order_index(crowd):
+    with CaptureQueriesContext(connection) as queries:
+        _board(crowd.me, tab="unassigned")
+    rows_sql = queries.captured_queries[-1]["sql"]
+    assert " OR " not in rows_sql
+    assert "complaint_open_due_order" in _plan(rows_sql)
