@@ -763,3 +763,12 @@ def test_postgres_managers_unassigned_tab_is_read_from_the_open_cases_order_inde
     rows_sql = queries.captured_queries[-1]["sql"]
     assert " OR " not in rows_sql
     assert "complaint_open_due_order" in _plan(rows_sql)
+
+
+def test_row_dates_are_written_as_strftime_writes_them():
+    from cases.templatetags.dashboard import _day
+
+    first = dt.date(2026, 1, 1)
+    for offset in range(0, 800, 13):  # every weekday and month, over two years
+        day = first + dt.timedelta(days=offset)
+        assert _day(day) == f"{day:%a} {day.day} {day:%b %Y}"
