@@ -121,6 +121,8 @@ def production_environment(scratch: Path) -> dict[str, str]:
         # No worker runs: delivery tasks wait in Redis and nothing is sent.
         "EMAIL_URL": "smtp://127.0.0.1:2525",
         "INTAKE_RATE_LIMIT_ENABLED": "false",
+        # As docker-compose.yml runs production: a kept connection is checked before each request reuses it.
+        "CONN_HEALTH_CHECKS": "true",
         "STATIC_ROOT": str(scratch / "static"),
         "PRIVATE_MEDIA_ROOT": str(scratch / "private"),
         "LOG_LEVEL": "WARNING",
