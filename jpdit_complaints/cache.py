@@ -11,11 +11,15 @@ IGNORE_EXCEPTIONS, without another dependency.
 from __future__ import annotations
 
 import logging
+import time
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 
 logger = logging.getLogger(__name__)
+
+# Seconds to carry on without Redis after it failed, before trying it again.
+RETRY_AFTER = 5.0
 
 
 class ResilientRedisCache(RedisCache):
@@ -26,14 +30,25 @@ class ResilientRedisCache(RedisCache):
 
         super().__init__(server, params)
         self._failures = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+        self._down_until = 0.0
 
     def _or(self, fallback, operation, *args):
-        """``operation(*args)``, or ``fallback`` (logged) when Redis cannot be reached."""
+        """``operation(*args)``, or ``fallback`` when Redis cannot be reached.
+
+        After a failure the cache is left alone for RETRY_AFTER seconds: a Redis that hangs costs
+        this process one timeout, not one per cache call of every request.
+        """
+        if time.monotonic() < self._down_until:
+            return fallback
         try:
             return operation(*args)
         except self._failures as error:
+            self._down_until = time.monotonic() + RETRY_AFTER
             logger.warning(
-                "Cache unavailable for %s (%s): carrying on without it", operation.__name__, type(error).__name__
+                "Cache unavailable for %s (%s): carrying on without it for %s s",
+                operation.__name__,
+                type(error).__name__,
+                RETRY_AFTER,
             )
             return fallback
 

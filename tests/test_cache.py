@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
 
 import pytest
 from django.core.cache import caches
@@ -24,7 +26,7 @@ def cache_on(settings):
                 "BACKEND": "jpdit_complaints.cache.ResilientRedisCache",
                 "LOCATION": location,
                 "KEY_PREFIX": "jpdit-test-cache",
-                "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+                "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
             }
         }
         return caches["default"]
@@ -68,3 +70,53 @@ def test_with_redis_up_it_is_an_ordinary_cache(cache_on):
     assert cache.add("jpdit-test-cache-count", 0, 30) in (True, False)
     assert cache.incr("jpdit-test-cache-count") >= 1
     cache.delete_many(["jpdit-test-cache-key", "jpdit-test-cache-count"])
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server that accepts connections and never answers: a Redis that hangs."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(timeout=2)
+    for connection in held:
+        connection.close()
+    server.close()
+
+
+def test_a_hung_redis_costs_one_short_timeout_then_is_left_alone_for_a_while(
+    cache_on, silent_server, monkeypatch, caplog
+):
+    from jpdit_complaints import cache as resilient
+
+    cache = cache_on(f"redis://127.0.0.1:{silent_server}/0")
+
+    def attempts() -> int:
+        return caplog.text.count("Cache unavailable")
+
+    started = time.monotonic()
+    assert cache.get("menus") is None
+    assert time.monotonic() - started < 1.0  # the socket timeout (0.25 s), not a hang
+    assert attempts() == 1
+    for _ in range(20):  # the rest of this request and the next ones: answered without trying Redis
+        assert cache.incr("count") is None
+    assert attempts() == 1
+    # Once the pause is over, Redis is tried again (and here times out again).
+    monkeypatch.setattr(resilient.time, "monotonic", lambda: started + resilient.RETRY_AFTER + 60)
+    assert cache.get("menus") is None
+    assert attempts() == 2
