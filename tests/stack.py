@@ -400,7 +400,8 @@ class Stack:
                 "SECURE_SSL_REDIRECT": "false",
                 "SECURE_COOKIES": "false",
                 "SECURE_HSTS_SECONDS": "0",
-                # Staff sign-in is password only here: the second factor has its own tests.
+                # Password-only staff sign-in for the load and fault tests; the journeys switch the
+                # second factor back on (extra_env) and type the authenticator's code, as production requires.
                 "STAFF_REQUIRE_2FA": "false",
                 "PYTHONUNBUFFERED": "1",
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",

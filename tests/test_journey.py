@@ -5,7 +5,8 @@ a Celery worker and one beat on a private Redis, the test's PostgreSQL database,
 over SMTP to a test mail server that this test reads. Nothing is delivered or sent by the test itself.
 
 A client files a complaint with a document, reads the acknowledgement email and follows its link; a
-manager signs in and asks for information; the client answers on their page; the manager issues an
+manager signs in (password, then the code from an authenticator app, as production requires) and asks
+for information; the client answers on their page; the manager issues an
 upheld outcome with an action; the client opens the PDF letter (attached to the email and on their
 page) and appeals; the Director decides in the admin; the client reads the final decision.
 
@@ -24,6 +25,8 @@ from pathlib import Path
 
 import pytest
 from django.db import connections
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appeals.models import Appeal
 from cases.business_days import london_today
@@ -79,6 +82,11 @@ def tracking_link(message) -> str:
     return match.group(0)
 
 
+def code_from_app(device: TOTPDevice) -> str:
+    """What the staff member's authenticator app shows now."""
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
 def main_text(page) -> str:
     return " ".join(page.locator("main").inner_text().split())
 
@@ -96,8 +104,11 @@ def pdf_text(data: bytes, folder: Path, name: str) -> str:
 def test_a_complaint_from_filing_to_the_directors_final_decision(stack, browser, screenshots, tmp_path, screen):
     worker = manager(username="sam", first_name="Sam", last_name="Okafor")
     boss = director(username="dee", first_name="Dee", last_name="Mensah")
+    devices = {}
     for user in (worker, boss):
         usable_in_production(user, PASSWORD)
+        devices[user.pk] = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    stack.extra_env["STAFF_REQUIRE_2FA"] = "true"  # as in production: staff give a code after the password
     stack.prepare().start()
     url, mail = stack.url, stack.mail
 
@@ -132,12 +143,18 @@ def test_a_complaint_from_filing_to_the_directors_final_decision(stack, browser,
         return found[0]
 
     def sign_in(page, user) -> None:
+        """Password, then the code from the authenticator app, as production requires."""
         page.goto(url + "/staff/login/")
         page.fill("#id_username", user.username)
         page.fill("#id_password", PASSWORD)
         with page.expect_navigation():
             page.get_by_role("button", name=re.compile("Sign in", re.I)).click()
+        assert "Enter your sign-in code" in main_text(page)
+        page.fill("#id_token", code_from_app(devices[user.pk]))
+        with page.expect_navigation():
+            page.get_by_role("button", name="Continue", exact=True).click()
         assert "/login/" not in page.url, main_text(page)
+        assert "/two-factor/" not in page.url, main_text(page)
 
     client, staff = new_page(), new_page()
 
