@@ -8,18 +8,9 @@ out by the log format (docker-compose.yml, Dockerfile). Used with ``--logger-cla
 
 from __future__ import annotations
 
-import re
-
 from gunicorn.glogging import Logger
 
-TOKEN_IN_PATH = re.compile(r"/(track|complaint/received)/[^/?#\s]+")
-
-
-def mask(text):
-    """Any client link's token in ``text`` (a path, a whole request line, a Referer URL) as ``[token]``."""
-    if not isinstance(text, str):
-        return text
-    return TOKEN_IN_PATH.sub(r"/\1/[token]", text)
+from jpdit_complaints.log_privacy import mask
 
 
 class MaskedTokenLogger(Logger):

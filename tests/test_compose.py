@@ -266,3 +266,29 @@ def test_the_web_access_log_never_records_a_client_links_token():
         assert atoms["U"] == logged
         assert atoms["r"] == f"GET {logged}?q=x HTTP/1.1"  # %(r)s is never in the format; masked all the same
         assert token not in str(atoms)
+
+
+def test_no_log_line_holds_a_client_links_token():
+    """Django logs the path of a request that failed: the settings' handlers mask the token in it."""
+    import logging
+
+    from django.conf import settings
+
+    from jpdit_complaints.log_privacy import MaskTokens
+
+    assert settings.LOGGING["handlers"]["console"]["filters"] == ["mask_tokens"]
+    assert settings.LOGGING["filters"]["mask_tokens"]["()"] == "jpdit_complaints.log_privacy.MaskTokens"
+    token = "WyI0NWZjMTE1OTkxODA0ZTMyYWU5ZDBhODE3MTU2M2RmMiIsMV0:1xVyIx:UUoiqSauB1MxEf_wlerziT29B7V8OSiABWhZsqjqStg"
+    record = logging.LogRecord(
+        "django.request",
+        logging.ERROR,
+        __file__,
+        1,
+        "%s: %s",
+        ("Internal Server Error", f"/track/{token}/appeal/"),
+        None,
+    )
+
+    assert MaskTokens().filter(record) is True
+    assert record.getMessage() == "Internal Server Error: /track/[token]/appeal/"
+    assert token not in record.getMessage()
