@@ -10,12 +10,12 @@ import pytest
 from django.core.cache import caches
 
 from tests.services import redis_url
+from tests.stack import free_port
 
 
 def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # nothing listens there once the socket is closed
+    """A port nothing listens on (a free one: its probe socket is closed again)."""
+    return free_port()
 
 
 @pytest.fixture
@@ -67,8 +67,10 @@ def test_with_redis_up_it_is_an_ordinary_cache(cache_on):
     cache = cache_on(redis_url())
     cache.set("jpdit-test-cache-key", {"x": 1}, 30)
     assert cache.get("jpdit-test-cache-key") == {"x": 1}
-    assert cache.add("jpdit-test-cache-count", 0, 30) in (True, False)
-    assert cache.incr("jpdit-test-cache-count") >= 1
+    cache.delete("jpdit-test-cache-count")
+    assert cache.add("jpdit-test-cache-count", 0, 30) is True
+    assert cache.add("jpdit-test-cache-count", 5, 30) is False  # add never overwrites
+    assert cache.incr("jpdit-test-cache-count") == 1
     cache.delete_many(["jpdit-test-cache-key", "jpdit-test-cache-count"])
 
 

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -22,19 +21,9 @@ from cases import services as case_services
 from cases.models import Complaint
 from notifications.models import OutboundMessage
 from tests import services as test_services
+from tests.stack import database_url_of
 
 WAIT_SECONDS = 30
-
-
-def database_url() -> str:
-    """A DATABASE_URL naming the test database this process is using right now."""
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    port = db["PORT"] or 5432
-    return f"postgres://{credentials}@{host}:{port}/{db['NAME']}"
 
 
 def celery_command() -> list[str]:
@@ -65,7 +54,7 @@ def celery_worker_process(transactional_db, tmp_path, monkeypatch):
         **os.environ,
         "DJANGO_ENV": "test",
         "DJANGO_SETTINGS_MODULE": "jpdit_complaints.settings.test",
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": database_url_of(connection),
         "CELERY_BROKER_URL": redis_url,
         "TEST_CELERY_BROKER_URL": redis_url,
         "TEST_CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
