@@ -142,6 +142,17 @@ for number in range({EXTRA_MANAGERS}):
 """
 
 
+# The manager's name search looks up a client of theirs with a common first name and a
+# common surname: three of the manager's latest cases are Priya Patel's (as if she had
+# complained three times); the seeded names hold a few more Priya Patels, as chance gives
+# (about 2 in 100,000 cases), assigned to anyone. Idempotent: the same three cases each time.
+KNOWN_CLIENT = (
+    "UPDATE cases_complaint SET name = 'Priya Patel', email = 'priya.patel@example.com' WHERE id IN ("
+    "SELECT c.id FROM cases_complaint c JOIN auth_user u ON u.id = c.assignee_id "
+    "WHERE u.username = 'manager' ORDER BY c.id DESC LIMIT 3)"
+)
+
+
 def build_database(environment: dict[str, str], count: int, open_cases: int) -> None:
     psql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
     psql(f"CREATE DATABASE {BENCH_DB}")
@@ -160,6 +171,7 @@ def build_database(environment: dict[str, str], count: int, open_cases: int) -> 
         stdout=subprocess.DEVNULL,
     )
     print(f"  seeded in {time.perf_counter() - started:.0f} s; VACUUM ANALYZE...", flush=True)
+    psql(KNOWN_CLIENT, BENCH_DB)
     psql("VACUUM ANALYZE", BENCH_DB)
 
 

@@ -26,41 +26,72 @@ from cases.permissions import assignable_users
 from cases.references import format_reference
 
 Status = Complaint.Status
-FIRST_NAMES = [
-    "Olivia",
-    "Amelia",
-    "Isla",
-    "Ava",
-    "Mia",
-    "Ivy",
-    "Lily",
-    "George",
-    "Noah",
-    "Arthur",
-    "Leo",
-    "Oscar",
-    "Harry",
-    "Muhammad",
-    "Priya",
-    "Aisha",
-    "Tom",
-]
-LAST_NAMES = [
-    "Smith",
-    "Jones",
-    "Taylor",
-    "Brown",
-    "Williams",
-    "Wilson",
-    "Johnson",
-    "Davies",
-    "Patel",
-    "Wright",
-    "Khan",
-    "Evans",
-    "Thomas",
-    "Roberts",
-]
+# Names as a real client base has them: a few common ones and a long tail. First names
+# ranked by how common they are (weight 1 / rank^0.3: the commonest about 1 person in 45);
+# surnames from a list of common British surnames (weight 1 / rank^0.6, together two fifths
+# of people, Smith about 1 in 40) and, for the other three fifths, ~1,100 rarer surnames
+# made from English place-name parts.
+# With a handful of names instead, every person would have filed thousands of complaints
+# at a million cases, and a search for one client's full name would find thousands.
+FIRST_NAMES = """
+    Oliver Olivia George Amelia Harry Isla Noah Ava Jack Mia Charlie Ivy Leo Lily Jacob
+    Isabella Freddie Rosie Alfie Sophia Oscar Grace Arthur Freya Thomas Emily Archie Evie
+    Muhammad Florence James Ella Henry Poppy William Willow Joshua Charlotte Theo Sienna
+    Lucas Daisy Isaac Elsie Edward Ruby Max Alice David Sarah John Emma Michael Laura Paul
+    Rachel Mark Claire Andrew Helen Richard Karen Peter Julie Daniel Jennifer Christopher
+    Rebecca Matthew Hannah Robert Katie Stephen Lucy Ian Victoria Simon Nicola Gary Joanne
+    Anthony Louise Kevin Kelly Jason Natalie Martin Amy Steven Jessica Craig Jade Lee
+    Samantha Adam Gemma Benjamin Zoe Samuel Megan Ryan Chloe Aaron Holly Priya Aisha Raj
+    Fatima Arjun Anjali Omar Zara Ali Amira Hassan Layla Yusuf Noor Kwame Ama Tomasz
+    Agnieszka Piotr Katarzyna Sean Siobhan Callum Eilidh Rhys Ffion Dylan Seren Connor Niamh
+    Ethan Erin Mohammed Maryam Ibrahim Hana Vikram Deepa Sanjay Meera Chen Mei Wei Lin
+""".split()  # noqa: SIM905 - names read as prose
+COMMON_SURNAMES = """
+    Smith Jones Williams Taylor Brown Davies Evans Wilson Thomas Johnson Roberts Robinson
+    Thompson Wright Walker White Edwards Hughes Green Hall Lewis Harris Clarke Patel Jackson
+    Wood Turner Martin Cooper Hill Ward Morris Moore Clark Lee King Baker Harrison Morgan
+    Allen James Scott Phillips Watson Davis Parker Price Bennett Young Griffiths Mitchell
+    Kelly Cook Carter Richardson Bailey Collins Bell Shaw Murphy Miller Cox Richards Khan
+    Marshall Anderson Simpson Ellis Adams Singh Begum Wilkinson Foster Chapman Powell Webb
+    Rogers Gray Mason Ali Hunt Hussain Campbell Matthews Owen Palmer Holmes Mills Barnes
+    Knight Lloyd Butler Russell Barker Fisher Stevens Jenkins Murray Dixon Harvey Graham
+    Pearson Ahmed Fletcher Walsh Kaur Gibson Howard Andrews Stewart Elliott Reynolds
+    Saunders Payne Fox Ford Pearce Day Brooks West Lawrence Cole Atkinson Bradley Spencer
+    Gill Dawson Ball Burton O'Brien Watts Rose Booth Perry Ryan Grant Wells Armstrong
+    Francis Rees Hayes Hart Hudson Newman Barrett Webster Hunter Gregory Carr Lowe Page
+    Marsh Riley Dunn Woods Parsons Berry
+""".split()  # noqa: SIM905 - names read as prose
+_SURNAME_STARTS = """
+    Ash Black Brad Brook Burn Cald Cart Chap Clay Cran Dal Dun Fair Farn Gold Hal Hart Hay
+    Hol Kings Lang Lind Mar Mid Mill Moor North Oak Pem Rad Red Ros Rush Sand Shel South
+    Stan Stock Thorn Wal Whit Wy Ather Bel Bram Crom Dray Ever Gar Hather Ing Kel Lock Nor
+    Pick Sher Tal
+""".split()  # noqa: SIM905 - names read as prose
+_SURNAME_ENDS = """
+    ley ton wood field worth ford ham by well more bury combe dale den hurst stead wick
+    cliffe brook land
+""".split()  # noqa: SIM905 - names read as prose
+RARE_SURNAMES = sorted({start + end for start in _SURNAME_STARTS for end in _SURNAME_ENDS} - set(COMMON_SURNAMES))
+COMMON_SURNAME_SHARE = 0.4
+
+
+def _cumulative(weights: list[float]) -> list[float]:
+    total, running = sum(weights), 0.0
+    cumulative = []
+    for weight in weights:
+        running += weight / total
+        cumulative.append(running)
+    return cumulative
+
+
+FIRST_NAME_WEIGHTS = _cumulative([1 / rank**0.3 for rank in range(1, len(FIRST_NAMES) + 1)])
+SURNAMES = COMMON_SURNAMES + RARE_SURNAMES
+_common = [1 / rank**0.6 for rank in range(1, len(COMMON_SURNAMES) + 1)]
+_common_total = sum(_common)
+SURNAME_WEIGHTS = _cumulative(
+    [COMMON_SURNAME_SHARE * weight / _common_total for weight in _common]
+    + [(1 - COMMON_SURNAME_SHARE) / len(RARE_SURNAMES)] * len(RARE_SURNAMES)
+)
 ORGANISATIONS = ["Wycombe Dental Practice", "Chiltern Estates", "Marlow Logistics", "Bucks Legal LLP", "Amersham Foods"]
 PROBLEMS = [
     "The engineer did not arrive for the scheduled visit and nobody called to rearrange.",
@@ -136,12 +167,13 @@ class Command(BaseCommand):
         status = rng.choices(statuses, weights)[0]
         max_age_days = 28 if is_open else 730
         received_at = now - timedelta(minutes=rng.randrange(0, max_age_days * 24 * 60))
-        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        first = rng.choices(FIRST_NAMES, cum_weights=FIRST_NAME_WEIGHTS)[0]
+        last = rng.choices(SURNAMES, cum_weights=SURNAME_WEIGHTS)[0]
         complaint = Complaint(
             status=status,
             channel=rng.choices(Complaint.Channel.values, [70, 12, 10, 5, 3])[0],
             name=f"{first} {last}",
-            email=f"{first}.{last}{rng.randrange(1000)}@example.com".lower(),
+            email=f"{first}.{last.replace(chr(39), '')}{rng.randrange(1000)}@example.com".lower(),
             phone=f"07700 9{rng.randrange(10000, 99999)}",
             organisation=rng.choice(ORGANISATIONS),
             incident_date=business_days.london_date(received_at - timedelta(days=rng.randrange(1, 20))),
