@@ -10,7 +10,9 @@ What it does:
      complaints with ``seed_complaints`` (default 100,000). ``--open`` keeps the number
      of OPEN cases the same whatever N (default 5,000: ``--open-share`` = open / N), as
      in a live system, where closed cases pile up but the open work does not (SPEC.md:
-     "work grows with the number of open cases, not all cases ever filed");
+     "work grows with the number of open cases, not all cases ever filed"); makes three
+     of the manager's latest cases Priya Patel's (``KNOWN_CLIENT``: the manager's name
+     search finds a client of theirs; the seeded names hold a few more, as chance gives);
      then VACUUM ANALYZE (what autovacuum would do after such a load);
   2. starts gunicorn (sync workers, default 2) in the production configuration of
      bench/intake_load.py (DJANGO_ENV=production, DEBUG off, Redis cache and broker on

@@ -635,7 +635,7 @@ def test_postgres_knows_how_rare_a_search_word_is_from_a_large_sample():
         cursor.execute(
             "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'complaint_search_trgm'::regclass AND attnum = 1"
         )
-        assert cursor.fetchone()[0] == 1000
+        assert cursor.fetchone()[0] == 500
 
 
 @pytest.mark.postgres
