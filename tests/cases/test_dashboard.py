@@ -45,6 +45,17 @@ def make(*, status=Status.INVESTIGATING, due=None, assignee=None, **fields):
     return ComplaintFactory(status=status, assignee=assignee, **fields)
 
 
+@pytest.mark.parametrize("status", list(Status))
+def test_the_running_deadline_in_sql_is_the_one_the_model_names_in_every_state(status):
+    due = TODAY + dt.timedelta(days=4)
+    case = make(status=status, due=due)
+    annotated = Complaint.objects.with_current_due().get(pk=case.pk)
+    assert annotated.current_due == case.current_due_date
+    # Filtering on it (as the dashboard does) agrees: the case is due that day only while a clock runs.
+    due_that_day = Complaint.objects.with_current_due().filter(current_due=due, pk=case.pk).exists()
+    assert due_that_day == (status in (Status.RECEIVED, *Complaint.CLOCK_RUNNING_STATUSES))
+
+
 @pytest.fixture
 def world():
     me, colleague, boss = manager(), manager(), lead()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import timedelta
+from itertools import accumulate
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -76,12 +77,8 @@ COMMON_SURNAME_SHARE = 0.4
 
 
 def _cumulative(weights: list[float]) -> list[float]:
-    total, running = sum(weights), 0.0
-    cumulative = []
-    for weight in weights:
-        running += weight / total
-        cumulative.append(running)
-    return cumulative
+    """Running totals of the weights, as ``random.choices(cum_weights=...)`` takes them (computed once)."""
+    return list(accumulate(weights))
 
 
 FIRST_NAME_WEIGHTS = _cumulative([1 / rank**0.3 for rank in range(1, len(FIRST_NAMES) + 1)])
