@@ -15,7 +15,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
-from cases import permissions
+from cases import permissions, selectors
 from cases.forms import MAX_TEXT, AccessibleFormMixin, DocumentsMixin, MultipleFileField
 from cases.models import Category
 
@@ -89,8 +89,9 @@ class AssignForm(CaseActionForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["assignee"]
+        # Checked against the database when sent; shown from the cached menus (selectors.staff_menus).
         field.queryset = permissions.assignable_users(get_user_model())
-        field.label_from_instance = lambda user: user.get_full_name() or user.get_username()
+        field.widget.choices = [("", field.empty_label), *selectors.staff_menus()[1]]
 
     def initial_from(self, complaint) -> dict:
         return {"assignee": complaint.assignee_id}
@@ -115,6 +116,13 @@ class CategoriseForm(CaseActionForm):
         empty_label="Not categorised",
         error_messages={"invalid_choice": "Choose a category from the list (it may have been retired)."},
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["category"]
+        # Checked against the database when sent; shown from the cached menus (selectors.staff_menus).
+        categories = selectors.staff_menus()[0]
+        field.widget.choices = [("", field.empty_label), *[(pk, name) for pk, name, active in categories if active]]
 
     def initial_from(self, complaint) -> dict:
         return {"category": complaint.category_id}

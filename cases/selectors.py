@@ -294,19 +294,28 @@ OPTIONS_CACHE_KEY = "cases:dashboard-options:v1"
 OPTIONS_CACHE_SECONDS = 60
 
 
-def dashboard_options(*, user) -> DashboardOptions:
-    """Menus of the filter form: categories and, for leads, the staff who work cases (cached a minute)."""
+def staff_menus() -> tuple[list[tuple[int, str, bool]], list[tuple[int, str]]]:
+    """Every category (pk, name, active) by name, and the staff who work cases (pk, label), cached a minute.
+
+    The dashboard's filter menus and the case page's assign and category menus show them.
+    What is chosen is checked against the database when a form is sent, not against this.
+    """
     from django.contrib.auth import get_user_model
     from django.core.cache import cache
 
-    is_lead = permissions.is_lead(user)
     menus = cache.get(OPTIONS_CACHE_KEY)
     if menus is None:
         categories = list(Category.objects.order_by("name").values_list("pk", "name", "active"))
         people = permissions.assignable_users(get_user_model()).only("pk", "first_name", "last_name", "username")
         menus = (categories, [(person.pk, user_label(person)) for person in people])
         cache.set(OPTIONS_CACHE_KEY, menus, OPTIONS_CACHE_SECONDS)
-    categories, staff = menus
+    return menus
+
+
+def dashboard_options(*, user) -> DashboardOptions:
+    """Menus of the filter form: categories and, for leads, the staff who work cases (cached a minute)."""
+    is_lead = permissions.is_lead(user)
+    categories, staff = staff_menus()
     # Managers only ever choose themselves (or nobody): they never see a colleague's cases.
     assignees = staff if is_lead else [(user.pk, user_label(user))]
     return DashboardOptions(is_lead=is_lead, categories=categories, assignees=assignees)

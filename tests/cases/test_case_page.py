@@ -548,7 +548,14 @@ def test_changes_are_post_only(as_lead, name):
 # --- A fixed number of queries --------------------------------------------------------------------
 
 
-def count_queries(client, url) -> int:
+def count_queries(client, url, *, menus_cached: bool = False) -> int:
+    """Queries of one request for the page; by default with the menus' cache empty (the worst case)."""
+    from django.core.cache import cache
+
+    from cases.selectors import OPTIONS_CACHE_KEY
+
+    if not menus_cached:
+        cache.delete(OPTIONS_CACHE_KEY)
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
     return len(queries)
@@ -572,6 +579,8 @@ def test_the_case_page_uses_a_fixed_number_of_queries(as_lead, boss, worker):
 
     assert small == large
     assert large <= 12
+    # The assign and category menus come from the minute's cache the dashboard keeps (2 queries).
+    assert count_queries(as_lead, case_url(complaint), menus_cached=True) == large - 2
 
 
 def test_a_responded_case_with_letters_and_actions_stays_within_the_budget(as_lead, boss, worker):
@@ -751,3 +760,42 @@ def test_case_page_in_a_browser(live_server, monkeypatch, device, viewport):
         browser.close()
     complaint.refresh_from_db()
     assert complaint.status == Status.INVESTIGATING  # a preview sends nothing
+
+
+# --- The forms' markup drawn in Python (cases/templatetags/case_forms.py) is Django's ------------
+
+
+@pytest.mark.parametrize("bound", [False, True])
+def test_menus_and_hidden_inputs_drawn_in_python_are_the_markup_django_draws(boss, worker, bound):
+    from cases.forms_case import AssignForm, CategoriseForm
+    from cases.templatetags.case_forms import field_widget, hidden_inputs
+
+    complaint = investigating(worker)
+    CategoryFactory(name='Fees <"extra"> & more')
+    retired = CategoryFactory(name="Retired", active=False)
+    manager(first_name="Zoë", last_name="O'Neil & Co")
+    if bound:  # sent with a stale revision and choices that are not on the list: every error shows
+        forms = [
+            AssignForm(data={"assign-assignee": "999999", "assign-expected_revision": "x"}),
+            CategoriseForm(data={"categorise-category": str(retired.pk), "categorise-seen_event": "-1"}),
+        ]
+        for form in forms:
+            assert not form.is_valid()
+    else:
+        forms = [AssignForm(complaint=complaint, latest_event_id=7), CategoriseForm(complaint=complaint)]
+
+    for form in forms:
+        menu = form[next(name for name in form.fields if not form.fields[name].widget.is_hidden)]
+        assert field_widget(menu) == str(menu)
+        assert hidden_inputs(form) == "".join(str(hidden) for hidden in form.hidden_fields())
+    assert "Zoë O&#x27;Neil &amp; Co" in field_widget(forms[0]["assignee"])
+    assert "Retired" not in field_widget(forms[1]["category"])  # retired categories are not offered
+
+
+def test_a_widget_that_is_not_a_plain_menu_is_drawn_by_django(worker):
+    from cases.forms_case import NoteForm
+    from cases.templatetags.case_forms import field_widget
+
+    form = NoteForm(complaint=investigating(worker))
+    assert field_widget(form["text"]) == str(form["text"])
+    assert field_widget(form["text"]).startswith("<textarea")
