@@ -317,6 +317,40 @@ class Complaint(models.Model):
         return timezone.localtime(self.received_at)
 
 
+class ComplaintSearchToken(models.Model):
+    """One word of a complaint's searched text, with the columns the dashboard sorts and filters by.
+
+    PostgreSQL only, and not managed by Django: migration 0011 creates the table and the
+    triggers that keep it equal to ``cases_complaint`` (a word per letter run or digit run
+    of the name, email, organisation, description and reference, upper-cased; the row's
+    running deadline, state, assignee, channel, category and receipt time beside it). Its
+    index (token, running deadline, newest first) hands the dashboard the first page of a
+    one-word search already in order, however many cases hold the word
+    (``cases.search``). Read only through the ORM, never written by Django.
+    """
+
+    pk = models.CompositePrimaryKey("token", "complaint")
+    token = models.TextField()
+    complaint = models.ForeignKey(Complaint, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    current_due = models.DateField(null=True)
+    received_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=Complaint.Status.choices)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    channel = models.CharField(max_length=12, choices=Complaint.Channel.choices)
+    category = models.ForeignKey(
+        Category, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+
+    class Meta:
+        managed = False
+        db_table = "cases_complaint_search_token"
+
+    def __str__(self) -> str:
+        return self.token
+
+
 class ComplaintEvent(models.Model):
     """One entry on a case's timeline: who did what, when, and whether the client sees it."""
 
