@@ -5,7 +5,7 @@ Usage:
 
 What it does:
   1. creates a scratch PostgreSQL database (jpdit_bench_dash), migrates it (with the
-     trigram and ordering indexes of cases/migrations/0005), creates the demo staff
+     ordering indexes of cases/migrations/0005 and the search words of 0011), creates the demo staff
      (seed_demo: one lead, one manager...) and seven more managers, and seeds N
      complaints with ``seed_complaints`` (default 100,000). ``--open`` keeps the number
      of OPEN cases the same whatever N (default 5,000: ``--open-share`` = open / N), as

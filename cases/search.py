@@ -105,41 +105,39 @@ def uses_word_index() -> bool:
     return connection.vendor == "postgresql"
 
 
-# The words beginning with part number # (parameters: its LIKE pattern twice, MAX_SPELLINGS), skipping
-# through complaint_search_token_order one distinct word at a time.
+# The words beginning with a part, in a scalar subquery (parameters: its LIKE pattern twice,
+# MAX_SPELLINGS): a recursive query that skips through complaint_search_token_order one
+# distinct word at a time, up to one more than MAX_SPELLINGS.
 _SPELLINGS = (
-    "v#(token, n) AS ("
+    "(WITH RECURSIVE v(token, n) AS ("
     "(SELECT token, 1 FROM cases_complaint_search_token WHERE token LIKE %s ORDER BY token LIMIT 1) "
-    "UNION ALL SELECT (SELECT t.token FROM cases_complaint_search_token AS t WHERE t.token > v#.token "
-    "AND t.token LIKE %s ORDER BY t.token LIMIT 1), n + 1 FROM v# WHERE v#.token IS NOT NULL AND n <= %s)"
+    "UNION ALL SELECT (SELECT t.token FROM cases_complaint_search_token AS t WHERE t.token > v.token "
+    "AND t.token LIKE %s ORDER BY t.token LIMIT 1), n + 1 FROM v WHERE v.token IS NOT NULL AND n <= %s) "
+    "SELECT array_agg(token ORDER BY token) FROM v WHERE token IS NOT NULL)"
 )
-_SPELLED = "SELECT #, token FROM v# WHERE token IS NOT NULL"
 
 
-def vocabulary(parts: list[str]) -> list[Spellings]:
-    """For each part, the words that begin with it in any case (one query; PostgreSQL only).
+def vocabulary_queries(parts: list[str]) -> list[tuple[str, list]]:
+    """For each part, a scalar subquery (SQL, parameters) of the words that begin with it in any case.
 
-    Each list is read by skipping through the index of the words (a recursive query,
-    one index probe per distinct word), up to ``MAX_SPELLINGS``.
+    PostgreSQL only; the dashboard asks them inside its tab-counts query (one round trip
+    fewer) and gives the answers to ``vocabulary``.
     """
-    if not parts:
-        return []
-    ctes, selects, params = [], [], []
-    for number, part in enumerate(parts):
+    queries = []
+    for part in parts:
         pattern = part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        ctes.append(_SPELLINGS.replace("#", str(number)))
-        selects.append(_SPELLED.replace("#", str(number)))
-        params += [pattern, pattern, MAX_SPELLINGS]
-    sql = "WITH RECURSIVE " + ", ".join(ctes) + " " + " UNION ALL ".join(selects)
-    found: dict[int, list[str]] = {number: [] for number in range(len(parts))}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for number, word in cursor.fetchall():
-            found[number].append(word)
-    return [
-        Spellings(part, () if len(found[n]) > MAX_SPELLINGS else tuple(found[n]), len(found[n]) > MAX_SPELLINGS)
-        for n, part in enumerate(parts)
-    ]
+        queries.append((_SPELLINGS, [pattern, pattern, MAX_SPELLINGS]))
+    return queries
+
+
+def vocabulary(parts: list[str], answers: list[list[str] | None]) -> list[Spellings]:
+    """Each part with its spellings, from the answers to ``vocabulary_queries`` (None: no word begins with it)."""
+    spellings = []
+    for part, words in zip(parts, answers, strict=True):
+        words = words or []
+        too_many = len(words) > MAX_SPELLINGS
+        spellings.append(Spellings(part, () if too_many else tuple(words), too_many))
+    return spellings
 
 
 def _tsquery(spellings: list[Spellings]) -> str:

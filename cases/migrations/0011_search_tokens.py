@@ -36,6 +36,10 @@ Patrick, "quince-mail" finds quince-mail.test, "atel" finds nothing).
 * complaint_search_trgm is dropped (nothing else reads it; it cost every new
   complaint an update of ~100 trigram lists).
 
+Applying it rewrites cases_complaint once (the stored column) and fills the words, in one
+transaction during which complaints cannot be written: about a second per 10,000 cases
+(2 minutes at 1,000,000, measured). Reversible: going back restores the trigram index.
+
 SQLite (laptops, tests) has neither: ``cases.search`` applies the same rule with a
 regular expression over the searched text.
 """

@@ -266,3 +266,51 @@ def test_postgres_several_words_are_found_in_the_words_index(client):
         cursor.execute("EXPLAIN " + queries.captured_queries[-1]["sql"])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "complaint_search_words" in plan
+
+
+# --- in the browser ---------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_a_search_typed_in_the_browser_lists_the_cases_whose_words_begin_with_it(live_server, monkeypatch):
+    """The lead types "pat" into the dashboard's search box; screenshots at desktop and phone width."""
+    import os
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.factories import UserFactory
+    from tests.services import chromium_path
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    out = Path(os.environ.get("SCREENSHOT_DIR", "var/screenshots"))
+    out.mkdir(parents=True, exist_ok=True)
+    UserFactory(username="lena", first_name="Lena", last_name="Lead", groups=["Complaints leads"])
+    wanted = [
+        make(name="Priya Patel", organisation="Chiltern Estates", due=TODAY + dt.timedelta(days=2)),
+        make(name="Patrick Moore", organisation="Marlow Logistics", due=TODAY + dt.timedelta(days=7)),
+        make(name="Ada Lovelace", description="The patch was applied late.", status=Status.CLOSED),
+    ]
+    make(name="Spat Jones", description="A late visit.")
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium_path(),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        for label, viewport in (("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})):
+            page = browser.new_page(viewport=viewport)
+            page.goto(f"{live_server.url}{reverse('staff:login')}")
+            page.fill("#id_username", "lena")
+            page.fill("#id_password", "correct horse battery staple")
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{live_server.url}{HOME}")
+            page.fill("input[name=q]", "pat")
+            page.press("input[name=q]", "Enter")
+            page.wait_for_selector("text=3 cases match")
+            page.screenshot(path=out / f"staff-search-{label}.png", full_page=True)
+            text = page.inner_text("main")
+            assert all(case.reference in text for case in wanted)
+            assert "Spat Jones" not in text
+            page.close()
+        browser.close()
