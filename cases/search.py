@@ -105,39 +105,68 @@ def uses_word_index() -> bool:
     return connection.vendor == "postgresql"
 
 
-# The words beginning with a part, in a scalar subquery (parameters: its LIKE pattern twice,
-# MAX_SPELLINGS): a recursive query that skips through complaint_search_token_order one
-# distinct word at a time, up to one more than MAX_SPELLINGS.
-_SPELLINGS = (
-    "(WITH RECURSIVE v(token, n) AS ("
-    "(SELECT token, 1 FROM cases_complaint_search_token WHERE token LIKE %s ORDER BY token LIMIT 1) "
-    "UNION ALL SELECT (SELECT t.token FROM cases_complaint_search_token AS t WHERE t.token > v.token "
-    "AND t.token LIKE %s ORDER BY t.token LIMIT 1), n + 1 FROM v WHERE v.token IS NOT NULL AND n <= %s) "
-    "SELECT array_agg(token ORDER BY token) FROM v WHERE token IS NOT NULL)"
-)
+# For each search word (parameter 1: the words; 2: MIN_PART; 3: MAX_SPELLINGS), its parts as
+# PostgreSQL cuts them, each with the words of any case that begin with it, read by skipping
+# through complaint_search_token_order one distinct word at a time (up to MAX_SPELLINGS + 1).
+# A range, not LIKE: the part is known only as the query runs, and a range of the "C"-ordered
+# index is every word that begins with it (no letter or digit sorts after U+10FFFF).
+_VOCABULARY = """(
+SELECT coalesce(json_agg(json_build_array(w.n, p.part, (
+    WITH RECURSIVE v(token, k) AS (
+        (SELECT t.token, 1 FROM cases_complaint_search_token AS t
+         WHERE t.token >= p.part COLLATE "C" AND t.token < (p.part || chr(1114111)) COLLATE "C"
+         ORDER BY t.token LIMIT 1)
+        UNION ALL
+        SELECT (SELECT t.token FROM cases_complaint_search_token AS t
+                WHERE t.token > v.token AND t.token < (p.part || chr(1114111)) COLLATE "C"
+                ORDER BY t.token LIMIT 1), v.k + 1
+        FROM v WHERE v.token IS NOT NULL AND v.k <= %s
+    )
+    SELECT array_agg(v.token ORDER BY v.token) FROM v WHERE v.token IS NOT NULL
+)) ORDER BY w.n, p.part), '[]'::json)
+FROM unnest(%s::text[]) WITH ORDINALITY AS w(word, n)
+CROSS JOIN LATERAL unnest(complaint_search_tokens(w.word)) AS p(part)
+WHERE char_length(p.part) >= %s
+)"""
 
 
-def vocabulary_queries(parts: list[str]) -> list[tuple[str, list]]:
-    """For each part, a scalar subquery (SQL, parameters) of the words that begin with it in any case.
+@dataclass(frozen=True)
+class Terms:
+    """What a search looks for: its parts (each word's, once), their spellings (PostgreSQL), and the words too short."""
 
-    PostgreSQL only; the dashboard asks them inside its tab-counts query (one round trip
-    fewer) and gives the answers to ``vocabulary``.
+    parts: list[str]
+    spellings: list[Spellings] | None
+    short: list[str]
+
+
+def vocabulary_query(words: list[str]) -> tuple[str, list]:
+    """A scalar subquery (SQL, parameters): each word's parts as the database cuts them, and their spellings.
+
+    PostgreSQL only: the dashboard asks it inside its tab-counts query and gives the answer
+    to ``terms_found``. The database cuts the search words with the function that cut the
+    cases' words, so both sides agree on what a letter is in every script.
     """
-    queries = []
-    for part in parts:
-        pattern = part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        queries.append((_SPELLINGS, [pattern, pattern, MAX_SPELLINGS]))
-    return queries
+    return _VOCABULARY, [MAX_SPELLINGS, words, MIN_PART]
 
 
-def vocabulary(parts: list[str], answers: list[list[str] | None]) -> list[Spellings]:
-    """Each part with its spellings, from the answers to ``vocabulary_queries`` (None: no word begins with it)."""
-    spellings = []
-    for part, words in zip(parts, answers, strict=True):
-        words = words or []
-        too_many = len(words) > MAX_SPELLINGS
-        spellings.append(Spellings(part, () if too_many else tuple(words), too_many))
-    return spellings
+def terms_found(words: list[str], answer: list | None) -> Terms:
+    """The ``Terms`` of ``words`` from the answer to ``vocabulary_query`` (None: nothing was asked)."""
+    spellings: dict[str, Spellings] = {}
+    searched: set[int] = set()
+    for number, part, found in answer or []:
+        searched.add(number - 1)
+        found = found or []
+        too_many = len(found) > MAX_SPELLINGS
+        spellings.setdefault(part, Spellings(part, () if too_many else tuple(found), too_many))
+    short = [word for index, word in enumerate(words) if index not in searched]
+    return Terms(list(spellings), list(spellings.values()), short)
+
+
+def terms_in_python(words: list[str]) -> Terms:
+    """The ``Terms`` of ``words`` cut by ``tokens`` (SQLite: no vocabulary, the text is read)."""
+    cut = [parts(word) for word in words]
+    every = list(dict.fromkeys(part for word_parts in cut for part in word_parts))
+    return Terms(every, None, [word for word, word_parts in zip(words, cut, strict=True) if not word_parts])
 
 
 def _tsquery(spellings: list[Spellings]) -> str:
@@ -151,18 +180,18 @@ def _tsquery(spellings: list[Spellings]) -> str:
     return " & ".join(one(entry) for entry in spellings)
 
 
-def condition(parts: list[str], spellings: list[Spellings] | None) -> Q:
-    """Cases holding every part (on a queryset of complaints; ``spellings`` from ``vocabulary`` on PostgreSQL)."""
-    if not parts:
+def condition(terms: Terms) -> Q:
+    """Cases holding every part (on a queryset of complaints aliased ``search_text=SearchText()``)."""
+    if not terms.parts:
         return Q()
-    if spellings is not None:
-        if any(entry.found_nowhere for entry in spellings):
+    if terms.spellings is not None:
+        if any(entry.found_nowhere for entry in terms.spellings):
             return Q(pk__in=[])
-        return Q(_Matches(_tsquery(spellings)))
+        return Q(_Matches(_tsquery(terms.spellings)))
     found = Q()
-    for part in parts:
+    for part in terms.parts:
         # Begins a word: not preceded by a letter (a letter run) or by a digit (a digit run).
-        before = r"(?<![0-9])" if part[0].isdigit() else r"(?<![^\W\d_])"
+        before = r"(?<![0-9])" if part[0] in "0123456789" else r"(?<![^\W\d_])"
         found &= Q(search_text__iregex=before + re.escape(part))
     return found
 

@@ -480,13 +480,6 @@ def _typed_reference(text: str) -> str:
     return f"{references.PREFIX}-{match[1]}-{match[2]}-{match[3]}" if match else text
 
 
-def _search_words(q: str) -> tuple[list[str], list[str]]:
-    """The words searched by, and those left out as too short (no part of ``MIN_SEARCH_WORD`` characters)."""
-    words = q.split()[:MAX_SEARCH_WORDS]
-    kept = [w for w in words if (_is_email(w) and len(w) >= MIN_SEARCH_WORD) or search.parts(w)]
-    return kept, [w for w in words if w not in kept]
-
-
 def _is_email(word: str) -> bool:
     """A word with an "@" after its first character: the start of an email address."""
     return "@" in word[1:]
@@ -683,19 +676,26 @@ def complaint_dashboard(
         ordering = _ordering(filters.sort, state)
         one_part = None
         if searching:
-            words, short_words = _search_words(filters.q)
-            emails = [word for word in words if _is_email(word)]
-            parts = list(dict.fromkeys(part for word in words if word not in emails for part in search.parts(word)))
-            # The tab counts are read now, with the words that begin with each part (PostgreSQL).
-            vocabulary = search.vocabulary_queries(parts) if search.uses_word_index() else []
-            counts = dashboard_counts(user=user, today=today, horizon=horizon, also_select=vocabulary)
-            spellings = search.vocabulary(parts, counts[SELECTED]) if search.uses_word_index() else None
+            words = filters.q.split()[:MAX_SEARCH_WORDS]
+            emails = [word for word in words if _is_email(word) and len(word) >= MIN_SEARCH_WORD]
+            texts = [word for word in words if not _is_email(word)]
+            if search.uses_word_index():
+                # The tab counts are read now, with each word's parts and the words of any case that
+                # begin with them (cases.search.vocabulary_query): one round trip.
+                asked = [search.vocabulary_query(texts)] if texts else []
+                counts = dashboard_counts(user=user, today=today, horizon=horizon, also_select=asked)
+                terms = search.terms_found(texts, counts[SELECTED][0] if texts else None)
+            else:
+                counts = dashboard_counts(user=user, today=today, horizon=horizon)
+                terms = search.terms_in_python(texts)
+            short_words = [word for word in words if word not in emails and word not in texts] + terms.short
             # Nothing searchable typed: say so rather than read every case.
-            condition &= (_email_q(emails) & search.condition(parts, spellings)) if words else Q(pk__in=[])
+            searched = emails or terms.parts
+            condition &= (_email_q(emails) & search.condition(terms)) if searched else Q(pk__in=[])
             base = visible.with_current_due().alias(search_text=search.SearchText())
-            if spellings and len(spellings) == 1 and not emails and ordering is _BY_DUE_DATE:
+            if terms.spellings and len(terms.spellings) == 1 and not emails and ordering is _BY_DUE_DATE:
                 # One word in due-date order: the first rows of that word's index (cases.search).
-                one_part = spellings[0]
+                one_part = terms.spellings[0]
         else:
             condition &= _tab_q(tab, user=user, today=today, horizon=horizon)
             base = (Complaint.objects if _tab_within_sight(tab, user=user) else visible).with_current_due()
