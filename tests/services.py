@@ -39,3 +39,36 @@ def chromium_path() -> str | None:
     if os.path.exists(CHROMIUM):
         return CHROMIUM
     return shutil.which("chromium")
+
+
+# Headless Debian Chromium as this machine runs it, and the two widths every screenshot is taken at.
+BROWSER_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking")
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+# The password tests.factories.UserFactory gives every user.
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=chromium_path(), args=list(BROWSER_ARGS))
+
+
+def screenshot_dir():
+    """$SCREENSHOT_DIR (default var/screenshots), created."""
+    from pathlib import Path
+
+    out = Path(os.environ.get("SCREENSHOT_DIR", "var/screenshots"))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def sign_in_staff(page, base_url: str, username: str, password: str = STAFF_PASSWORD) -> None:
+    """Sign in through the staff sign-in form (opened unless the page shows it) and land on the dashboard."""
+    from django.urls import reverse
+
+    login = f"{base_url}{reverse('staff:login')}"
+    if page.url != login:
+        page.goto(login)
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}{reverse('staff:home')}")

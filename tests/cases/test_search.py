@@ -9,42 +9,25 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from cases import retention, search, selectors
-from cases.business_days import LONDON
 from cases.models import Complaint, ComplaintSearchToken
-from tests.factories import CategoryFactory, ComplaintFactory, lead, manager
+from tests.cases.test_dashboard import HOME, TODAY, _frozen  # noqa: F401 (the dashboard tests' Tuesday, frozen)
+from tests.cases.test_dashboard import make as make_case
+from tests.factories import CategoryFactory, lead, manager
 
 pytestmark = pytest.mark.django_db
 
-HOME = reverse("staff:home")
 Status = Complaint.Status
-NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=LONDON)
-TODAY = NOW.date()
 
 
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-def make(*, status=Status.INVESTIGATING, due=None, assignee=None, **fields):
-    fields.setdefault("received_at", NOW - dt.timedelta(days=6))
-    fields.setdefault("email", "client@example.test")
-    fields.setdefault("organisation", "")
-    fields.setdefault("description", "A late visit.")
-    if status == Status.RECEIVED:
-        fields["acknowledgement_due"] = due or TODAY + dt.timedelta(days=1)
-    else:
-        fields.setdefault("acknowledgement_due", TODAY - dt.timedelta(days=3))
-        fields["acknowledged_at"] = NOW - dt.timedelta(days=4)
-        fields["outcome_due"] = due or TODAY + dt.timedelta(days=14)
-    return ComplaintFactory(status=status, assignee=assignee, **fields)
+def make(**fields):
+    """A case as the dashboard tests make them, with fixed details that hold no search word by chance."""
+    for field, value in {"email": "client@example.test", "organisation": "", "description": "A late visit."}.items():
+        fields.setdefault(field, value)
+    return make_case(**fields)
 
 
 def found(client, query: str, **filters) -> list[str]:
@@ -290,17 +273,13 @@ def test_postgres_several_words_are_found_in_the_words_index(client):
 @pytest.mark.browser
 def test_a_search_typed_in_the_browser_lists_the_cases_whose_words_begin_with_it(live_server, monkeypatch):
     """The lead types "pat" into the dashboard's search box; screenshots at desktop and phone width."""
-    import os
-    from pathlib import Path
-
     from playwright.sync_api import sync_playwright
 
     from tests.factories import UserFactory
-    from tests.services import chromium_path
+    from tests.services import VIEWPORTS, launch_chromium, screenshot_dir, sign_in_staff
 
+    # Playwright's sync API runs an event loop in this thread; the live server's database is a real one.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    out = Path(os.environ.get("SCREENSHOT_DIR", "var/screenshots"))
-    out.mkdir(parents=True, exist_ok=True)
     UserFactory(username="lena", first_name="Lena", last_name="Lead", groups=["Complaints leads"])
     wanted = [
         make(name="Priya Patel", organisation="Chiltern Estates", due=TODAY + dt.timedelta(days=2)),
@@ -308,23 +287,15 @@ def test_a_search_typed_in_the_browser_lists_the_cases_whose_words_begin_with_it
         make(name="Ada Lovelace", description="The patch was applied late.", status=Status.CLOSED),
     ]
     make(name="Spat Jones", description="A late visit.")
-
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path(),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        for label, viewport in (("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})):
+        browser = launch_chromium(p)
+        for label, viewport in VIEWPORTS.items():
             page = browser.new_page(viewport=viewport)
-            page.goto(f"{live_server.url}{reverse('staff:login')}")
-            page.fill("#id_username", "lena")
-            page.fill("#id_password", "correct horse battery staple")
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{live_server.url}{HOME}")
+            sign_in_staff(page, live_server.url, "lena")
             page.fill("input[name=q]", "pat")
             page.press("input[name=q]", "Enter")
             page.wait_for_selector("text=3 cases match")
-            page.screenshot(path=out / f"staff-search-{label}.png", full_page=True)
+            page.screenshot(path=screenshot_dir() / f"staff-search-{label}.png", full_page=True)
             text = page.inner_text("main")
             assert all(case.reference in text for case in wanted)
             assert "Spat Jones" not in text

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -261,28 +259,21 @@ def test_staff_pages_screenshots(live_server, monkeypatch):
     from playwright.sync_api import sync_playwright
 
     from tests.factories import ComplaintFactory, UserFactory
-    from tests.services import chromium_path
+    from tests.services import VIEWPORTS, launch_chromium, screenshot_dir, sign_in_staff
 
     # Playwright's sync API runs an event loop in this thread; the live server's database is a real one.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    out = Path(os.environ.get("SCREENSHOT_DIR", "var/screenshots"))
-    out.mkdir(parents=True, exist_ok=True)
+    out = screenshot_dir()
     UserFactory(username="lena", first_name="Lena", last_name="Lead", groups=["Complaints leads"])
     ComplaintFactory.create_batch(4)
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path(),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        for label, viewport in (("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})):
+        browser = launch_chromium(p)
+        for label, viewport in VIEWPORTS.items():
             page = browser.new_page(viewport=viewport)
             page.goto(f"{live_server.url}{reverse('staff:login')}")
             page.screenshot(path=out / f"staff-login-{label}.png", full_page=True)
-            page.fill("#id_username", "lena")
-            page.fill("#id_password", "correct horse battery staple")
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{live_server.url}{reverse('staff:home')}")
+            sign_in_staff(page, live_server.url, "lena")
             page.screenshot(path=out / f"staff-home-{label}.png", full_page=True)
             page.click("text=Log a complaint >> nth=-1")
             page.wait_for_url(f"{live_server.url}{LOG_URL}")
@@ -307,5 +298,6 @@ def test_staff_pages_screenshots(live_server, monkeypatch):
             page.wait_for_load_state()
         assert page.locator("text=Sign-in temporarily locked").count() == 1
         page.screenshot(path=out / "staff-locked-out-desktop.png", full_page=True)
+        page.close()
         browser.close()
     assert Complaint.objects.filter(status=Complaint.Status.ACKNOWLEDGED).count() == 2
