@@ -1,30 +1,34 @@
 """The staff dashboard's text search: words found from their beginning, at any number of cases.
 
-The rule (the same on every database):
+The rule (the same on every database, with one difference: what counts as a letter):
 
 * A complaint's searched text is its name, email, organisation, description and
   reference. It is cut into words: each run of letters and each run of digits,
   upper-cased (``tokens``). "Priya O'Brien-Patel, priya.patel12@example.com" holds
   PRIYA, O, BRIEN, PATEL, 12, EXAMPLE and COM.
-* A search word is cut the same way, and every part of it long enough to search by
+* A search word is cut the same way (on PostgreSQL by the database itself, in the
+  tab-counts query: ``vocabulary_query``), and every part of it long enough to search by
   (``MIN_PART``) must begin one of the case's words: "pat" finds Patel and Patrick,
   "obrien" finds nobody (O'Brien is two words), "atel" finds nothing, "00012" finds
   JPD-2026-00012-K.
 * Every word of a search must be found (in any field).
 
 On PostgreSQL the words are kept by migration 0011 (the table of each case's words,
-``ComplaintSearchToken``, and the GIN index complaint_search_words), so that:
+``ComplaintSearchToken``, and the stored ``search_words`` with the GIN index
+complaint_search_words), so that:
 
 * a search for one word reads the first page off the index of that word's cases in
-  due-date order (``ranked_ids``), as many rows as the page shows, however many cases
+  due-date order (``ranked``), as many rows as the page shows, however many cases
   hold the word;
 * a search for several words asks complaint_search_words for the cases holding all of
   them (``condition``), each spelled out as the words of the vocabulary that begin
-  with it (``vocabulary``): whole-word posting lists, so a pair rare together is cheap
+  with it (``vocabulary_query``, ``terms_found``): whole-word posting lists, so a pair rare together is cheap
   however common each word is.
 
 On SQLite (laptops, tests) ``condition`` is a regular expression over the searched
-text that says the same.
+text that says the same, with Python's letters (``tokens``); PostgreSQL's (glibc's) also
+count the vowel signs of scripts such as Devanagari and Arabic, so such a word may be
+cut differently on a laptop.
 """
 
 from __future__ import annotations
@@ -105,7 +109,7 @@ def uses_word_index() -> bool:
     return connection.vendor == "postgresql"
 
 
-# For each search word (parameter 1: the words; 2: MIN_PART; 3: MAX_SPELLINGS), its parts as
+# For each search word (parameters: MAX_SPELLINGS, the words, MIN_PART), its parts as
 # PostgreSQL cuts them, each with the words of any case that begin with it, read by skipping
 # through complaint_search_token_order one distinct word at a time (up to MAX_SPELLINGS + 1).
 # A range, not LIKE: the part is known only as the query runs, and a range of the "C"-ordered

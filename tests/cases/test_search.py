@@ -89,6 +89,25 @@ def test_letters_outside_english_are_letters(client):
     assert found(client, "ŁUKASIEWICZ") == [case.reference]
 
 
+def test_search_syntax_typed_into_the_box_is_only_text(client):
+    boss = lead()
+    patel = make(name="Priya Patel")
+    client.force_login(boss)
+    # tsquery and LIKE syntax are punctuation here: only the letters between them are searched.
+    assert found(client, "'pat':*") == [patel.reference]
+    assert found(client, "pat%_ & !priya |") == [patel.reference]
+    for nonsense in ("'\\ & | ! :*", "%_%", "-- ;"):
+        response = client.get(HOME, {"q": nonsense})
+        assert response.status_code == 200
+        assert response.context["board"].searching
+        assert response.context["board"].rows == []
+    # What the form refuses is said, and nothing is searched.
+    for refused, error in (("a\x00bcd", "Null characters are not allowed."), ("pat" * 70, "at most 200 characters")):
+        response = client.get(HOME, {"q": refused})
+        assert error in str(response.context["form"].errors)
+        assert not response.context["board"].searching
+
+
 @pytest.mark.parametrize("spellings", [search.MAX_SPELLINGS, 2], ids=["listed", "too many: a prefix"])
 def test_a_word_with_many_spellings_finds_them_all_in_due_date_order(client, monkeypatch, spellings):
     monkeypatch.setattr(search, "MAX_SPELLINGS", spellings)
