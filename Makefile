@@ -65,7 +65,7 @@ run: seed
 	@$(MAKE) --no-print-directory serve
 
 test: install lint
-	env -u DJANGO_SETTINGS_MODULE -u DJANGO_ENV $(BIN)/python -m pytest -p scripts.pytest_summary $(PYTEST_ARGS)
+	env -u DJANGO_SETTINGS_MODULE -u DJANGO_ENV $(BIN)/python -m pytest -p scripts.pytest_summary $(if $(AT),--at=$(AT)) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -32,7 +32,7 @@ import secrets
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import IO
 
 import puremagic
@@ -427,7 +427,7 @@ class Staging:
 
     def add(self, upload: ValidatedUpload) -> StagedFile:
         upload.file.seek(0)
-        key = secrets.token_hex(16)
+        key = staging_key(timezone.now())
         staging_storage().save(f"{self.folder}/{key}", File(upload.file))
         upload.file.seek(0)
         staged = StagedFile(key, upload.original_name, upload.content_type, upload.size, upload.sha256)
@@ -476,6 +476,28 @@ class Staging:
         _remove_empty_folder(self.folder)
 
 
+def staging_key(at: datetime) -> str:
+    """A staged file's name: when it was staged (8 hex digits of Unix seconds) and 24 random hex digits.
+
+    The purge reads the time from the name, on the product's clock, rather than the store's
+    modification time: an object store's clock (or a test's travelled one) may differ from ours.
+    """
+    return f"{int(at.timestamp()):08x}{secrets.token_hex(12)}"
+
+
+def staged_at(storage, path: str, key: str) -> datetime:
+    """When a staged file was staged: from its name, or (for a name of older releases) from the store."""
+    if re.fullmatch(r"[0-9a-f]{32}", key):
+        moment = datetime.fromtimestamp(int(key[:8], 16), tz=UTC)
+        if STAGING_KEYS_SINCE <= moment <= timezone.now() + STAGING_MAX_AGE:
+            return moment
+    return storage.get_modified_time(path)
+
+
+# Names made before staging_key carried the time are random: a "time" outside this range is one of them.
+STAGING_KEYS_SINCE = datetime(2026, 12, 1, tzinfo=UTC)
+
+
 def _remove_empty_folder(folder: str) -> None:
     # Filesystem storage leaves empty folders behind; object stores have none.
     storage = staging_storage()
@@ -499,7 +521,7 @@ def purge_stale_staging(max_age: timedelta = STAGING_MAX_AGE) -> int:
         _, names = storage.listdir(prefix)
         for name in names:
             path = f"{prefix}/{name}"
-            if storage.get_modified_time(path) < cutoff:
+            if staged_at(storage, path, name) < cutoff:
                 storage.delete(path)
                 deleted += 1
         _remove_empty_folder(prefix)

@@ -39,6 +39,30 @@ def _fresh_calendar():
 
 
 @pytest.fixture(autouse=True)
+def _no_staged_uploads():
+    """Every test starts and ends with no upload staged between form posts.
+
+    Deleted outright, not through ``purge_stale_staging``: that compares the files' modification
+    times, which the filesystem stamps with the real clock, with the product's (travelled) clock.
+    """
+    from cases import uploads
+
+    clear_staging(uploads.staging_storage(), uploads.STAGING_DIR)
+    yield
+    clear_staging(uploads.staging_storage(), uploads.STAGING_DIR)
+
+
+def clear_staging(storage, folder: str) -> None:
+    if not storage.exists(folder):
+        return
+    folders, names = storage.listdir(folder)
+    for name in names:
+        storage.delete(f"{folder}/{name}")
+    for child in folders:
+        clear_staging(storage, f"{folder}/{child}")
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache
 

@@ -7,6 +7,7 @@ import html
 import re
 
 import pytest
+import time_machine
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
@@ -316,7 +317,22 @@ def test_a_new_letter_file_is_never_served_for_another_case(client):
     assert Attachment.objects.count() == 0
 
 
-def test_the_list_and_page_use_the_deadline_words_of_every_page(client):
+@pytest.mark.parametrize(
+    "now",
+    [
+        # A Wednesday: three business days back is the Friday before, four days of the calendar.
+        dt.datetime(2026, 12, 9, 11, 0, tzinfo=business_days.LONDON),
+        # A Sunday: three business days back is Wednesday, and only Thursday and Friday have passed since.
+        dt.datetime(2026, 12, 6, 11, 0, tzinfo=business_days.LONDON),
+    ],
+    ids=["wednesday", "sunday"],
+)
+def test_the_list_and_page_use_the_deadline_words_of_every_page(client, now):
+    with time_machine.travel(now, tick=False):
+        _the_list_and_page_use_the_deadline_words(client, overdue_by=2 if now.weekday() >= 5 else 3)
+
+
+def _the_list_and_page_use_the_deadline_words(client, *, overdue_by):
     late = lodged()
     Appeal.objects.filter(pk=late.pk).update(
         decision_due=business_days.add_business_days(business_days.london_today(), -3)
@@ -329,7 +345,7 @@ def test_the_list_and_page_use_the_deadline_words_of_every_page(client):
 
     body = text(client.get(reverse(CHANGELIST)))
 
-    assert "OVERDUE BY 3 BUSINESS DAYS" in body
+    assert f"OVERDUE BY {overdue_by} BUSINESS DAYS" in body
     assert "due in 2 business days" in body
     late.refresh_from_db()
-    assert "overdue by 3 business days" in text(client.get(page(late)))
+    assert f"overdue by {overdue_by} business days" in text(client.get(page(late)))

@@ -72,13 +72,6 @@ def staged_files() -> list[str]:
     return [name for folder in folders for name in storage.listdir(f"{uploads.STAGING_DIR}/{folder}")[1]]
 
 
-@pytest.fixture(autouse=True)
-def _no_staging_left_over():
-    uploads.purge_stale_staging(max_age=timedelta(0))
-    yield
-    uploads.purge_stale_staging(max_age=timedelta(0))
-
-
 # --- The form page --------------------------------------------------------------------
 
 

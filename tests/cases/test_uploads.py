@@ -5,12 +5,17 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import secrets
 import time
 import zipfile
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from cases import tasks, uploads
 from cases.uploads import Staging, clean_file_name, validate_upload
@@ -287,11 +292,12 @@ def test_removed_file_is_deleted_and_dropped():
 
 
 def test_purge_deletes_staging_older_than_a_day_and_keeps_recent(settings):
-    old, recent = stage("old.pdf"), stage("recent.pdf")
+    now = timezone.now()
+    with time_machine.travel(now - timedelta(days=2)):
+        old = stage("old.pdf")
+    recent = stage("recent.pdf")
     storage = uploads.staging_storage()
     old_path = storage.path(old.path(old.files[0]))
-    two_days_ago = time.time() - 2 * 24 * 3600
-    os.utime(old_path, (two_days_ago, two_days_ago))
 
     deleted = tasks.purge_stale_uploads()
 
@@ -300,6 +306,30 @@ def test_purge_deletes_staging_older_than_a_day_and_keeps_recent(settings):
     assert not os.path.exists(os.path.dirname(old_path))
     assert storage.exists(recent.path(recent.files[0]))
     recent.discard()
+
+
+def test_purge_reads_the_staging_time_from_the_name_not_the_stores_clock():
+    """A store whose clock runs a day ahead (or a travelled test clock) must not purge a fresh upload."""
+    recent = stage("recent.pdf")
+    storage = uploads.staging_storage()
+    path = storage.path(recent.path(recent.files[0]))
+    a_day_and_more_ago = time.time() - 25 * 3600
+    os.utime(path, (a_day_and_more_ago, a_day_and_more_ago))
+
+    assert tasks.purge_stale_uploads() == 0
+    assert storage.exists(recent.path(recent.files[0]))
+    recent.discard()
+
+
+def test_purge_falls_back_to_the_stores_time_for_names_without_one():
+    storage = uploads.staging_storage()
+    # A name of an older release: 32 random hex digits, here reading as 1970.
+    name = storage.save(f"{uploads.STAGING_DIR}/{'a' * 24}/{'0' * 8}{secrets.token_hex(12)}", ContentFile(b"old"))
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(storage.path(name), (two_days_ago, two_days_ago))
+
+    assert tasks.purge_stale_uploads() == 1
+    assert not storage.exists(name)
 
 
 def test_staged_file_purged_meanwhile_is_reported_missing():
