@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, DateField, F, When
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -190,7 +189,7 @@ class AppealAdmin(admin.ModelAdmin):
         return get_object_or_404(Appeal.objects.select_related("complaint", "complaint__category"), pk=pk)
 
     def _owners(self):
-        return assignable_users(get_user_model())
+        return assignable_users()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method != "GET":

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from appeals.models import Appeal
-from cases.forms import CLOCK_SLACK, MAX_TEXT, DocumentsMixin, MultipleFileField
+from cases.forms import CLOCK_SLACK, MAX_TEXT, DocumentsMixin, MultipleFileField, TimeOfReceiptField
 
 
 def _area(label: str, *, rows: int, required: bool = True, help_text: str = "", required_message: str = ""):
@@ -71,17 +71,7 @@ class StaffAppealForm(AppealIntakeForm):
         widget=forms.RadioSelect,
         error_messages={"required": "Choose how the appeal arrived: by email or by letter."},
     )
-    received_at = forms.DateTimeField(
-        label="When did it arrive?",
-        help_text="London time. The deadlines run from this moment, so enter when it really arrived.",
-        initial=lambda: timezone.localtime().replace(second=0, microsecond=0),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "60"}, format="%Y-%m-%dT%H:%M"),
-        error_messages={
-            "required": "Enter the date and time the appeal arrived.",
-            "invalid": "Enter a date and time, like 14/03/2026 10:30.",
-        },
-    )
+    received_at = TimeOfReceiptField(what="the appeal")
     reasons = _area(
         "The client's reasons for the appeal",
         rows=10,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from accounts.permissions import users_with_perm
 from cases import permissions as case_permissions
 from cases.models import Complaint, ComplaintEvent
 
@@ -68,15 +69,6 @@ def independence_problem(user, complaint: Complaint) -> str:
     return ""
 
 
-def deciders(user_model) -> QuerySet:
+def deciders() -> QuerySet:
     """Active users holding the decide-appeal permission through a group or directly (not bare superusers)."""
-    from django.db.models import Q
-
-    return (
-        user_model.objects.filter(is_active=True)
-        .filter(
-            Q(groups__permissions__codename="decide_appeal", groups__permissions__content_type__app_label="appeals")
-            | Q(user_permissions__codename="decide_appeal", user_permissions__content_type__app_label="appeals")
-        )
-        .distinct()
-    )
+    return users_with_perm(DECIDE)

@@ -24,12 +24,12 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from appeals import permissions
 from appeals.models import Appeal
-from cases import business_days, links
+from cases import business_days
+from cases import permissions as case_permissions
 from cases.models import Action, Attachment, Complaint, ComplaintEvent
 from cases.services import (
     CLIENT,
@@ -41,6 +41,9 @@ from cases.services import (
     record_event,
 )
 from cases.uploads import ValidatedUpload
+from notifications.models import Letter
+from notifications.rendering import render_pdf
+from notifications.services import message_queue
 
 Status = Appeal.Status
 Event = ComplaintEvent.Kind
@@ -214,7 +217,6 @@ def appeal_log(
 
 def _queue_acknowledgement(appeal: Appeal, *, actor=None) -> None:
     """Email the acknowledgement on commit; with no email address, produce the letter to post now."""
-    from notifications.services import message_queue
 
     complaint = appeal.complaint
     if complaint.email:
@@ -254,8 +256,6 @@ def appeal_acknowledge(*, appeal: Appeal, at: datetime, actor=None, how: str = "
 
 def appeal_acknowledgement_letter_issue(*, appeal: Appeal, actor=None):
     """Acknowledge an appeal from a client with no email address by a letter to post."""
-    from notifications.models import Letter
-    from notifications.rendering import render_pdf
 
     now = timezone.now()
     appeal = appeal_acknowledge(appeal=appeal, at=now, actor=actor, how="letter")
@@ -276,12 +276,9 @@ def appeal_acknowledgement_letter_issue(*, appeal: Appeal, actor=None):
 
 def _notify_deciders(appeal: Appeal) -> None:
     """Tell the Directors (or, if there are none, the complaints leads) that an appeal arrived."""
-    from django.contrib.auth import get_user_model
 
-    from cases.services import _leads
-    from notifications.services import message_queue
 
-    recipients = list(permissions.deciders(get_user_model())) or list(_leads())
+    recipients = list(permissions.deciders()) or list(case_permissions.leads())
     for user in recipients:
         if user.email:
             message_queue(
@@ -292,34 +289,6 @@ def _notify_deciders(appeal: Appeal) -> None:
                 context={"recipient_name": actor_label(user)},
                 client_visible=False,
             )
-
-
-# --- Hooks called by notifications when a message is being sent ------------------------
-
-
-def appeal_prepare_acknowledgement(message) -> dict:
-    """Acknowledge the appeal as its acknowledgement email goes out (retried if sending fails)."""
-    appeal = Appeal.objects.select_related("complaint").get(complaint=message.complaint)
-    if appeal.status == Status.RECEIVED:
-        appeal = appeal_acknowledge(appeal=appeal, at=timezone.now())
-    return {"complaint": appeal.complaint, "appeal": appeal, "tracking_url": links.client_url(appeal.complaint)}
-
-
-def appeal_prepare_client_message(message) -> dict:
-    appeal = Appeal.objects.select_related("complaint").get(complaint=message.complaint)
-    return {"complaint": appeal.complaint, "appeal": appeal, "tracking_url": links.client_url(appeal.complaint)}
-
-
-def appeal_prepare_staff_message(message) -> dict:
-    """Staff emails link to the appeal in the admin (sign-in required) and never quote the client."""
-    appeal = Appeal.objects.select_related("complaint").get(complaint=message.complaint)
-    url = settings.SITE_URL + reverse("admin:appeals_appeal_change", args=[appeal.pk])
-    return {
-        "complaint": appeal.complaint,
-        "appeal": appeal,
-        "appeal_url": url,
-        "decision_days": settings.APPEAL_DECISION_DAYS,
-    }
 
 
 # --- The Director's review and decision ------------------------------------------------------
@@ -393,7 +362,6 @@ def decision_letter_context(
 
 def decision_letter_preview(*, actor, appeal: Appeal, decision, reasons, recommendations, actions) -> bytes:
     """The PDF the client would receive, from a draft, saving nothing."""
-    from notifications.rendering import render_pdf
 
     problem = permissions.independence_problem(actor, appeal.complaint)
     if problem:
@@ -428,9 +396,6 @@ def appeal_decide(
     actions are tracked with the outcome's. Nothing about the decision can be
     changed afterwards, and no further appeal is possible (one per complaint).
     """
-    from notifications.models import Letter
-    from notifications.rendering import render_pdf
-    from notifications.services import message_queue
 
     decision_validate(decision=decision, reasons=reasons, actions=actions)
     locked = _lock(actor=actor, appeal=appeal, expected_revision=expected_revision)

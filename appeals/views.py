@@ -25,13 +25,15 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from accounts.access import forbidden, staff_required
 from appeals import permissions, services
 from appeals.forms_intake import ClientAppealForm, StaffAppealForm
 from appeals.selectors import appeal_for_complaint
 from cases import business_days
-from cases.access import complaint_for_staff, forbidden, staff_required
+from cases.access import complaint_for_staff
 from cases.models import Attachment, Complaint
 from cases.views.client import FORM_REFERRER_POLICY, client_complaint, private_page
+from notifications.models import Letter
 
 Status = Complaint.Status
 
@@ -60,7 +62,6 @@ def _client_page(
     status: int = 200,
 ) -> HttpResponse:
     """What goes to the Director with the appeal, and the form while the client may appeal."""
-    from notifications.models import Letter
 
     context = {
         "complaint": complaint,

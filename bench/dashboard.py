@@ -105,7 +105,7 @@ def complaints_in_database() -> int | None:
         return None
 
 
-# Production requires a second factor for staff (cases/two_factor.py): the signed-in pages
+# Production requires a second factor for staff (accounts/two_factor.py): the signed-in pages
 # measured below carry a verified session, as real ones do (django-otp then loads the
 # session's device on every request). Each benchmark user gets a confirmed authenticator
 # with a fixed key, and the load generator computes its codes (RFC 6238, as the app would).

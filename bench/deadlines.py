@@ -354,7 +354,7 @@ def measured_sweep(now: datetime, *, profile: bool = False):
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
-    from cases.deadlines import deadlines_sweep
+    from procedure.sweep import deadlines_sweep
 
     reset_queries()
     backend = connection.cursor().connection.info.backend_pid
@@ -432,15 +432,16 @@ def main() -> int:
 
     from django.db import connection
 
-    from cases.models import Complaint, DeadlineNotice
+    from cases.models import Complaint
     from notifications.models import OutboundMessage
+    from procedure.models import DeadlineNotice
 
     complaints = Complaint.objects.count()
     notices_before = DeadlineNotice.objects.count()
     load_before = os.getloadavg()
     # Connect, make the lock row and load the calendar first: a running beat has all three already.
     connection.ensure_connection()
-    from cases.models import SweepLock
+    from procedure.models import SweepLock
 
     SweepLock.objects.get_or_create(name="deadlines")
     from cases import business_days

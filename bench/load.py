@@ -312,7 +312,7 @@ def run(stack, folder: Path, *, users: int = 50, spawn_rate: int = 10, seconds: 
 
     endpoints, total, failures = read_summary(summary)
     filed = (folder / "filed.txt").read_text().split()
-    acknowledgement = OutboundMessage.Kind.COMPLAINT_ACKNOWLEDGEMENT
+    acknowledgement = "complaint_acknowledgement"
     pending = OutboundMessage.objects.filter(kind=acknowledgement).exclude(state=OutboundMessage.State.SENT)
 
     def drained() -> bool:

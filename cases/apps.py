@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
 
 class CasesConfig(AppConfig):
@@ -7,8 +6,8 @@ class CasesConfig(AppConfig):
     verbose_name = "Complaints"
 
     def ready(self) -> None:
-        from cases import signals  # noqa: F401 - connects the calendar cache invalidation
-        from cases.roles import sync_roles_after_migrate
+        # Imported here, as Django requires: these modules use models, which exist only once the registry is ready.
+        from cases import messages, signals  # noqa: F401 - signals connects the calendar cache invalidation
+        from notifications.kinds import register
 
-        # After every migrate and every test-database flush, the groups match cases/roles.py.
-        post_migrate.connect(sync_roles_after_migrate, sender=self, dispatch_uid="cases.sync_roles")
+        register(*messages.KINDS)

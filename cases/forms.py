@@ -17,7 +17,7 @@ autocomplete tokens, ``aria-describedby`` pointing at each hint and error, and
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django import forms
 from django.conf import settings
@@ -37,6 +37,44 @@ MAX_TEXT = 20_000
 CLOCK_SLACK = timedelta(minutes=1)
 # Logging a complaint that arrived longer ago than this is almost certainly a mistyped year.
 MAX_LOGGING_DELAY = timedelta(days=366)
+
+
+class TimeOfReceiptField(forms.DateTimeField):
+    """When something really arrived, as a London wall-clock time (the deadlines run from it).
+
+    A time in the hour that happens twice when the clocks go back is read as the first of the two
+    (British Summer Time); a time in the hour skipped when they go forward is read on the clock
+    before the change (01:30 that night is 02:30 British Summer Time). Either way the time exists
+    and its London date, the one the deadlines count from, is the date typed. (Django's own field
+    refuses both, which left a letter that arrived in that hour impossible to log.)
+    """
+
+    def __init__(self, *, what: str, **kwargs) -> None:
+        kwargs.setdefault("label", "When did it arrive?")
+        kwargs.setdefault(
+            "help_text", "London time. The deadlines run from this moment, so enter when it really arrived."
+        )
+        super().__init__(
+            initial=lambda: timezone.localtime().replace(second=0, microsecond=0),
+            input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"],
+            widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "60"}, format="%Y-%m-%dT%H:%M"),
+            error_messages={
+                "required": f"Enter the date and time {what} arrived.",
+                "invalid": "Enter a date and time, like 14/03/2026 10:30.",
+            },
+            **kwargs,
+        )
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError as error:
+            if error.code != "ambiguous_timezone":
+                raise
+        # The wall-clock time as typed (the formats above), then placed in London: fold 0 is the
+        # first reading of a repeated time, and the pre-change offset for a skipped one.
+        naive = forms.fields.BaseTemporalField.to_python(self, value.strip())
+        return naive.replace(tzinfo=timezone.get_current_timezone(), fold=0).astimezone(UTC)
 
 
 class MultipleFileInput(forms.FileInput):
@@ -404,17 +442,7 @@ class StaffComplaintForm(ComplaintDetailsForm):
         widget=forms.RadioSelect,
         error_messages={"required": "Choose how the complaint arrived."},
     )
-    received_at = forms.DateTimeField(
-        label="When did it arrive?",
-        help_text="London time. The deadlines run from this moment, so enter when it really arrived.",
-        initial=lambda: timezone.localtime().replace(second=0, microsecond=0),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "60"}, format="%Y-%m-%dT%H:%M"),
-        error_messages={
-            "required": "Enter the date and time the complaint arrived.",
-            "invalid": "Enter a date and time, like 14/03/2026 10:30.",
-        },
-    )
+    received_at = TimeOfReceiptField(what="the complaint")
 
     field_order = ["channel", "received_at"]
 

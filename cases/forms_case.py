@@ -90,7 +90,7 @@ class AssignForm(CaseActionForm):
         super().__init__(*args, **kwargs)
         field = self.fields["assignee"]
         # Checked against the database when sent; shown from the cached menus (selectors.staff_menus).
-        field.queryset = permissions.assignable_users(get_user_model())
+        field.queryset = permissions.assignable_users()
         field.widget.choices = [("", field.empty_label), *selectors.staff_menus()[1]]
 
     def initial_from(self, complaint) -> dict:

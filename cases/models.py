@@ -11,11 +11,11 @@ import uuid
 from datetime import date
 
 from django.conf import settings
-from django.core.files.storage import storages
 from django.db import models
 from django.utils import timezone
 
 from cases import business_days
+from jpdit_complaints.storage import private_storage
 
 
 class TransitionNotAllowed(Exception):
@@ -29,10 +29,6 @@ class TransitionNotAllowed(Exception):
         super().__init__(f"{noun} {case.reference} is {current.lower()}; it cannot become {wanted.lower()}.")
         self.current = case.status
         self.target = target
-
-
-def private_storage():
-    return storages["private"]
 
 
 class ClosureDay(models.Model):
@@ -247,7 +243,7 @@ class Complaint(models.Model):
     revision = models.PositiveIntegerField(default=0)
     # Bumped to revoke every secure link sent to the client so far.
     client_link_version = models.PositiveIntegerField(default=1)
-    # When the personal data was removed (retention period over, or on the client's request): cases.retention.
+    # When the personal data was removed (retention period over, or on the client's request): procedure.retention.
     anonymised_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -517,54 +513,6 @@ class Deadline(models.TextChoices):
     APPEAL_DECISION = "appeal_decision", "Director's decision on the appeal"
     ACTION = "action", "promised action"
     APPEAL_WINDOW = "appeal_window", "end of the appeal window"
-
-
-class DeadlineNotice(models.Model):
-    """A reminder, escalation or closure the deadline sweep has dealt with: at most once each.
-
-    The unique constraint on (case, kind, deadline, due date, subject) is what
-    makes the sweep exactly-once: a second run, a second beat or a retried task
-    finds the row and sends nothing; a run killed before commit left no row,
-    so the next run sends it. A new due date (an extension, a clock stop) is a
-    new key, so it gets its own reminder and escalation.
-    """
-
-    class Kind(models.TextChoices):
-        REMINDER = "reminder", "Reminder before the due date"
-        ESCALATION = "escalation", "Escalation of a missed due date"
-        CLOSURE = "closure", "Closed at the end of the appeal window"
-
-    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="deadline_notices")
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    deadline = models.CharField(max_length=30, choices=Deadline.choices)
-    due_date = models.DateField()
-    # The action an action reminder is about (0 for the case's own deadlines).
-    subject_id = models.PositiveIntegerField(default=0)
-    # Who was told (staff user ids; the client for closures), for the record.
-    recipients = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["created_at", "pk"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["complaint", "kind", "deadline", "due_date", "subject_id"], name="deadline_notice_once"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.get_deadline_display()} due {self.due_date} on {self.complaint_id}"
-
-
-class SweepLock(models.Model):
-    """One row, locked by each phase of the deadline sweep so two sweeps never interleave."""
-
-    name = models.CharField(max_length=40, unique=True)
-    # The last London business day whose morning work (reminders) finished.
-    daily_work_done_for = models.DateField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Extension(models.Model):

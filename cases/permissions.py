@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
+from accounts.permissions import users_with_perm
+
 WORK = "cases.work_complaint"
 MANAGE_ALL = "cases.manage_all_complaints"
 LOG = "cases.log_complaint"
@@ -50,14 +52,11 @@ def can_assign(user, complaint, assignee) -> bool:
     return is_case_worker(user) and complaint.assignee_id is None and assignee is not None and assignee.pk == user.pk
 
 
-def assignable_users(user_model) -> QuerySet:
-    """Staff who can be given cases (members of a group holding the work permission)."""
-    return (
-        user_model.objects.filter(is_active=True, is_staff=True)
-        .filter(
-            Q(groups__permissions__codename="work_complaint", groups__permissions__content_type__app_label="cases")
-            | Q(user_permissions__codename="work_complaint", user_permissions__content_type__app_label="cases")
-        )
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
+def assignable_users() -> QuerySet:
+    """Staff who can be given cases: active staff accounts holding the work permission."""
+    return users_with_perm(WORK).filter(is_staff=True).order_by("first_name", "last_name", "username")
+
+
+def leads() -> QuerySet:
+    """The complaints leads: told of new breaches, and of a client's reply on an unassigned case."""
+    return users_with_perm(MANAGE_ALL)

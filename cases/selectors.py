@@ -5,12 +5,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import F, Q
+from django.http import Http404
 
+from accounts.access import is_case_staff
 from cases import business_days, permissions, references, search
 from cases.access import complaints_visible_to
-from cases.models import Category, Complaint
+from cases.models import Action, Category, Complaint
+from notifications.models import Letter, OutboundMessage
 
 RECENT_LIMIT = 25
 
@@ -44,10 +52,9 @@ class IntakeSummary:
 
 def complaint_intake_summary(*, complaint: Complaint) -> IntakeSummary:
     """The acknowledgement email (if any) and the acknowledgement letters of a complaint (two queries)."""
-    from notifications.models import Letter, OutboundMessage
 
     message = (
-        OutboundMessage.objects.filter(complaint=complaint, kind=OutboundMessage.Kind.COMPLAINT_ACKNOWLEDGEMENT)
+        OutboundMessage.objects.filter(complaint=complaint, kind="complaint_acknowledgement")
         .only("pk", "to_email", "state", "sent_at", "complaint_id")
         .first()
     )
@@ -301,13 +308,11 @@ def staff_menus() -> tuple[list[tuple[int, str, bool]], list[tuple[int, str]]]:
     The dashboard's filter menus and the case page's assign and category menus show them.
     What is chosen is checked against the database when a form is sent, not against this.
     """
-    from django.contrib.auth import get_user_model
-    from django.core.cache import cache
 
     menus = cache.get(OPTIONS_CACHE_KEY)
     if menus is None:
         categories = list(Category.objects.order_by("name").values_list("pk", "name", "active"))
-        people = permissions.assignable_users(get_user_model()).only("pk", "first_name", "last_name", "username")
+        people = permissions.assignable_users().only("pk", "first_name", "last_name", "username")
         menus = (categories, [(person.pk, user_label(person)) for person in people])
         cache.set(OPTIONS_CACHE_KEY, menus, OPTIONS_CACHE_SECONDS)
     return menus
@@ -368,8 +373,6 @@ def dashboard_counts(*, user, today: date, horizon: date, also_count=None, also_
     Every column read is in the partial index complaint_open_counts (migration 0005),
     so PostgreSQL counts from that small index alone.
     """
-    from django.core.exceptions import EmptyResultSet
-    from django.db import connections
 
     open_cases = complaints_visible_to(user).filter(status__in=Complaint.OPEN_STATUSES)
     connection = connections[open_cases.db]
@@ -547,7 +550,6 @@ def _ranked_rows(part, *, user, where: Q, offset: int, limit: int, options: Dash
     role rules apply to it as to the cases (``permissions.visible_complaints``); the
     page's rows are then read by id from the cases ``user`` may see, and kept in order.
     """
-    from cases.access import is_case_staff
     from cases.models import ComplaintSearchToken
 
     if part.found_nowhere or not is_case_staff(user):
@@ -576,7 +578,6 @@ def _rows(queryset, options: DashboardOptions) -> list[DashboardRow]:
     staff within the menus' minute of caching, or a case still assigned to someone
     who has left) costs one more query, for those alone.
     """
-    from django.contrib.auth import get_user_model
 
     values = list(queryset.values_list(*_ROW_COLUMNS))
     people = dict(options.assignees)
@@ -611,9 +612,6 @@ def _tab_within_sight(tab: str, *, user) -> bool:
     Unassigned tab was read as a bitmap of every unassigned case and sorted
     (1.5 ms) instead of the first rows of the open cases' ordering index.
     """
-    from types import SimpleNamespace
-
-    from cases.access import is_case_staff
 
     assignee_id = {TAB_MINE: user.pk, TAB_UNASSIGNED: None}.get(tab, False)
     if assignee_id is False or not is_case_staff(user):
@@ -777,10 +775,7 @@ _ACTION_LIST_FIELDS = (
 
 def actions_visible_to(user):
     """Actions a staff member may see: leads every one; managers those they own or on cases they may see."""
-    from django.db.models import Q
 
-    from cases import permissions
-    from cases.models import Action
 
     if permissions.is_lead(user):
         return Action.objects.all()
@@ -799,9 +794,7 @@ def action_list_open(*, user, mine: bool = False):
 
 def action_for_staff(*, user, action_id: int):
     """One action the user may see, or 404 (the same answer as for an action that does not exist)."""
-    from django.http import Http404
 
-    from cases.models import Action
 
     try:
         return actions_visible_to(user).get(pk=action_id)

@@ -18,12 +18,14 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from cases import business_days, links
+from cases import business_days, permissions
 from cases.models import (
     Action,
     Attachment,
     Complaint,
     ComplaintEvent,
+    Deadline,
+    Extension,
     InformationRequest,
     Note,
     ReferenceCounter,
@@ -31,6 +33,9 @@ from cases.models import (
 )
 from cases.references import format_reference
 from cases.uploads import ValidatedUpload
+from notifications.models import Letter
+from notifications.rendering import render_pdf
+from notifications.services import message_queue
 
 Status = Complaint.Status
 Event = ComplaintEvent.Kind
@@ -198,7 +203,6 @@ def attachment_add(
 
 
 def _queue_acknowledgement(complaint: Complaint) -> None:
-    from notifications.services import message_queue
 
     message_queue(
         kind="complaint_acknowledgement",
@@ -315,8 +319,6 @@ def complaint_acknowledge(*, complaint: Complaint, at: datetime, actor=None, how
 
 def acknowledgement_letter_issue(*, complaint: Complaint, actor):
     """Make the printable acknowledgement letter for a client without email, and acknowledge."""
-    from notifications.models import Letter
-    from notifications.rendering import render_pdf
 
     now = timezone.now()
     complaint_acknowledge(complaint=complaint, at=now, actor=actor, how="letter")
@@ -332,45 +334,12 @@ def acknowledgement_letter_issue(*, complaint: Complaint, actor):
     return letter
 
 
-# --- Hooks called by notifications when a message is being sent ------------------
-
-
-def complaint_prepare_acknowledgement(message) -> dict:
-    """Acknowledge the complaint as its acknowledgement email goes out.
-
-    Runs inside the sending transaction: if the email fails, the case stays
-    ``received`` and the acknowledgement is retried.
-    """
-    complaint = message.complaint
-    if complaint.status == Status.RECEIVED:
-        complaint = complaint_acknowledge(complaint=complaint, at=timezone.now())
-    return {"complaint": complaint, "tracking_url": links.client_url(complaint)}
-
-
-def complaint_prepare_client_link(message) -> dict:
-    return {"complaint": message.complaint, "tracking_url": links.client_url(message.complaint)}
-
-
-def complaint_prepare_information_request(message) -> dict:
-    request = InformationRequest.objects.get(pk=message.context["request_id"], complaint=message.complaint)
-    return {**complaint_prepare_client_link(message), "request": request}
-
-
-def complaint_prepare_staff_message(message) -> dict:
-    """Staff emails link to the case page (sign-in required); they never quote client text."""
-    from django.urls import reverse
-
-    case_url = settings.SITE_URL + reverse("staff:case", args=[message.complaint.reference])
-    return {"complaint": message.complaint, "case_url": case_url}
-
-
 def complaint_send_fresh_link(*, complaint: Complaint) -> bool:
     """Email a new tracking link to the address on the case (and nowhere else).
 
     At most one per ``FRESH_LINK_INTERVAL``, so the page cannot be used to flood
     a client's inbox. Returns whether a link was queued.
     """
-    from notifications.services import message_queue
 
     if not complaint.email:
         return False
@@ -411,7 +380,6 @@ class ActionSpec:
 
 def _lock(*, complaint: Complaint, actor, expected_revision: int | None = None) -> Complaint:
     """Lock the case row for a change by ``actor``; refuse strangers and stale forms."""
-    from cases import permissions
 
     locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
     if not permissions.can_work_on(actor, locked):
@@ -427,7 +395,6 @@ def _save(complaint: Complaint, *fields: str) -> None:
 
 
 def _notify_staff(*, complaint: Complaint, kind: str, key: str, users, context: dict | None = None) -> None:
-    from notifications.services import message_queue
 
     for user in users:
         if user.email:
@@ -441,20 +408,9 @@ def _notify_staff(*, complaint: Complaint, kind: str, key: str, users, context: 
             )
 
 
-def _leads():
-    from django.contrib.auth import get_user_model
-
-    from cases.permissions import MANAGE_ALL
-
-    app_label, codename = MANAGE_ALL.split(".")
-    perm = {"groups__permissions__codename": codename, "groups__permissions__content_type__app_label": app_label}
-    return get_user_model().objects.filter(is_active=True, **perm).distinct()
-
-
 @transaction.atomic
 def complaint_assign(*, actor, complaint: Complaint, assignee, expected_revision: int | None = None) -> Complaint:
     """Give the case to a manager (leads), or pick up an unassigned case (managers, to themselves)."""
-    from cases import permissions
 
     locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
     if not permissions.can_assign(actor, locked, assignee):
@@ -534,7 +490,6 @@ def complaint_add_note(*, actor, complaint: Complaint, text: str):
 @transaction.atomic
 def complaint_request_information(*, actor, complaint: Complaint, message: str, expected_revision: int | None = None):
     """investigating → awaiting_client: ask the client a question; the investigation clock stops here (SPEC.md)."""
-    from notifications.services import message_queue
 
     message = message.strip()
     if not message:
@@ -616,7 +571,7 @@ def complaint_client_reply(*, complaint: Complaint, text: str, files: Sequence[V
         complaint=locked,
         kind="staff_client_reply",
         key=f"client-reply:{request.pk}",
-        users=[locked.assignee] if locked.assignee else list(_leads()),
+        users=[locked.assignee] if locked.assignee else list(permissions.leads()),
     )
     return request
 
@@ -671,8 +626,6 @@ def outcome_letter_context(*, complaint: Complaint, outcome: str, findings: str,
 
 def outcome_letter_preview(*, actor, complaint: Complaint, outcome, findings, reasons, actions) -> bytes:
     """The PDF the client would receive, rendered from a draft without saving anything."""
-    from cases import permissions
-    from notifications.rendering import render_pdf
 
     if not permissions.can_work_on(actor, complaint):
         raise PermissionDenied("You do not have a role in this complaint.")
@@ -704,9 +657,6 @@ def complaint_issue_outcome(
     created and tracked. Not upheld: the reasons are required. The letter tells
     the client how to appeal and by when.
     """
-    from notifications.models import Letter
-    from notifications.rendering import render_pdf
-    from notifications.services import message_queue
 
     outcome_validate(outcome=outcome, findings=findings, reasons=reasons, actions=actions)
     locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
@@ -772,7 +722,6 @@ def complaint_issue_outcome(
 @transaction.atomic
 def action_mark_done(*, actor, action):
     """An action promised in the outcome is done (its owner, or a lead)."""
-    from cases import permissions
 
     locked = Action.objects.select_for_update().select_related("complaint").get(pk=action.pk)
     if not (locked.owner_id == actor.pk or permissions.is_lead(actor)):
@@ -794,18 +743,8 @@ def action_mark_done(*, actor, action):
 
 # --- Deadline extensions (issue 5): a lead moves a due date on, and the client is told why ----
 
-# How the client's email names each promise.
-EXTENSION_WORDS = {
-    "acknowledgement": "acknowledgement",
-    "outcome": "written response",
-    "appeal_acknowledgement": "acknowledgement of your appeal",
-    "appeal_decision": "Director's decision on your appeal",
-}
-
-
 def running_deadline(complaint: Complaint):
     """The promise now running on the case: (deadline, the object holding it, its due-date field), or None."""
-    from cases.models import Deadline
 
     if complaint.status == Status.RECEIVED:
         return Deadline.ACKNOWLEDGEMENT, complaint, "acknowledgement_due"
@@ -833,9 +772,6 @@ def complaint_extend_deadline(
     the reason, who and the notice, and shows on the timeline. Reminders and
     escalations then follow the new date (a new date is a new notice key).
     """
-    from cases import permissions
-    from cases.models import Deadline, Extension
-    from notifications.services import message_queue
 
     if not permissions.is_lead(actor):
         raise PermissionDenied("Only a complaints lead can extend a deadline.")
@@ -903,17 +839,6 @@ def complaint_extend_deadline(
             context={"extension_id": extension.pk},
         )
     return extension
-
-
-def complaint_prepare_extension(message) -> dict:
-    from cases.models import Extension
-
-    extension = Extension.objects.get(pk=message.context["extension_id"], complaint=message.complaint)
-    return {
-        **complaint_prepare_client_link(message),
-        "extension": extension,
-        "deadline_words": EXTENSION_WORDS[extension.deadline],
-    }
 
 
 @transaction.atomic

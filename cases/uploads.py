@@ -489,13 +489,12 @@ def staged_at(storage, path: str, key: str) -> datetime:
     """When a staged file was staged: from its name, or (for a name of older releases) from the store."""
     if re.fullmatch(r"[0-9a-f]{32}", key):
         moment = datetime.fromtimestamp(int(key[:8], 16), tz=UTC)
-        if STAGING_KEYS_SINCE <= moment <= timezone.now() + STAGING_MAX_AGE:
+        # Names made before they carried the time are random: a "time" more than a year away is one of them
+        # (a staged file lives a day at most).
+        now = timezone.now()
+        if now - timedelta(days=366) <= moment <= now + STAGING_MAX_AGE:
             return moment
     return storage.get_modified_time(path)
-
-
-# Names made before staging_key carried the time are random: a "time" outside this range is one of them.
-STAGING_KEYS_SINCE = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def _remove_empty_folder(folder: str) -> None:

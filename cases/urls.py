@@ -1,10 +1,8 @@
-"""URLs of the complaints app, one list per audience (mounted in jpdit_complaints/urls.py)."""
+"""URLs of the complaints app, one list per audience (composed into namespaces in jpdit_complaints/urls.py)."""
 
 from django.urls import path
 
-from appeals import views as appeals
-from cases.views import case, client, dashboard, outcome, public, staff, two_factor
-from cases.views.privacy import case_anonymise, case_audit, subject_access
+from cases.views import case, client, dashboard, outcome, public, staff
 
 public_patterns = [
     path("", public.complaint_form, name="complaint_form"),
@@ -19,15 +17,10 @@ client_patterns = [
     path("<str:token>/new-link/", client.fresh_link, name="fresh_link"),
     path("<str:token>/letters/<int:letter_id>/", client.letter_download, name="letter_download"),
     path("<str:token>/reply/", client.reply, name="reply"),
-    path("<str:token>/appeal/", appeals.client_appeal, name="appeal"),
 ]
 
 staff_patterns = [
     path("", dashboard.dashboard, name="home"),
-    path("healthz/", dashboard.healthz, name="healthz"),
-    path("login/", staff.login, name="login"),
-    path("logout/", staff.logout, name="logout"),
-    path("two-factor/", two_factor.verify, name="two_factor"),
     path("complaints/new/", staff.complaint_log, name="complaint_log"),
     path("complaints/<str:reference>/", case.case_page, name="case"),
     path("complaints/<str:reference>/notes/", case.note_add, name="case_note"),
@@ -53,10 +46,6 @@ staff_patterns = [
     path("complaints/<str:reference>/outcome/preview/", outcome.outcome_preview, name="outcome_preview"),
     path("complaints/<str:reference>/outcome/preview.pdf", outcome.outcome_preview_pdf, name="outcome_preview_pdf"),
     path("complaints/<str:reference>/outcome/issue/", outcome.outcome_issue, name="outcome_issue"),
-    path("complaints/<str:reference>/appeal/log/", appeals.appeal_log, name="appeal_log"),
-    path("complaints/<str:reference>/audit/", case_audit, name="case_audit"),
-    path("complaints/<str:reference>/anonymise/", case_anonymise, name="case_anonymise"),
-    path("privacy/subject-access/", subject_access, name="subject_access"),
     path("actions/", outcome.actions_page, name="actions"),
     path("actions/<int:action_id>/done/", outcome.action_mark_done, name="action_done"),
 ]

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 
-from cases import two_factor
+from accounts import two_factor
 
 
 class StaffAdminSite(admin.AdminSite):

@@ -1,12 +1,33 @@
+"""The site's addresses: each app's pages, composed by audience.
+
+Every app lists its own URLs per audience (``public_patterns``, ``client_patterns``,
+``staff_patterns``); this module is the one place they meet, so each audience keeps one
+namespace ("public", "client", "staff") whichever app serves a page.
+"""
+
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import urls as account_urls
+from appeals import urls as appeal_urls
 from cases import urls as case_urls
+from jpdit_complaints.health import healthz
+from procedure import urls as procedure_urls
+
+public_patterns = case_urls.public_patterns
+client_patterns = case_urls.client_patterns + appeal_urls.client_patterns
+staff_patterns = [
+    path("healthz/", healthz, name="healthz"),
+    *account_urls.staff_patterns,
+    *case_urls.staff_patterns,
+    *appeal_urls.staff_patterns,
+    *procedure_urls.staff_patterns,
+]
 
 urlpatterns = [
-    path("", include((case_urls.public_patterns, "public"))),
-    path("track/", include((case_urls.client_patterns, "client"))),
+    path("", include((public_patterns, "public"))),
+    path("track/", include((client_patterns, "client"))),
     path("staff/reports/", include("reports.urls", namespace="reports")),
-    path("staff/", include((case_urls.staff_patterns, "staff"))),
+    path("staff/", include((staff_patterns, "staff"))),
     path("admin/", admin.site.urls),
 ]

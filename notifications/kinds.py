@@ -1,105 +1,70 @@
-"""Every kind of message the product sends, in one table.
+"""The kinds of message the product sends: a registry the apps above fill in.
 
-For each kind: its email templates (``templates/emails/<template>/{subject.txt,
-body.txt,body.html}``) and, where the message needs facts that only exist at
-the moment of sending, the function that prepares them (called inside the
-sending transaction, with the outbox row locked).
+Notifications is the lowest layer: it knows how to keep, render and send a message, not
+which messages exist. Each app declares its own kinds (``cases/messages.py``,
+``appeals/messages.py``, ``procedure/messages.py``) and registers them in its
+``AppConfig.ready``. For each kind:
+
+* ``name``: what the outbox row stores (``OutboundMessage.kind``);
+* ``label``: how the admin and the case page name it;
+* ``template``: ``templates/emails/<template>/{subject.txt,body.txt,body.html}``;
+* ``prepare(message, at)``: the facts that exist only at the moment of sending (a fresh secure
+  link, the due date an acknowledgement promises). It reads, never writes, and runs with no
+  row locked: the email is rendered and sent outside any transaction;
+* ``on_sent(message, at)``: what sending the email changes (an acknowledgement acknowledges the
+  complaint at ``at``), recorded in the same short transaction that marks the row sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from django.utils.module_loading import import_string
-
-from notifications.models import OutboundMessage
-
-Kind = OutboundMessage.Kind
+if TYPE_CHECKING:  # the model imports this module for its choices: no import cycle at run time
+    from notifications.models import OutboundMessage
 
 
 @dataclass(frozen=True)
 class MessageKind:
+    name: str
+    label: str
     template: str
-    # Dotted path of ``prepare(message) -> dict``; runs in the sending transaction.
-    prepare: str | None = None
+    prepare: Callable[[OutboundMessage, datetime], dict[str, Any]] | None = None
+    on_sent: Callable[[OutboundMessage, datetime], None] | None = None
 
-    def context_for(self, message: OutboundMessage) -> dict[str, Any]:
-        if self.prepare is None:
-            return {}
-        function: Callable[[OutboundMessage], dict[str, Any]] = import_string(self.prepare)
-        return function(message)
+    def context_for(self, message: OutboundMessage, at: datetime) -> dict[str, Any]:
+        return self.prepare(message, at) if self.prepare is not None else {}
 
 
-KINDS: dict[str, MessageKind] = {
-    # Sending the acknowledgement is what acknowledges the complaint: the outcome
-    # due date in the email runs from the moment it goes out.
-    Kind.COMPLAINT_ACKNOWLEDGEMENT: MessageKind(
-        template="complaint_acknowledgement",
-        prepare="cases.services.complaint_prepare_acknowledgement",
-    ),
-    Kind.CLIENT_LINK: MessageKind(
-        template="client_link",
-        prepare="cases.services.complaint_prepare_client_link",
-    ),
-    # The question itself is read from the InformationRequest named in the row's context.
-    Kind.INFORMATION_REQUEST: MessageKind(
-        template="information_request",
-        prepare="cases.services.complaint_prepare_information_request",
-    ),
-    # The outcome letter PDF is attached from the row's ``letter``.
-    Kind.OUTCOME_LETTER: MessageKind(
-        template="outcome_letter",
-        prepare="cases.services.complaint_prepare_client_link",
-    ),
-    Kind.STAFF_ASSIGNMENT: MessageKind(
-        template="staff_assignment",
-        prepare="cases.services.complaint_prepare_staff_message",
-    ),
-    Kind.STAFF_CLIENT_REPLY: MessageKind(
-        template="staff_client_reply",
-        prepare="cases.services.complaint_prepare_staff_message",
-    ),
-    # As for complaints, sending the acknowledgement acknowledges the appeal: the
-    # Director's 15 business days run from the moment it goes out.
-    Kind.APPEAL_ACKNOWLEDGEMENT: MessageKind(
-        template="appeal_acknowledgement",
-        prepare="appeals.services.appeal_prepare_acknowledgement",
-    ),
-    # The final decision letter PDF is attached from the row's ``letter``.
-    Kind.APPEAL_DECISION_LETTER: MessageKind(
-        template="appeal_decision_letter",
-        prepare="appeals.services.appeal_prepare_client_message",
-    ),
-    Kind.STAFF_NEW_APPEAL: MessageKind(
-        template="staff_new_appeal",
-        prepare="appeals.services.appeal_prepare_staff_message",
-    ),
-    # Written by the deadline sweep (cases.deadlines) in bulk; the row's context says what is due.
-    Kind.STAFF_DEADLINE_REMINDER: MessageKind(
-        template="staff_deadline_reminder",
-        prepare="cases.deadlines.deadline_prepare_staff_message",
-    ),
-    Kind.STAFF_DEADLINE_ESCALATION: MessageKind(
-        template="staff_deadline_escalation",
-        prepare="cases.deadlines.deadline_prepare_staff_message",
-    ),
-    Kind.STAFF_ACTION_OVERDUE: MessageKind(
-        template="staff_action_overdue",
-        prepare="cases.deadlines.deadline_prepare_staff_message",
-    ),
-    Kind.COMPLAINT_CLOSED: MessageKind(
-        template="complaint_closed",
-        prepare="cases.deadlines.deadline_prepare_closed",
-    ),
-    # The extension (old date, new date, reason) is read from the row named in the context.
-    Kind.DEADLINE_EXTENSION: MessageKind(
-        template="deadline_extension",
-        prepare="cases.services.complaint_prepare_extension",
-    ),
-}
+class UnknownKind(LookupError):
+    """A message of a kind no app registered: a programming error, raised before anything is saved."""
+
+
+_registry: dict[str, MessageKind] = {}
+
+
+def register(*kinds: MessageKind) -> None:
+    """Add kinds (from an ``AppConfig.ready``); registering the same kind again is harmless."""
+    for kind in kinds:
+        known = _registry.get(kind.name)
+        if known is not None and known != kind:
+            raise ValueError(f"Two different message kinds are called {kind.name!r}.")
+        _registry[kind.name] = kind
+
+
+def kind_named(name: str) -> MessageKind:
+    try:
+        return _registry[name]
+    except KeyError:
+        raise UnknownKind(f"No app registered a message kind called {name!r}.") from None
 
 
 def kind_of(message: OutboundMessage) -> MessageKind:
-    return KINDS[message.kind]
+    return kind_named(message.kind)
+
+
+def choices() -> list[tuple[str, str]]:
+    """The registered kinds as field choices (``OutboundMessage.kind``), by label."""
+    return sorted(((kind.name, kind.label) for kind in _registry.values()), key=lambda choice: choice[1])

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.files.base import ContentFile
 from django.db import models
 from django.utils import timezone
 
-from cases.models import Complaint, private_storage
+from jpdit_complaints.storage import private_storage
+from notifications import kinds
 
 
 class LetterManager(models.Manager):
-    def keep(self, *, complaint: Complaint, kind: str, pdf: bytes, at) -> Letter:
+    def keep(self, *, complaint, kind: str, pdf: bytes, at) -> Letter:
         """Store a rendered letter in private storage and record it on the case (never the client's name on disk)."""
-        from django.core.files.base import ContentFile
-
         letter = self.model(complaint=complaint, kind=kind, created_at=at)
         letter.file.save(f"{complaint.public_id}-{kind}.pdf", ContentFile(pdf), save=False)
         letter.save()
@@ -36,7 +36,8 @@ class Letter(models.Model):
         APPEAL_ACKNOWLEDGEMENT = "appeal_acknowledgement", "Appeal acknowledgement letter"
         APPEAL_DECISION = "appeal_decision", "Final decision on the appeal"
 
-    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="letters")
+    # The case (a lazy reference: the cases app sits above this one and is never imported here).
+    complaint = models.ForeignKey("cases.Complaint", on_delete=models.CASCADE, related_name="letters")
     kind = models.CharField(max_length=40, choices=Kind.choices)
     file = models.FileField(storage=private_storage, upload_to="letters/", max_length=255)
     created_at = models.DateTimeField(default=timezone.now)
@@ -56,22 +57,6 @@ class Letter(models.Model):
 
 
 class OutboundMessage(models.Model):
-    class Kind(models.TextChoices):
-        COMPLAINT_ACKNOWLEDGEMENT = "complaint_acknowledgement", "Complaint acknowledgement"
-        CLIENT_LINK = "client_link", "Fresh tracking link"
-        INFORMATION_REQUEST = "information_request", "Request for information"
-        OUTCOME_LETTER = "outcome_letter", "Outcome letter"
-        STAFF_ASSIGNMENT = "staff_assignment", "Case assigned (staff)"
-        STAFF_CLIENT_REPLY = "staff_client_reply", "Client replied (staff)"
-        APPEAL_ACKNOWLEDGEMENT = "appeal_acknowledgement", "Appeal acknowledgement"
-        APPEAL_DECISION_LETTER = "appeal_decision_letter", "Final decision on the appeal"
-        STAFF_NEW_APPEAL = "staff_new_appeal", "New appeal (Director)"
-        STAFF_DEADLINE_REMINDER = "staff_deadline_reminder", "Deadline reminder (staff)"
-        STAFF_DEADLINE_ESCALATION = "staff_deadline_escalation", "Missed deadline escalation (staff)"
-        STAFF_ACTION_OVERDUE = "staff_action_overdue", "Overdue action reminder (staff)"
-        COMPLAINT_CLOSED = "complaint_closed", "Complaint closed (appeal window ended)"
-        DEADLINE_EXTENSION = "deadline_extension", "Deadline extended"
-
     class State(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"
         SENT = "sent", "Sent"
@@ -79,8 +64,11 @@ class OutboundMessage(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     dedupe_key = models.CharField(max_length=200, unique=True)
-    kind = models.CharField(max_length=40, choices=Kind.choices)
-    complaint = models.ForeignKey(Complaint, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
+    # One of the kinds the apps register (notifications.kinds).
+    kind = models.CharField(max_length=40, choices=kinds.choices)
+    complaint = models.ForeignKey(
+        "cases.Complaint", null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    )
     to_email = models.EmailField()
     # For the client (shown on their timeline) or for staff.
     client_visible = models.BooleanField(default=True)

@@ -5,12 +5,12 @@ writes the outbox row and, only once that transaction commits, asks Celery to
 send it. If the broker is down or slow the row is still there, and the periodic
 sweep (``send_pending_messages``) queues it again; nothing is lost.
 
-``message_deliver`` is the only code that sends: it claims the row, then locks
-it, skips it if already sent, renders, sends and marks it sent in one
-transaction. Two runs of the same task therefore send once: the second finds the
-claim, or waits for the lock and finds the row sent. A worker killed mid-send
-rolls back; its claim expires and the sweep queues the message again. An email
-the mail server accepted is recorded even if the database fails just then.
+``message_deliver`` is the only code that sends: it claims the row in a short
+transaction, renders and sends with no lock held, then records it sent in another
+short transaction. Two runs of the same task therefore send once: the second finds
+the claim. A worker killed mid-send leaves the claim to expire, and the sweep queues
+the message again. An email the mail server accepted is recorded even if the
+database fails just then.
 """
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from kombu import pools
 
-from notifications.kinds import kind_of
+from jpdit_complaints.celery import app as celery_app
+from notifications.kinds import kind_named, kind_of
 from notifications.models import Letter, OutboundMessage
-from notifications.rendering import render_email
+from notifications.rendering import RenderedEmail, render_email
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +84,7 @@ def message_queue(
         "client_visible": client_visible,
         "next_attempt_at": timezone.now() + sweep_grace(),
     }
+    kind_named(kind)  # an unregistered kind is a programming error: refuse it before anything is saved
     if first_for_key:
         message, created = OutboundMessage.objects.create(dedupe_key=dedupe_key, **fields), True
     else:
@@ -123,24 +126,26 @@ def _publisher_pool(app):
     key = (id(app), url)
     pool = _publisher_pools.get(key)
     if pool is None:
-        from kombu import pools
-
-        connection = app.connection_for_write(
+        broker = app.connection_for_write(
             url,
             connect_timeout=PUBLISH_CONNECT_TIMEOUT,
             transport_options=PUBLISH_TRANSPORT_OPTIONS,
         )
-        pool = _publisher_pools[key] = pools.producers[connection]
+        pool = _publisher_pools[key] = pools.producers[broker]
     return pool
+
+
+# The Celery task that sends one message (notifications.tasks.deliver_message), named rather than
+# imported: the task module imports this one. A test checks the name against the task.
+DELIVER_TASK = "notifications.tasks.deliver_message"
 
 
 def enqueue_delivery(message_id: int) -> bool:
     """Ask a worker to send a message; never raises (the sweep is the safety net)."""
-    from notifications.tasks import deliver_message
-
+    app = celery_app
     try:
-        with _publisher_pool(deliver_message.app).acquire(block=True, timeout=PUBLISH_CONNECT_TIMEOUT) as producer:
-            deliver_message.apply_async(args=[message_id], producer=producer, retry=False)
+        with _publisher_pool(app).acquire(block=True, timeout=PUBLISH_CONNECT_TIMEOUT) as producer:
+            app.send_task(DELIVER_TASK, args=[message_id], producer=producer, retry=False)
     except Exception as error:  # noqa: BLE001 - any broker failure: the outbox row waits for the sweep
         logger.warning(
             "Broker unavailable (%s); message %s left for the outbox sweep", type(error).__name__, message_id
@@ -154,50 +159,37 @@ class DeliveryFailed(Exception):
 
 
 def message_deliver(message_id: int) -> str:
-    """Send one outbox message exactly once.
+    """Send one outbox message exactly once, holding no lock while it talks to the mail server.
 
     Returns what happened: sent, already-sent, gave-up, or in-progress (another worker claimed it
-    moments ago). Three steps:
+    moments ago). Three steps, none of which holds a lock during network or file I/O:
 
     1. Claim the row in a short transaction of its own (``claimed_until``, which also keeps the
        sweep away until then). A second delivery of the same task while the first is still
        sending finds the claim and leaves the row alone; a claim left by a worker that died
        expires, and the sweep queues the message again.
-    2. Lock the row, prepare (a complaint's acknowledgement is recorded as it goes out), render,
-       send, and mark it sent, in one transaction: if sending fails everything rolls back and the
-       failure is recorded with its backoff.
-    3. If the mail server accepted the email but the database then failed (a restart), the
-       record is written again from what was sent, retrying until the claim runs out, so the
-       email is not sent a second time when the database comes back.
+    2. Outside any transaction: prepare the facts of the moment (``MessageKind.prepare``, which
+       only reads), render, read the letter's PDF, and send. A slow mail relay keeps nobody
+       waiting: no case row and no outbox row is locked meanwhile. If sending fails, the failure
+       is recorded with its backoff and nothing else changes.
+    3. Record, in a short transaction: the row is marked sent and what sending changes is
+       recorded with it (``MessageKind.on_sent``: an acknowledgement acknowledges its case). If
+       the database fails just then (a restart), the record is retried until the claim runs out,
+       so an email the mail server accepted is not sent a second time when the database is back.
     """
-    sent: _Sent | None = None
+    outcome = _claim(message_id)
+    if outcome is not None:
+        return outcome
+    message = OutboundMessage.objects.select_related("complaint", "letter").get(pk=message_id)
+    at = timezone.now()
     try:
-        outcome = _claim(message_id)
-        if outcome is not None:
-            return outcome
-        with transaction.atomic():
-            # of=("self",): PostgreSQL cannot lock the nullable side of the outer
-            # joins select_related makes; the outbox row's lock is what matters.
-            message = (
-                OutboundMessage.objects.select_for_update(of=("self",))
-                .select_related("complaint", "letter")
-                .get(pk=message_id)
-            )
-            if message.state == OutboundMessage.State.SENT:
-                return "already-sent"
-            if message.state == OutboundMessage.State.FAILED:
-                return "gave-up"
-            email, rendered = _compose(message)
-            email.send(fail_silently=False)
-            sent = _Sent(rendered, email.extra_headers["Message-ID"], timezone.now())
-            _mark_sent(message, sent)
-        return "sent"
+        email, rendered = _compose(message, at=at)
+        email.send(fail_silently=False)
     except Exception as error:
-        if sent is not None:  # the mail server has it: only the record is missing
-            _record_sent_after_all(message_id, sent)
-            return "sent"
         _record_failure(message_id, error)
         raise DeliveryFailed(f"message {message_id}: {type(error).__name__}") from error
+    _record_sent(message_id, _Sent(rendered, email.extra_headers["Message-ID"], at))
+    return "sent"
 
 
 @dataclass(frozen=True)
@@ -230,10 +222,11 @@ def _claim(message_id: int) -> str | None:
     return None
 
 
-def _compose(message: OutboundMessage):
+def _compose(message: OutboundMessage, *, at: datetime) -> tuple[EmailMultiAlternatives, RenderedEmail]:
+    """The email as it goes out at ``at``: rendered from the kind's templates, with its letter attached."""
     kind = kind_of(message)
     context = {"message": message, "complaint": message.complaint, **message.context}
-    context.update(kind.context_for(message))
+    context.update(kind.context_for(message, at))
     rendered = render_email(kind.template, context)
     email = EmailMultiAlternatives(
         subject=rendered.subject,
@@ -250,6 +243,38 @@ def _compose(message: OutboundMessage):
     return email, rendered
 
 
+def _record_sent(message_id: int, sent: _Sent) -> None:
+    """Mark the row sent and record what sending changed, in one short transaction.
+
+    Retries while the database is unavailable (a restart), until the claim runs out; if it stays
+    away longer than that, the message will be sent again later, with the same Message-ID.
+    """
+    deadline = sent.at + sending_timeout()
+    while True:
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()  # a broken connection is never reused; the next query opens a new one
+        try:
+            with transaction.atomic():
+                message = (
+                    OutboundMessage.objects.select_for_update(of=("self",))
+                    .select_related("complaint", "letter")
+                    .get(pk=message_id)
+                )
+                if message.state == OutboundMessage.State.SENT:
+                    return  # another worker's copy was recorded first (its claim had run out)
+                kind = kind_of(message)
+                if kind.on_sent is not None:
+                    kind.on_sent(message, sent.at)
+                _mark_sent(message, sent)
+            return
+        except DatabaseError as error:
+            logger.warning("Message %s was sent but not recorded (%s): retrying", message_id, type(error).__name__)
+            if timezone.now() >= deadline:
+                logger.error("Message %s sent but never recorded (%s)", message_id, type(error).__name__)
+                raise
+            time.sleep(0.5)
+
+
 def _mark_sent(message: OutboundMessage, sent: _Sent) -> None:
     message.subject = sent.rendered.subject
     message.body_text = sent.rendered.text
@@ -262,38 +287,6 @@ def _mark_sent(message: OutboundMessage, sent: _Sent) -> None:
     message.claimed_until = None
     message.save()
     logger.info("Sent message %s (%s)", message.pk, message.kind)
-
-
-def _record_sent_after_all(message_id: int, sent: _Sent) -> None:
-    """Record an email the mail server accepted after the database failed under the first record.
-
-    Retries (the database is restarting) until the claim runs out; the prepare step runs again,
-    so what sending records (a complaint acknowledged) is recorded too. If the database stays away
-    longer than the claim, the message will be sent again later, with the same Message-ID.
-    """
-    from django.db import DatabaseError, connection
-
-    logger.warning("Message %s was sent but not recorded (database error): recording it again", message_id)
-    deadline = sent.at + sending_timeout()
-    while True:
-        if connection.connection is not None and not connection.is_usable():
-            connection.close()  # a broken connection is never reused; the next query opens a new one
-        try:
-            with transaction.atomic():
-                message = (
-                    OutboundMessage.objects.select_for_update(of=("self",))
-                    .select_related("complaint", "letter")
-                    .get(pk=message_id)
-                )
-                if message.state != OutboundMessage.State.SENT:
-                    kind_of(message).context_for(message)
-                    _mark_sent(message, sent)
-            return
-        except DatabaseError as error:
-            if timezone.now() >= deadline:
-                logger.error("Message %s sent but never recorded (%s)", message_id, type(error).__name__)
-                raise
-            time.sleep(0.5)
 
 
 def message_id_for(message: OutboundMessage) -> str:

@@ -6,7 +6,6 @@ import calendar
 from datetime import date
 
 from django import forms
-from django.contrib.auth import get_user_model
 
 from cases.models import Category, Complaint
 from cases.permissions import assignable_users
@@ -37,7 +36,7 @@ class ReportForm(forms.Form):
         self.today = today
         defaults = {"period": "year", "year": today.year, "month": today.month, "quarter": (today.month - 1) // 3 + 1}
         super().__init__({**defaults, **{k: v for k, v in (data or {}).items() if v != ""}})
-        self.fields["manager"].queryset = assignable_users(get_user_model())
+        self.fields["manager"].queryset = assignable_users()
         self.fields["manager"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
         for bound in self:
             css = "form-select form-select-sm" if isinstance(bound.field.widget, forms.Select) else "form-control"

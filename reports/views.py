@@ -9,9 +9,9 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from accounts.access import forbidden, staff_required
 from appeals.permissions import is_director
 from cases import business_days
-from cases.access import forbidden, staff_required
 from cases.permissions import is_lead
 from notifications.rendering import render_pdf
 from reports import charts, selectors

@@ -53,7 +53,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEntry
 from cases import links, services
-from cases.business_days import london_today
+from cases.business_days import add_business_days, london_today
 from cases.models import Action, Complaint
 from notifications.models import OutboundMessage
 from tests.appeals.helpers import lodged, responded
@@ -124,7 +124,7 @@ def assign_data(world) -> dict:
 
 
 def extend_data(world) -> dict:
-    new_date = london_today() + timedelta(days=60)
+    new_date = world["extension_date"]
     return {"extend-expected_revision": revision(world), "extend-new_date": new_date, "extend-reason": "Busy."}
 
 
@@ -468,6 +468,9 @@ def world():
         # the secret key can sign one, so a forgery is compared with a forgery).
         "token_for_no_case": signing.dumps(["0" * 32, 1], salt=links.SALT, key="not-our-key", compress=True),
         "secrets": [a.reference, a.name, a.email, a.organisation, "quantum router", "quixote-call-log"],
+        # An extension must land on a business day: 40 business days on is one, whatever today is (worked
+        # out here, so that reading the calendar is not counted among a request's queries).
+        "extension_date": add_business_days(london_today(), 40),
     }
 
 

@@ -1,10 +1,10 @@
-"""Grant the roles the appeal permissions (table: cases/roles.py): Directors decide, leads log."""
+"""Grant the roles the appeal permissions (table: accounts/roles.py): Directors decide, leads log."""
 
 from django.db import migrations
 
 
 def grant(apps, schema_editor):
-    from cases.roles import sync_roles
+    from accounts.roles import sync_roles
 
     sync_roles(apps)
 

@@ -1,7 +1,7 @@
 """Directors decide appeals in the admin; complaints leads log the ones that arrive by letter or email.
 
 Directors see no cases in the staff pages, where appeals are logged, so the log
-permission granted to them by 0002 is withdrawn (cases/roles.py is the table).
+permission granted to them by 0002 is withdrawn (accounts/roles.py is the table).
 """
 
 from django.db import migrations

@@ -1,16 +1,16 @@
-"""Create the staff roles of SPEC.md as groups with their permissions (table: cases/roles.py)."""
+"""Create the staff roles of SPEC.md as groups with their permissions (table: accounts/roles.py)."""
 
 from django.db import migrations
 
 
 def create_roles(apps, schema_editor):
-    from cases.roles import sync_roles
+    from accounts.roles import sync_roles
 
     sync_roles(apps)
 
 
 def remove_roles(apps, schema_editor):
-    from cases.roles import ROLES
+    from accounts.roles import ROLES
 
     apps.get_model("auth", "Group").objects.filter(name__in=ROLES).delete()
 

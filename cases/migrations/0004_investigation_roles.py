@@ -1,10 +1,10 @@
-"""Grant the roles the permissions of the investigation workspace (table: cases/roles.py)."""
+"""Grant the roles the permissions of the investigation workspace (table: accounts/roles.py)."""
 
 from django.db import migrations
 
 
 def grant(apps, schema_editor):
-    from cases.roles import sync_roles
+    from accounts.roles import sync_roles
 
     sync_roles(apps)
 

@@ -39,10 +39,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.access import forbidden, staff_required
 from appeals import permissions as appeal_permissions
 from appeals.selectors import appeal_for_complaint
 from cases import business_days, permissions, services
-from cases.access import complaint_for_staff, forbidden, staff_required
+from cases.access import complaint_for_staff
 from cases.downloads import private_file_response
 from cases.forms_case import (
     AssignForm,
@@ -56,6 +57,8 @@ from cases.forms_case import (
     StartInvestigationForm,
 )
 from cases.models import Attachment, Complaint, ComplaintEvent, InformationRequest, TransitionNotAllowed
+from notifications.models import Letter
+from notifications.rendering import render_email
 
 Status = Complaint.Status
 # Changing a case needs the role that works cases; seeing it, the view permission.
@@ -169,7 +172,6 @@ def _case_files(complaint: Complaint) -> list[CaseFile]:
     One query rather than two keeps the whole page within its fixed budget of
     queries (issue 3: at most 12 with the session and permission look-ups).
     """
-    from notifications.models import Letter
 
     text, number = CharField(), IntegerField()
     attachments = (
@@ -516,7 +518,6 @@ def revoke_links(request, reference):
 
 def _preview(complaint: Complaint, message: str):
     """The email the client would get, without saving or sending anything (the real one has their own link)."""
-    from notifications.rendering import render_email
 
     draft = InformationRequest(complaint=complaint, message=message.strip(), requested_at=timezone.now())
     placeholder = f"{settings.SITE_URL}/track/(the client's own secure link)/"

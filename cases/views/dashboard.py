@@ -4,8 +4,6 @@ The filter form only parses the query string; ``cases.selectors.complaint_dashbo
 decides what the user sees (never a case outside ``complaints_visible_to``). A bad
 filter value is reported next to its field and left out; the rest still applies.
 
-``healthz`` is the trivial view: it answers "ok" without touching the database,
-for load balancers, and as the yardstick of bench/dashboard.py.
 """
 
 from __future__ import annotations
@@ -13,14 +11,13 @@ from __future__ import annotations
 from html import escape
 
 from django import forms
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts.access import staff_required
 from cases import permissions, selectors
-from cases.access import staff_required
 from cases.models import Complaint
 
 LOG_PERMISSION = "cases.log_complaint"
@@ -182,9 +179,3 @@ def dashboard(request):
         is_lead=options.is_lead,
     )
     return render(request, "staff/dashboard.html", context)
-
-
-@require_GET
-def healthz(request):
-    """Liveness for a load balancer: the process answers; no database, no session."""
-    return HttpResponse("ok", content_type="text/plain")

@@ -20,7 +20,6 @@ outcome letters are tracked on /staff/actions/ until done.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -32,8 +31,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.access import staff_required
 from cases import permissions, selectors, services
-from cases.access import complaint_for_staff, staff_required
+from cases.access import complaint_for_staff
 from cases.business_days import london_today
 from cases.forms_outcome import OutcomeDraft, OutcomeEntry
 from cases.models import Complaint, TransitionNotAllowed
@@ -51,7 +51,7 @@ def _see_other(url: str) -> HttpResponse:
 
 def _owners() -> list:
     """Everyone who may own an action: the staff who work cases (one query for every row)."""
-    return list(permissions.assignable_users(get_user_model()))
+    return list(permissions.assignable_users())
 
 
 def _render(request, complaint: Complaint, entry: OutcomeEntry, *, letter: dict | None = None, status: int = 200):

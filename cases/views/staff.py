@@ -1,4 +1,4 @@
-"""Staff pages: sign-in and sign-out, logging a complaint, letters to post.
+"""Staff pages: logging a complaint, letters to post.
 
 The landing page (``staff:home``) is the dashboard, in ``cases.views.dashboard``.
 
@@ -10,40 +10,21 @@ only through ``cases.access.complaint_for_staff`` and reads through
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth import views as auth_views
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cases import selectors, services, two_factor
-from cases.access import complaint_for_staff, staff_required
+from accounts.access import staff_required
+from cases import selectors, services
+from cases.access import complaint_for_staff
 from cases.business_days import london_date
 from cases.downloads import private_file_response
 from cases.forms import StaffComplaintForm
+from notifications.models import Letter
 
 LOG_PERMISSION = "cases.log_complaint"
-
-
-class StaffLoginView(auth_views.LoginView):
-    """Sign-in; failed attempts are counted by django-axes (AXES_* settings), which answers a lockout."""
-
-    template_name = "staff/login.html"
-    redirect_authenticated_user = True
-
-    def get_success_url(self):
-        url = super().get_success_url()
-        if two_factor.missing(self.request.user):
-            # The password is right; now the second factor (cases.two_factor), then on to ``url``.
-            return redirect_to_login(url, "staff:two_factor").url
-        return url
-
-
-# POST only (Django's LogoutView refuses GET): a link or an image cannot sign anyone out.
-logout = auth_views.LogoutView.as_view()
-login = StaffLoginView.as_view()
 
 
 @never_cache
@@ -97,7 +78,6 @@ def complaint_logged(request, reference):
 @staff_required
 def letter_download(request, reference, letter_id):
     """A letter on the case, as a PDF attachment, for staff who may see the case (to post or re-read it)."""
-    from notifications.models import Letter
 
     complaint = complaint_for_staff(request.user, reference)
     letter = get_object_or_404(Letter, pk=letter_id, complaint=complaint)

@@ -42,17 +42,17 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "crispy_forms",
-    "crispy_bootstrap5",
-    "django_htmx",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # The project's apps, lowest layer first (docs/architecture.md): each imports only apps listed before it.
+    "notifications",
+    "audit",
+    "accounts",
     "cases",
     "appeals",
-    "notifications",
+    "procedure",
     "reports",
-    "audit",
 ]
 
 MIDDLEWARE = [
@@ -69,7 +69,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it records failed sign-ins seen by the views above.
     "axes.middleware.AxesMiddleware",
 ]
@@ -127,7 +126,8 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 AUTHENTICATION_BACKENDS = [
     # django-axes first, so a locked-out address is refused before the password check.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, reading a user's permissions in one query (accounts/backends.py).
+    "accounts.backends.PermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -264,17 +264,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.tasks.purge_stale_uploads",
         "schedule": 60.0 * 60,
     },
-    # The deadline sweep (cases.deadlines): escalations and closures on every run,
+    # The deadline sweep (procedure.sweep): escalations and closures on every run,
     # reminders on the first run at or after DEADLINE_DAILY_WORK_AT on a business day.
     # A plain interval, never a crontab: beat's crontab follows local time and has
     # known bugs at clock changes; the sweep reads London time itself.
     "deadline-sweep": {
-        "task": "cases.tasks.sweep_deadlines",
+        "task": "procedure.tasks.sweep_deadlines",
         "schedule": 60.0 * env.int("DEADLINE_SWEEP_MINUTES", default=15),
     },
-    # Anonymise cases closed more than RETENTION_YEARS ago (cases.retention); daily, a plain interval.
+    # Anonymise cases closed more than RETENTION_YEARS ago (procedure.retention); daily, a plain interval.
     "retention-sweep": {
-        "task": "cases.tasks.anonymise_expired_cases",
+        "task": "procedure.tasks.anonymise_expired_cases",
         "schedule": 60.0 * 60 * 24,
     },
     # The reports' summary of past months (reports.summary): builds the months changed since
@@ -354,11 +354,6 @@ COMPANY = {
         "HP13 5AJ",
     ],
 }
-
-# --- Front end --------------------------------------------------------------
-
-CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
-CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Logging: never personal data; identifiers only --------------------------
 

@@ -31,7 +31,7 @@ SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 
-# Staff sign in with a password and a code from an authenticator app (cases/two_factor.py).
+# Staff sign in with a password and a code from an authenticator app (accounts/two_factor.py).
 STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=True)
 
 LOGGING["root"]["level"] = env("LOG_LEVEL", default="INFO")

@@ -76,6 +76,15 @@ def boss():
     return lead(first_name="Lena", last_name="Lead")
 
 
+@pytest.fixture(autouse=True)
+def _an_ordinary_morning():
+    """These pages log letters that arrived "now" and show the deadlines from then: run them on an
+    ordinary Wednesday morning, whatever day the suite runs (on the night the clocks go back, "an hour
+    ago" and "now" can read the same on a London clock). Tests of particular days set their own moment."""
+    with time_machine.travel(dt.datetime(2026, 12, 9, 11, 0, tzinfo=LONDON), tick=True):
+        yield
+
+
 @pytest.fixture
 def case(worker):
     """A complaint answered (not upheld) three hours ago by the manager assigned to it."""

@@ -131,7 +131,7 @@ def test_outbox_is_listed_read_only(admin_client):
     complaint = ComplaintFactory()
     message = OutboundMessage.objects.create(
         dedupe_key=f"complaint:{complaint.pk}:acknowledgement",
-        kind=OutboundMessage.Kind.COMPLAINT_ACKNOWLEDGEMENT,
+        kind="complaint_acknowledgement",
         complaint=complaint,
         to_email="client@example.com",
         attempts=3,

@@ -211,7 +211,7 @@ def test_asking_for_a_new_link_emails_the_address_on_the_case_and_shows_it_maske
     assert "a***@example.com" in page
     assert "ada.lovelace@example.com" not in page
     assert "attacker" not in page
-    message = OutboundMessage.objects.get(complaint=complaint, kind=OutboundMessage.Kind.CLIENT_LINK)
+    message = OutboundMessage.objects.get(complaint=complaint, kind="client_link")
     assert message.to_email == "ada.lovelace@example.com"
     assert_private(response)
 
@@ -219,7 +219,7 @@ def test_asking_for_a_new_link_emails_the_address_on_the_case_and_shows_it_maske
 def test_the_new_link_arrives_and_opens_the_case(client, expired_token):
     complaint, token = expired_token
     client.post(fresh_link_path(token))
-    message = OutboundMessage.objects.get(complaint=complaint, kind=OutboundMessage.Kind.CLIENT_LINK)
+    message = OutboundMessage.objects.get(complaint=complaint, kind="client_link")
     assert notifications.message_deliver(message.pk) == "sent"
 
     (email,) = mail.outbox
@@ -236,7 +236,7 @@ def test_asking_again_within_minutes_sends_no_second_email(client, expired_token
 
     response = client.post(fresh_link_path(token))
 
-    assert OutboundMessage.objects.filter(complaint=complaint, kind=OutboundMessage.Kind.CLIENT_LINK).count() == 1
+    assert OutboundMessage.objects.filter(complaint=complaint, kind="client_link").count() == 1
     assert "a few minutes ago" in response.content.decode()
 
 
@@ -331,7 +331,7 @@ def test_a_real_browser_opens_the_case_and_gets_a_new_link_for_an_expired_one(li
 
     assert heading == "Check your email"
     assert "a***@example.com" in body
-    assert OutboundMessage.objects.filter(complaint=complaint, kind=OutboundMessage.Kind.CLIENT_LINK).count() == 1
+    assert OutboundMessage.objects.filter(complaint=complaint, kind="client_link").count() == 1
 
 
 def test_the_client_page_says_how_far_away_each_due_date_is(client):

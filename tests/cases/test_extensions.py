@@ -11,10 +11,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from appeals.models import Appeal
 from cases import services
-from cases.deadlines import deadlines_sweep
-from cases.models import Complaint, ComplaintEvent, Deadline, DeadlineNotice, Extension
+from cases.models import Complaint, ComplaintEvent, Deadline, Extension
 from notifications import services as outbox
 from notifications.models import OutboundMessage
+from procedure.models import DeadlineNotice
+from procedure.sweep import deadlines_sweep
 from tests.factories import AcknowledgedComplaintFactory, ComplaintFactory, lead, manager
 
 pytestmark = pytest.mark.django_db

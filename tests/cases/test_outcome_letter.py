@@ -181,7 +181,7 @@ def test_issuing_queues_one_email_with_the_letter_attached_as_a_pdf():
     worker = manager()
     complaint = issue(investigating(worker, received_at=ISSUED - dt.timedelta(days=7)), worker)
     queued = OutboundMessage.objects.filter(complaint=complaint)
-    outcome_messages = queued.filter(kind=OutboundMessage.Kind.OUTCOME_LETTER)
+    outcome_messages = queued.filter(kind="outcome_letter")
     assert outcome_messages.count() == 1
     message = outcome_messages.get()
     assert message.to_email == complaint.email
@@ -204,7 +204,7 @@ def test_issuing_queues_one_email_with_the_letter_attached_as_a_pdf():
 def test_outcome_email_gives_decision_tracking_link_and_how_to_appeal_in_both_bodies():
     worker = manager()
     complaint = issue(investigating(worker, received_at=ISSUED - dt.timedelta(days=7)), worker)
-    message = OutboundMessage.objects.get(complaint=complaint, kind=OutboundMessage.Kind.OUTCOME_LETTER)
+    message = OutboundMessage.objects.get(complaint=complaint, kind="outcome_letter")
     message_deliver(message.pk)
     sent = mail.outbox[-1]
     html_body = sent.alternatives[0][0]

@@ -12,8 +12,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cases import retention, search, selectors
+from cases import search, selectors
 from cases.models import Complaint, ComplaintSearchToken
+from procedure import retention
 from tests.cases.test_dashboard import HOME, TODAY, _frozen  # noqa: F401 (the dashboard tests' Tuesday, frozen)
 from tests.cases.test_dashboard import make as make_case
 from tests.factories import CategoryFactory, lead, manager

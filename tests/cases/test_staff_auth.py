@@ -10,8 +10,9 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.roles import ROLES
 from cases import selectors
-from cases.access import STAFF_GROUPS, complaints_visible_to
+from cases.access import complaints_visible_to
 from tests.factories import (
     AcknowledgedComplaintFactory,
     ComplaintFactory,
@@ -240,4 +241,4 @@ def test_home_page_queries_do_not_grow_with_the_number_of_complaints(client, dja
 
 
 def test_staff_group_names_match_the_roles_migration():
-    assert set(Group.objects.filter(name__in=STAFF_GROUPS).values_list("name", flat=True)) == set(STAFF_GROUPS)
+    assert set(Group.objects.filter(name__in=ROLES).values_list("name", flat=True)) == set(ROLES)

@@ -139,6 +139,27 @@ def test_phone_complaint_received_yesterday_runs_its_deadlines_from_then(
         assert "Counts as received on" not in page
 
 
+@pytest.mark.parametrize(
+    ("typed", "stored_utc"),
+    [
+        # 01:30 happens twice when the clocks go back (25 October 2026): the first, British Summer Time, is meant.
+        ("2026-10-25T01:30", dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC)),
+        # 01:30 does not exist when they go forward (28 March 2027): read on the clock before the change.
+        ("2027-03-28T01:30", dt.datetime(2027, 3, 28, 1, 30, tzinfo=dt.UTC)),
+    ],
+    ids=["clocks-back", "clocks-forward"],
+)
+def test_a_time_of_receipt_in_the_hour_the_clocks_change_is_logged_on_its_london_date(client, typed, stored_utc):
+    with time_machine.travel(dt.datetime(2027, 3, 29, 10, 0, tzinfo=LONDON), tick=False):
+        client.force_login(lead())
+        response = client.post(LOG_URL, form_data(received_at=typed))
+
+    assert response.status_code == 303, response.content.decode()[:3000]
+    complaint = Complaint.objects.get()
+    assert complaint.received_at == stored_utc
+    assert complaint.received_at.astimezone(LONDON).date() == dt.date.fromisoformat(typed[:10])
+
+
 def test_received_at_in_the_future_is_refused_next_to_the_field(frozen_now, lead_client):
     response = lead_client.post(LOG_URL, form_data(received_at="2026-11-27T10:30"))
     assert response.status_code == 200
@@ -168,7 +189,7 @@ def test_with_email_one_acknowledgement_is_queued_and_no_letter(frozen_now, lead
     complaint = Complaint.objects.get()
     message = OutboundMessage.objects.get()
     assert message.complaint == complaint
-    assert message.kind == OutboundMessage.Kind.COMPLAINT_ACKNOWLEDGEMENT
+    assert message.kind == "complaint_acknowledgement"
     assert message.to_email == "ada@example.com"
     assert not Letter.objects.exists()
     page = text_of(lead_client.get(response["Location"]))
@@ -236,7 +257,7 @@ def test_a_scanned_letter_is_kept_as_a_staff_attachment(frozen_now, lead_client)
     response = lead_client.post(
         LOG_URL, {**form_data(channel=Complaint.Channel.LETTER), "documents": [scan]}, format="multipart"
     )
-    assert response.status_code == 303, response.context["form"].errors
+    assert response.status_code == 303, response.content.decode()[:3000]
     attachment = Attachment.objects.get()
     assert attachment.original_name == "letter.pdf"
     assert attachment.source == Attachment.Source.STAFF

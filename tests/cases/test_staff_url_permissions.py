@@ -1,6 +1,6 @@
 """Every staff URL, for every role, against someone else's case (issue 3, item 5).
 
-The URLs are read from ``cases.urls.staff_patterns``, so a new staff page is
+The URLs are read from ``jpdit_complaints.urls.staff_patterns`` (every app's), so a new staff page is
 walked as soon as it is added; a URL parameter this file cannot fill makes
 the walk fail (add a filler to ``FILLERS``). For each URL, GET and POST:
 
@@ -32,7 +32,7 @@ from appeals.models import Appeal
 from cases import links, services
 from cases.business_days import london_today
 from cases.models import Action
-from cases.urls import staff_patterns
+from jpdit_complaints.urls import staff_patterns
 from notifications.models import Letter
 from tests.appeals.helpers import responded
 from tests.factories import AcknowledgedComplaintFactory, AttachmentFactory, UserFactory, director, lead, manager

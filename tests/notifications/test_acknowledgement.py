@@ -27,7 +27,7 @@ TRACKING_PATH = re.compile(r"http://testserver(/track/[^/\s\"<]+/)")
 
 def send_acknowledgement(details):
     complaint = case_services.complaint_submit(details=details)
-    message = OutboundMessage.objects.get(complaint=complaint, kind=OutboundMessage.Kind.COMPLAINT_ACKNOWLEDGEMENT)
+    message = OutboundMessage.objects.get(complaint=complaint, kind="complaint_acknowledgement")
     assert services.message_deliver(message.pk) == "sent"
     complaint.refresh_from_db()
     return complaint, mail.outbox[-1]
@@ -119,7 +119,7 @@ def test_acknowledgement_escapes_what_the_client_typed_in_html_only(details):
 def test_the_subject_is_one_line_whatever_the_data():
     complaint = ComplaintFactory(name="Line\r\nBcc: victim@example.com")
     message = services.message_queue(
-        kind=OutboundMessage.Kind.COMPLAINT_ACKNOWLEDGEMENT,
+        kind="complaint_acknowledgement",
         dedupe_key="one-line",
         to_email=complaint.email,
         complaint=complaint,
@@ -132,7 +132,7 @@ def test_the_subject_is_one_line_whatever_the_data():
 def test_client_link_email_carries_the_reference_and_a_working_link(client):
     complaint = ComplaintFactory()
     message = services.message_queue(
-        kind=OutboundMessage.Kind.CLIENT_LINK,
+        kind="client_link",
         dedupe_key="fresh",
         to_email=complaint.email,
         complaint=complaint,

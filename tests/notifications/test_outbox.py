@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 FAILING_BACKEND = "tests.notifications.backends.FailingSMTPBackend"
 
 
-def queue_for(complaint, key="test:1", kind=OutboundMessage.Kind.CLIENT_LINK):
+def queue_for(complaint, key="test:1", kind="client_link"):
     return services.message_queue(kind=kind, dedupe_key=key, to_email=complaint.email, complaint=complaint)
 
 
@@ -78,7 +78,7 @@ def test_a_message_first_for_its_key_is_one_insert_queued_on_commit(enqueued, dj
     complaint = ComplaintFactory()
     with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
         message = services.message_queue(
-            kind=OutboundMessage.Kind.CLIENT_LINK,
+            kind="client_link",
             dedupe_key="complaint:new:1",
             to_email=complaint.email,
             complaint=complaint,
@@ -96,7 +96,7 @@ def test_a_broken_first_for_key_promise_fails_instead_of_queueing_twice(enqueued
         first = queue_for(complaint, key="complaint:9:acknowledgement")
     with pytest.raises(IntegrityError), django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         services.message_queue(
-            kind=OutboundMessage.Kind.CLIENT_LINK,
+            kind="client_link",
             dedupe_key="complaint:9:acknowledgement",
             to_email=complaint.email,
             complaint=complaint,

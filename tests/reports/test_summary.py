@@ -25,8 +25,8 @@ from appeals.models import Appeal
 from appeals.services import appeal_log
 from cases import business_days
 from cases.models import Action, Category, Complaint, Deadline, Extension
-from cases.retention import complaints_anonymise
 from cases.services import action_mark_done, complaint_acknowledge
+from procedure.retention import complaints_anonymise
 from reports import selectors, summary, tally
 from reports.models import ChangedMonth, SummaryCell
 from reports.selectors import Filters, Period

@@ -15,7 +15,6 @@ import time
 from datetime import timedelta
 from itertools import accumulate
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import F
@@ -129,7 +128,7 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         started = time.perf_counter()
         categories = [Category.objects.get_or_create(name=name)[0] for name in CATEGORIES]
-        workers = list(assignable_users(get_user_model()))
+        workers = list(assignable_users())
         now = timezone.now()
         made = 0
         while made < count:

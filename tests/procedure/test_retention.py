@@ -17,7 +17,7 @@ from django.utils import timezone
 from appeals import services as appeal_services
 from appeals.models import Appeal
 from audit.models import AuditEntry
-from cases import links, retention, services
+from cases import links, services
 from cases.business_days import london_today
 from cases.models import (
     Action,
@@ -27,10 +27,11 @@ from cases.models import (
     Extension,
     InformationRequest,
     Note,
-    private_storage,
 )
-from cases.tasks import anonymise_expired_cases
+from jpdit_complaints.storage import private_storage
 from notifications.models import Letter, OutboundMessage
+from procedure import retention
+from procedure.tasks import anonymise_expired_cases
 from tests.appeals.helpers import deliver, lodged
 from tests.factories import (
     AcknowledgedComplaintFactory,

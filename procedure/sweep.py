@@ -38,20 +38,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from appeals.models import Appeal
+from appeals.permissions import deciders
 from cases import business_days
-from cases.models import (
-    Action,
-    Complaint,
-    ComplaintEvent,
-    Deadline,
-    DeadlineNotice,
-    SweepLock,
-)
+from cases.models import Action, Complaint, ComplaintEvent, Deadline
+from cases.permissions import leads
+from notifications.models import OutboundMessage
+from notifications.services import messages_send_pending, sweep_grace
+from notifications.tasks import deliver_messages
+from procedure.models import DeadlineNotice, SweepLock
 
 Kind = DeadlineNotice.Kind
 Status = Complaint.Status
@@ -144,7 +143,6 @@ class _Batch:
                 )
 
     def write(self) -> int:
-        from notifications.models import OutboundMessage
 
         DeadlineNotice.objects.bulk_create(self.notices)
         ComplaintEvent.objects.bulk_create(self.events)
@@ -163,8 +161,6 @@ _EVENT_KIND = {
 
 
 def _outbox_row(*, kind, key, to_email, complaint_id, client_visible, now, context):
-    from notifications.models import OutboundMessage
-    from notifications.services import sweep_grace
 
     return OutboundMessage(
         dedupe_key=key,
@@ -183,8 +179,6 @@ def _deliver_on_commit(keys: list[str]) -> None:
     """Hand the worker the new messages in batches (never raises: the outbox sweep is the safety net)."""
     import logging
 
-    from notifications.models import OutboundMessage
-    from notifications.tasks import deliver_messages
 
     ids = list(
         OutboundMessage.objects.filter(dedupe_key__in=keys, state=OutboundMessage.State.PENDING).values_list(
@@ -209,11 +203,8 @@ class _People:
 
     @classmethod
     def load(cls) -> _People:
-        from appeals.permissions import deciders
-        from cases.services import _leads
 
-        user_model = get_user_model()
-        return cls(leads=list(_leads()), directors=list(deciders(user_model)))
+        return cls(leads=list(leads()), directors=list(deciders()))
 
     def responsible_for(self, assignee) -> list:
         return [assignee] if assignee is not None and assignee.is_active else self.leads
@@ -258,7 +249,6 @@ def _complaint_deadlines(kind: str, due_q) -> Iterable[tuple[Complaint, str, dat
 
 
 def _appeal_deadlines(kind: str, due_q) -> Iterable[tuple[object, str, date]]:
-    from appeals.models import Appeal
 
     rows = [
         (Deadline.APPEAL_ACKNOWLEDGEMENT, "acknowledgement_due", Q(status=Appeal.Status.RECEIVED)),
@@ -339,7 +329,6 @@ def _escalate_and_close(*, today: date, now: datetime, people: _People, report: 
 
 def _close_expired(*, today: date, now: datetime, batch: _Batch) -> int:
     """responded → closed for each complaint whose appeal window ended with no appeal; the client is told."""
-    from appeals.models import Appeal
 
     expired = list(
         Complaint.objects.filter(status=Status.RESPONDED, appeal_deadline__lt=today)
@@ -483,7 +472,6 @@ def daily_work_due(now: datetime) -> bool:
 
 def deadlines_sweep(*, now: datetime | None = None) -> SweepReport:
     """One run of the sweep (see the module's docstring); safe to run at any time, any number of times."""
-    from notifications.services import messages_send_pending
 
     now = now or timezone.now()
     today = business_days.london_date(now)
@@ -496,40 +484,3 @@ def deadlines_sweep(*, now: datetime | None = None) -> SweepReport:
     # (a) Every acknowledgement (complaint or appeal) and any other message not yet sent.
     report.messages_queued += messages_send_pending(now=now)
     return report
-
-
-# --- Hooks called by notifications when a deadline message is being sent ----------------------
-
-
-def deadline_prepare_staff_message(message) -> dict:
-    """Reminders, escalations and overdue actions: what is due, when, and where to act (no client text)."""
-    from django.urls import reverse
-
-    context = message.context
-    complaint = message.complaint
-    due = date.fromisoformat(context["due_date"])
-    links = {"case_url": settings.SITE_URL + reverse("staff:case", args=[complaint.reference])}
-    if context.get("appeal") and hasattr(complaint, "appeal"):
-        links["appeal_url"] = settings.SITE_URL + reverse("admin:appeals_appeal_change", args=[complaint.appeal.pk])
-    action = None
-    if context.get("action_id"):
-        action = Action.objects.filter(pk=context["action_id"]).first()
-    today = business_days.london_today()
-    return {
-        "complaint": complaint,
-        "deadline_label": _label(context["deadline"]),
-        "due_date": due,
-        "days_late": business_days.business_days_between(due, today) if today > due else 0,
-        "action": action,
-        **links,
-    }
-
-
-def deadline_prepare_closed(message) -> dict:
-    from cases import links
-
-    return {
-        "complaint": message.complaint,
-        "window_end": date.fromisoformat(message.context["window_end"]),
-        "tracking_url": links.client_url(message.complaint),
-    }

@@ -28,13 +28,15 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from accounts.access import forbidden, staff_required
 from audit.models import AuditEntry
 from audit.services import audit_cases
-from cases import permissions, retention
-from cases.access import complaint_for_staff, forbidden, staff_required
+from cases import permissions
+from cases.access import complaint_for_staff
 from cases.forms import AccessibleFormMixin
 from cases.models import Complaint
 from notifications.rendering import render_pdf
+from procedure import retention
 
 LEADS_ONLY = permissions.MANAGE_ALL
 AUDIT_PAGE_SIZE = 50

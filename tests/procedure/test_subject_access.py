@@ -13,8 +13,9 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from audit.models import AuditEntry
-from cases import retention, services
+from cases import services
 from notifications.models import Letter, OutboundMessage
+from procedure import retention
 from tests.appeals.helpers import deliver, lodged, responded
 from tests.factories import AcknowledgedComplaintFactory, AttachmentFactory, director, lead, manager
 from tests.services import missing

@@ -32,6 +32,7 @@ from django.db.models import Case, CharField, F, OuterRef, Q, Subquery, Value, W
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from appeals.models import Appeal
 from cases import permissions
 from cases.models import (
     Action,
@@ -41,8 +42,10 @@ from cases.models import (
     Extension,
     InformationRequest,
     Note,
-    private_storage,
 )
+from cases.services import actor_label
+from jpdit_complaints.storage import private_storage
+from notifications.models import Letter, OutboundMessage
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +105,6 @@ def complaints_anonymise(
     One transaction; the rows are locked first, so two runs never do a case twice.
     Files are deleted from storage only after the commit (a rollback keeps them).
     """
-    from appeals.models import Appeal
-    from cases.services import actor_label
-    from notifications.models import Letter, OutboundMessage
 
     now = now or timezone.now()
     with transaction.atomic():
@@ -263,8 +263,6 @@ def subject_access_export(*, email: str, now: datetime | None = None) -> dict:
     questions and answers, documents and letters (listed), actions, extensions, the
     appeal, and the emails sent to that address. A fixed number of queries.
     """
-    from appeals.models import Appeal
-    from notifications.models import Letter, OutboundMessage
 
     email = email.strip()
     if not email:  # cases logged without an address are nobody's by email

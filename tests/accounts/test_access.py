@@ -1,4 +1,4 @@
-"""The role check of every staff page reads the user's groups and permissions in one query."""
+"""The role check of every staff page: Django's own permission look-ups, read once per request."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.access import is_case_staff
 from cases import permissions
-from cases.access import is_case_staff
 from tests.factories import UserFactory, director, lead, manager
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +28,7 @@ def test_role_and_every_permission_check_after_it_cost_one_query():
         assert permissions.is_case_worker(user)
         assert not permissions.is_lead(user)
         assert user.has_perm("cases.work_complaint")
+    # accounts.backends reads the user's own permissions and their groups' at once, then answers from memory.
     assert len(queries.captured_queries) == 1
 
 

@@ -1,17 +1,37 @@
-"""The second step of the staff sign-in: the code from an authenticator app (``cases.two_factor``)."""
+"""Staff sign-in, sign-out and the second step: the code from an authenticator app (``accounts.two_factor``)."""
 
 from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from cases import two_factor
-from cases.access import forbidden, is_case_staff
+from accounts import two_factor
+from accounts.access import forbidden, is_case_staff
+
+
+class StaffLoginView(auth_views.LoginView):
+    """Sign-in; failed attempts are counted by django-axes (AXES_* settings), which answers a lockout."""
+
+    template_name = "staff/login.html"
+    redirect_authenticated_user = True
+
+    def get_success_url(self):
+        url = super().get_success_url()
+        if two_factor.missing(self.request.user):
+            # The password is right; now the second factor (accounts.two_factor), then on to ``url``.
+            return redirect_to_login(url, "staff:two_factor").url
+        return url
+
+
+# POST only (Django's LogoutView refuses GET): a link or an image cannot sign anyone out.
+logout = auth_views.LogoutView.as_view()
+login = StaffLoginView.as_view()
 
 
 class TokenForm(forms.Form):

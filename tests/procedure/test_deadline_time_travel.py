@@ -35,10 +35,11 @@ import pytest
 import time_machine
 
 from cases import services
-from cases.deadlines import deadlines_sweep
-from cases.models import ClosureDay, Complaint, ComplaintEvent, Deadline, DeadlineNotice, Extension
+from cases.models import ClosureDay, Complaint, ComplaintEvent, Deadline, Extension
 from notifications import services as outbox
 from notifications.models import OutboundMessage
+from procedure.models import DeadlineNotice
+from procedure.sweep import deadlines_sweep
 from tests.factories import director, lead, manager
 
 pytestmark = pytest.mark.django_db

@@ -11,10 +11,11 @@ import time_machine
 from django.db import connection
 
 from appeals.models import Appeal
-from cases.deadlines import daily_work_due, deadlines_sweep
-from cases.models import Action, Complaint, ComplaintEvent, Deadline, DeadlineNotice, SweepLock
+from cases.models import Action, Complaint, ComplaintEvent, Deadline
 from notifications import services as outbox
 from notifications.models import OutboundMessage
+from procedure.models import DeadlineNotice, SweepLock
+from procedure.sweep import daily_work_due, deadlines_sweep
 from tests.factories import AcknowledgedComplaintFactory, ComplaintFactory, director, lead, manager
 
 pytestmark = pytest.mark.django_db

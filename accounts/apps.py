@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    """Staff accounts: sign-in, the roles of SPEC.md as groups, and the second factor."""
+
+    name = "accounts"
+    verbose_name = "Staff accounts"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: a module that defines models' callers may not be imported
+        # before the app registry is ready (Django's rule for AppConfig.ready).
+        from accounts.roles import sync_roles_after_migrate
+
+        # After every migrate and every test-database flush, the groups match accounts/roles.py.
+        post_migrate.connect(sync_roles_after_migrate, sender=self, dispatch_uid="accounts.sync_roles")

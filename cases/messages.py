@@ -1,0 +1,97 @@
+"""The emails of the complaints app: each kind, its templates, and the facts it needs when it is sent.
+
+Registered with the outbox (``notifications.kinds``) in ``CasesConfig.ready``. The
+``prepare`` functions only read: they run with no row locked, just before the email goes
+out. ``on_sent`` functions record what sending changed, in the transaction that marks the
+email sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+
+from cases import business_days, links, services
+from cases.models import Complaint, Extension, InformationRequest
+from notifications.kinds import MessageKind
+from notifications.models import OutboundMessage
+
+# How the client's email names each promise.
+EXTENSION_WORDS = {
+    "acknowledgement": "acknowledgement",
+    "outcome": "written response",
+    "appeal_acknowledgement": "acknowledgement of your appeal",
+    "appeal_decision": "Director's decision on your appeal",
+}
+
+
+def _with_client_link(message: OutboundMessage, at: datetime) -> dict[str, Any]:
+    return {"complaint": message.complaint, "tracking_url": links.client_url(message.complaint)}
+
+
+def _acknowledgement(message: OutboundMessage, at: datetime) -> dict[str, Any]:
+    """The complaint as it will be once this email has gone: acknowledged at ``at``, its outcome due date set.
+
+    Only the copy used for the email changes here; ``_acknowledged`` records it when the email is sent.
+    """
+    complaint = message.complaint
+    if complaint.status == Complaint.Status.RECEIVED:
+        complaint.outcome_due = business_days.due_date(at, settings.COMPLAINT_OUTCOME_DAYS)
+    return {"complaint": complaint, "tracking_url": links.client_url(complaint)}
+
+
+def _acknowledged(message: OutboundMessage, at: datetime) -> None:
+    """Sending the acknowledgement is what acknowledges the complaint: the 10 business days run from ``at``."""
+    complaint = Complaint.objects.get(pk=message.complaint_id)
+    if complaint.status == Complaint.Status.RECEIVED:
+        services.complaint_acknowledge(complaint=complaint, at=at)
+
+
+def _information_request(message: OutboundMessage, at: datetime) -> dict[str, Any]:
+    request = InformationRequest.objects.get(pk=message.context["request_id"], complaint=message.complaint)
+    return {**_with_client_link(message, at), "request": request}
+
+
+def _extension(message: OutboundMessage, at: datetime) -> dict[str, Any]:
+    extension = Extension.objects.get(pk=message.context["extension_id"], complaint=message.complaint)
+    return {
+        **_with_client_link(message, at),
+        "extension": extension,
+        "deadline_words": EXTENSION_WORDS[extension.deadline],
+    }
+
+
+def staff_case_link(message: OutboundMessage, at: datetime) -> dict[str, Any]:
+    """Staff emails link to the case page (sign-in required); they never quote client text."""
+    case_url = settings.SITE_URL + reverse("staff:case", args=[message.complaint.reference])
+    return {"complaint": message.complaint, "case_url": case_url}
+
+
+KINDS = (
+    MessageKind(
+        "complaint_acknowledgement",
+        "Complaint acknowledgement",
+        template="complaint_acknowledgement",
+        prepare=_acknowledgement,
+        on_sent=_acknowledged,
+    ),
+    MessageKind("client_link", "Fresh tracking link", template="client_link", prepare=_with_client_link),
+    # The question itself is read from the InformationRequest named in the row's context.
+    MessageKind(
+        "information_request",
+        "Request for information",
+        template="information_request",
+        prepare=_information_request,
+    ),
+    # The outcome letter PDF is attached from the row's ``letter``.
+    MessageKind("outcome_letter", "Outcome letter", template="outcome_letter", prepare=_with_client_link),
+    MessageKind("staff_assignment", "Case assigned (staff)", template="staff_assignment", prepare=staff_case_link),
+    MessageKind(
+        "staff_client_reply", "Client replied (staff)", template="staff_client_reply", prepare=staff_case_link
+    ),
+    # The extension (old date, new date, reason) is read from the row named in the context.
+    MessageKind("deadline_extension", "Deadline extended", template="deadline_extension", prepare=_extension),
+)
