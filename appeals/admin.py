@@ -16,7 +16,7 @@ import datetime as dt
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, DateField, F, When
+from django.db.models import F
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -28,27 +28,15 @@ from appeals import permissions, services
 from appeals.forms import DecisionEntry
 from appeals.models import Appeal
 from cases import business_days
+from cases.deadlines import deadline_label
 from cases.downloads import private_file_response
 from cases.models import Complaint, TransitionNotAllowed
 from cases.permissions import assignable_users
 from cases.references import parse_reference
 from cases.services import StaleCase
-from cases.templatetags.deadlines import deadline_label
 from notifications.models import Letter
 
 Status = Appeal.Status
-
-
-def with_current_due(queryset):
-    """Annotate the date the appeal's running promise falls due (None once decided)."""
-    return queryset.annotate(
-        current_due=Case(
-            When(status=Status.RECEIVED, then=F("acknowledgement_due")),
-            When(status__in=Appeal.DECISION_RUNNING_STATUSES, then=F("decision_due")),
-            default=None,
-            output_field=DateField(),
-        )
-    )
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -63,7 +51,7 @@ class OverdueFilter(admin.SimpleListFilter):
         if self.value() == "overdue":
             return queryset.overdue(today)
         if self.value() == "on_time":
-            return queryset.exclude(queryset.due_q(before=today))
+            return queryset.exclude(queryset.due_q(lt=today))
         return queryset
 
 
@@ -78,7 +66,7 @@ class DueThisWeekFilter(admin.SimpleListFilter):
         today = business_days.london_today()
         if self.value() == "this_week":
             monday = today - dt.timedelta(days=today.weekday())
-            return with_current_due(queryset).filter(current_due__range=(monday, monday + dt.timedelta(days=6)))
+            return queryset.with_current_due().filter(current_due__range=(monday, monday + dt.timedelta(days=6)))
         if self.value() == "next_business_day":
             return queryset.due_by(business_days.add_business_days(today, 1)).exclude(queryset.due_q(before=today))
         return queryset
@@ -115,7 +103,7 @@ class AppealAdmin(admin.ModelAdmin):
     # -- the list ------------------------------------------------------------------
 
     def get_queryset(self, request):
-        queryset = with_current_due(super().get_queryset(request))
+        queryset = super().get_queryset(request).with_current_due()
         # Nobody else finds an appeal here, not even by its id: Django's history page looks the
         # object up before checking permissions, so an existing appeal would answer 403 where a
         # missing one redirects (tests/test_access_matrix.py).
@@ -224,7 +212,7 @@ class AppealAdmin(admin.ModelAdmin):
             "overdue_days": appeal.business_days_overdue(),
             "independence_problem": problem,
             "can_start_review": not problem and appeal.status == Status.ACKNOWLEDGED,
-            "can_decide": not problem and appeal.status in Appeal.DECISION_RUNNING_STATUSES,
+            "can_decide": not problem and appeal.decision_owed,
             "entry": entry if not appeal.is_decided else None,
             "has_view_permission": True,
             "has_change_permission": False,

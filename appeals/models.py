@@ -14,27 +14,26 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from cases import business_days
+from cases import deadlines
 from cases.models import Complaint, TransitionNotAllowed
 
 
 class AppealQuerySet(models.QuerySet):
-    def due_q(self, *, before: date | None = None, on_or_before: date | None = None) -> models.Q:
-        """Appeals whose running promise falls due before / on or before a day.
+    """Set-based facts about appeals; the running-deadline rule is ``cases.deadlines`` (APPEAL_CLOCKS)."""
 
-        A received appeal owes its acknowledgement; an acknowledged or reviewed
-        one owes the Director's decision. Decided appeals owe nothing.
-        """
-        lookup, day = ("lt", before) if before is not None else ("lte", on_or_before)
-        return models.Q(status=Appeal.Status.RECEIVED, **{f"acknowledgement_due__{lookup}": day}) | models.Q(
-            status__in=Appeal.DECISION_RUNNING_STATUSES, **{f"decision_due__{lookup}": day}
-        )
+    def with_current_due(self) -> AppealQuerySet:
+        return self.annotate(current_due=deadlines.current_due_expression(deadlines.APPEAL_CLOCKS))
+
+    @staticmethod
+    def due_q(**comparisons: date) -> models.Q:
+        """Appeals whose running deadline meets the comparisons (``lt=``, ``lte=``...: ``cases.deadlines.due_q``)."""
+        return deadlines.due_q(deadlines.APPEAL_CLOCKS, **comparisons)
 
     def overdue(self, today: date) -> AppealQuerySet:
-        return self.filter(self.due_q(before=today))
+        return self.filter(self.due_q(lt=today))
 
     def due_by(self, day: date) -> AppealQuerySet:
-        return self.filter(self.due_q(on_or_before=day))
+        return self.filter(self.due_q(lte=day))
 
 
 class Appeal(models.Model):
@@ -50,8 +49,6 @@ class Appeal(models.Model):
         Status.UNDER_REVIEW: (Status.DECIDED,),
         Status.DECIDED: (),
     }
-    # States in which the Director's 15 business days are running.
-    DECISION_RUNNING_STATUSES = (Status.ACKNOWLEDGED, Status.UNDER_REVIEW)
 
     class Channel(models.TextChoices):
         WEB = "web", "Client's case page"
@@ -136,11 +133,14 @@ class Appeal(models.Model):
 
     @property
     def current_due_date(self) -> date | None:
-        if self.status == self.Status.RECEIVED:
-            return self.acknowledgement_due
-        if self.status in self.DECISION_RUNNING_STATUSES:
-            return self.decision_due
-        return None
+        """The date the running promise falls due, if a clock runs (``cases.deadlines``)."""
+        return deadlines.current_due(self, deadlines.APPEAL_CLOCKS)
+
+    @property
+    def decision_owed(self) -> bool:
+        """Is the Director's decision the promise running now (acknowledged, or under review)?"""
+        clock = deadlines.running_clock(deadlines.APPEAL_CLOCKS, self.status)
+        return clock is not None and clock.deadline == deadlines.Deadline.APPEAL_DECISION
 
     @property
     def was_late(self) -> bool:
@@ -149,9 +149,4 @@ class Appeal(models.Model):
 
     def business_days_overdue(self, today: date | None = None) -> int:
         """How many business days the running promise is overdue (0 if it is not)."""
-        due = self.current_due_date
-        today = today or business_days.london_today()
-        if due is None or today <= due:
-            return 0
-        # Straight after the due date (a weekend, a holiday) the promise is already broken.
-        return max(1, business_days.business_days_between(due, today))
+        return deadlines.business_days_overdue(self.current_due_date, today)

@@ -53,21 +53,6 @@ ComplaintStatus = Complaint.Status
 # --- Lodging an appeal -----------------------------------------------------------------
 
 
-def appeal_window_problem(complaint: Complaint, *, at: datetime | None = None) -> str:
-    """Why the client cannot appeal this complaint themselves now, or "" if they can."""
-    if hasattr(complaint, "appeal"):
-        return f"An appeal on {complaint.reference} has already been made. The Director's decision on it is final."
-    deadline = complaint.appeal_deadline
-    if complaint.status not in (ComplaintStatus.RESPONDED, ComplaintStatus.CLOSED) or deadline is None:
-        return f"Complaint {complaint.reference} has no outcome to appeal against yet."
-    if complaint.status == ComplaintStatus.CLOSED or business_days.london_date(at or timezone.now()) > deadline:
-        return (
-            f"The time to appeal ended on {deadline:%A %-d %B %Y}. If something stopped you appealing in time, "
-            f"write to our Director at {settings.COMPANY['appeals_email']}, quoting {complaint.reference}, and explain."
-        )
-    return ""
-
-
 def _require_reasons(reasons: str) -> str:
     reasons = reasons.strip()
     if not reasons:
@@ -150,7 +135,7 @@ def appeal_lodge(*, complaint: Complaint, reasons: str, files: Sequence[Validate
     reasons = _require_reasons(reasons)
     now = timezone.now()
     locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
-    problem = appeal_window_problem(locked, at=now)
+    problem = locked.appeal_problem(at=now)
     if problem:
         raise ValidationError(problem)
     return _create_appeal(complaint=locked, channel=Appeal.Channel.WEB, received_at=now, reasons=reasons, files=files)

@@ -28,7 +28,6 @@ from django.views.decorators.http import require_http_methods
 from accounts.access import forbidden, staff_required
 from appeals import permissions, services
 from appeals.forms_intake import ClientAppealForm, StaffAppealForm
-from appeals.selectors import appeal_for_complaint
 from cases import business_days
 from cases.access import complaint_for_staff
 from cases.models import Attachment, Complaint
@@ -69,7 +68,7 @@ def _client_page(
         "problem": problem,
         "form": form if not problem else None,
         "unsent_text": unsent_text,
-        "appeal": appeal_for_complaint(complaint),
+        "appeal": complaint.appeal_or_none,
         "outcome_letter": complaint.letters.filter(kind=Letter.Kind.OUTCOME, client_visible=True).last(),
         "actions": list(complaint.actions.filter(from_appeal=False)) if complaint.outcome else [],
         "documents": complaint.attachments.filter(source=Attachment.Source.CLIENT, for_appeal=False),
@@ -92,7 +91,7 @@ def client_appeal(request: HttpRequest, token: str) -> HttpResponse:
     if refusal is not None:
         return refusal
     if request.method != "POST":
-        problem = services.appeal_window_problem(complaint)
+        problem = complaint.appeal_problem()
         return _client_page(request, token, complaint, form=ClientAppealForm(), problem=problem)
 
     typed = (request.POST.get("reasons") or "").strip()
@@ -110,7 +109,7 @@ def client_appeal(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(request, _received_notice(appeal))
             return _see_other(reverse("client:case", args=[token]) + "#appeal")
     complaint.refresh_from_db()
-    problem = services.appeal_window_problem(complaint)
+    problem = complaint.appeal_problem()
     if problem:
         # The window closed or an appeal was made meanwhile: nothing saved, and what they wrote shown back.
         form.clear_staging()
@@ -136,7 +135,7 @@ def _received_notice(appeal) -> str:
 
 def log_problem(complaint: Complaint) -> str:
     """Why no appeal can be logged on this case, or "" (the service checks the same when it saves)."""
-    if appeal_for_complaint(complaint) is not None:
+    if complaint.appeal_or_none is not None:
         return f"An appeal on {complaint.reference} has already been made. The Director's decision on it is final."
     if complaint.status not in (Status.RESPONDED, Status.CLOSED) or complaint.responded_at is None:
         return f"Complaint {complaint.reference} has no outcome to appeal against yet."

@@ -8,13 +8,15 @@ services in ``cases.services`` own the transaction, the event and the messages.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.utils import timezone
 
-from cases import business_days
+from cases import business_days, deadlines, permissions
+from cases.deadlines import Deadline
 from jpdit_complaints.storage import private_storage
 
 
@@ -68,70 +70,22 @@ class Category(models.Model):
         return self.name
 
 
-class CurrentDue(models.Func):
-    """The running deadline: the acknowledgement's while received, the outcome's while the clock runs.
-
-    ``CASE WHEN status = 'received' THEN acknowledgement_due WHEN status IN ('acknowledged',
-    'investigating') THEN outcome_due ELSE NULL END``: the SQL Django writes for the same
-    ``Case(When(...), When(...))``, and the expression of the ordering indexes
-    complaint_current_due_order and complaint_open_due_order (cases/migrations/0005), which
-    PostgreSQL uses only for this exact expression. Written out here because resolving the
-    ``When`` conditions into lookups cost every dashboard page half a millisecond.
-    """
-
-    output_field = models.DateField()
-
-    def __init__(self):
-        super().__init__(models.F("status"), models.F("acknowledgement_due"), models.F("outcome_due"))
-
-    def as_sql(self, compiler, connection, **extra_context):
-        (status, status_params), (acknowledgement, ack_params), (outcome, outcome_params) = (
-            compiler.compile(expression) for expression in self.get_source_expressions()
-        )
-        running = [status.value for status in Complaint.CLOCK_RUNNING_STATUSES]
-        placeholders = ", ".join(["%s"] * len(running))
-        sql = (
-            f"CASE WHEN {status} = %s THEN {acknowledgement} "
-            f"WHEN {status} IN ({placeholders}) THEN {outcome} ELSE NULL END"
-        )
-        params = (
-            *status_params,
-            Complaint.Status.RECEIVED.value,
-            *ack_params,
-            *status_params,
-            *running,
-            *outcome_params,
-        )
-        return sql, params
-
-
 class ComplaintQuerySet(models.QuerySet):
     """Set-based facts about complaints, so lists and sweeps never loop in Python."""
 
     def visible_to(self, user) -> ComplaintQuerySet:
         """The cases a staff member has a role in (SPEC.md: nobody sees other cases)."""
-        from cases import permissions
-
         return permissions.visible_complaints(self, user)
 
     def with_current_due(self) -> ComplaintQuerySet:
-        """Annotate ``current_due``: the date the next promise to the client falls due."""
-        return self.annotate(current_due=CurrentDue())
-
-    @staticmethod
-    def due_q(*, before: date | None = None, on_or_before: date | None = None) -> models.Q:
-        """Cases whose running deadline is before / on or before a date (index-friendly)."""
-        lookup = "lt" if before is not None else "lte"
-        day = before if before is not None else on_or_before
-        return models.Q(status=Complaint.Status.RECEIVED, **{f"acknowledgement_due__{lookup}": day}) | models.Q(
-            status__in=Complaint.CLOCK_RUNNING_STATUSES, **{f"outcome_due__{lookup}": day}
-        )
+        """Annotate ``current_due``: the date the running promise falls due (``cases.deadlines``)."""
+        return self.annotate(current_due=deadlines.current_due_expression(deadlines.COMPLAINT_CLOCKS))
 
     def overdue(self, today: date) -> ComplaintQuerySet:
-        return self.filter(self.due_q(before=today))
+        return self.filter(deadlines.due_q(deadlines.COMPLAINT_CLOCKS, lt=today))
 
     def due_by(self, day: date) -> ComplaintQuerySet:
-        return self.filter(self.due_q(on_or_before=day))
+        return self.filter(deadlines.due_q(deadlines.COMPLAINT_CLOCKS, lte=day))
 
 
 class Complaint(models.Model):
@@ -158,14 +112,14 @@ class Complaint(models.Model):
         Status.CLOSED: (Status.UNDER_APPEAL,),
         Status.WITHDRAWN: (),
     }
+    # Only a complaint in one of these states can have an appeal (lodging one moves it to under_appeal).
+    STATES_WITH_APPEAL = (Status.UNDER_APPEAL, Status.CLOSED)
     OPEN_STATUSES = (
         Status.RECEIVED,
         Status.ACKNOWLEDGED,
         Status.INVESTIGATING,
         Status.AWAITING_CLIENT,
     )
-    # States in which the investigation's 10 business days are running.
-    CLOCK_RUNNING_STATUSES = (Status.ACKNOWLEDGED, Status.INVESTIGATING)
 
     class Channel(models.TextChoices):
         WEB = "web", "Web form"
@@ -297,12 +251,36 @@ class Complaint(models.Model):
 
     @property
     def current_due_date(self) -> date | None:
-        """The date the next promise to the client falls due, if one is running."""
-        if self.status == self.Status.RECEIVED:
-            return self.acknowledgement_due
-        if self.status in self.CLOCK_RUNNING_STATUSES:
-            return self.outcome_due
-        return None
+        """The date the running promise falls due, if a clock runs (``cases.deadlines``)."""
+        return deadlines.current_due(self, deadlines.COMPLAINT_CLOCKS)
+
+    @property
+    def appeal_or_none(self):
+        """The complaint's appeal, or None: no query for a complaint that cannot have one, nor for one
+        fetched with ``select_related("appeal")`` (as ``cases.access.complaint_for_staff`` does).
+
+        Read through the reverse relation: the appeals app sits above this one and is not imported.
+        """
+        if self.status not in self.STATES_WITH_APPEAL:
+            return None
+        try:
+            return self.appeal
+        except ObjectDoesNotExist:
+            return None
+
+    def appeal_problem(self, *, at: datetime | None = None) -> str:
+        """Why the client cannot appeal this complaint themselves now, or "" if they can (the appeal window)."""
+        if self.appeal_or_none is not None:
+            return f"An appeal on {self.reference} has already been made. The Director's decision on it is final."
+        deadline = self.appeal_deadline
+        if self.status not in (self.Status.RESPONDED, self.Status.CLOSED) or deadline is None:
+            return f"Complaint {self.reference} has no outcome to appeal against yet."
+        if self.status == self.Status.CLOSED or business_days.london_date(at or timezone.now()) > deadline:
+            return (
+                f"The time to appeal ended on {deadline:%A %-d %B %Y}. If something stopped you appealing in time, "
+                f"write to our Director at {settings.COMPANY['appeals_email']}, quoting {self.reference}, and explain."
+            )
+        return ""
 
     @property
     def received_effective_date(self) -> date:
@@ -502,17 +480,6 @@ class Action(models.Model):
     @property
     def is_done(self) -> bool:
         return self.done_at is not None
-
-
-class Deadline(models.TextChoices):
-    """The promises of the procedure that fall due on a date (SPEC.md, the deadline rule)."""
-
-    ACKNOWLEDGEMENT = "acknowledgement", "acknowledgement of the complaint"
-    OUTCOME = "outcome", "written outcome"
-    APPEAL_ACKNOWLEDGEMENT = "appeal_acknowledgement", "acknowledgement of the appeal"
-    APPEAL_DECISION = "appeal_decision", "Director's decision on the appeal"
-    ACTION = "action", "promised action"
-    APPEAL_WINDOW = "appeal_window", "end of the appeal window"
 
 
 class Extension(models.Model):

@@ -143,14 +143,15 @@ class Terms:
     short: list[str]
 
 
-def vocabulary_query(words: list[str]) -> tuple[str, list]:
-    """A scalar subquery (SQL, parameters): each word's parts as the database cuts them, and their spellings.
+def vocabulary(words: list[str]) -> list:
+    """Each word's parts as the database cuts them, and their spellings (one query), for ``terms_found``.
 
-    PostgreSQL only: the dashboard asks it inside its tab-counts query and gives the answer
-    to ``terms_found``. The database cuts the search words with the function that cut the
+    PostgreSQL only. The database cuts the search words with the function that cut the
     cases' words, so both sides agree on what a letter is in every script.
     """
-    return _VOCABULARY, [MAX_SPELLINGS, words, MIN_PART]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_VOCABULARY}", [MAX_SPELLINGS, words, MIN_PART])
+        return cursor.fetchone()[0]
 
 
 def terms_found(words: list[str], answer: list | None) -> Terms:

@@ -9,14 +9,13 @@ from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.core.exceptions import EmptyResultSet
-from django.db import connections
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.http import Http404
 
 from accounts.access import is_case_staff
-from cases import business_days, permissions, references, search
+from cases import business_days, deadlines, permissions, references, search
 from cases.access import complaints_visible_to
+from cases.deadlines import due_soon_horizon
 from cases.models import Action, Category, Complaint
 from notifications.models import Letter, OutboundMessage
 
@@ -91,9 +90,6 @@ TAB_LABELS = {
 }
 WORKER_TABS = (TAB_MINE, TAB_UNASSIGNED, TAB_DUE_SOON, TAB_OVERDUE)
 LEAD_TABS = (*WORKER_TABS, TAB_ALL)
-# ``dashboard_counts``' key for the capped count of a filtered list.
-FILTERED = "filtered"
-SELECTED = "selected"
 
 STATE_OPEN = "open"
 STATE_ANY = "any"
@@ -356,86 +352,25 @@ def _tab_q(tab: str, *, user, today: date, horizon: date) -> Q:
     return Q()
 
 
-def dashboard_counts(*, user, today: date, horizon: date, also_count=None, also_select=()) -> dict:
-    """Open cases per tab, in one query (conditional aggregation over the open cases ``user`` may see).
+def dashboard_counts(*, user, today: date, horizon: date) -> dict[str, int]:
+    """Open cases per tab, in one query: conditional aggregation over the open cases ``user`` may see.
 
-    ``also_count`` (a sliced queryset, at most COUNT_CAP + 1 rows: a filtered list) is
-    counted in the same query, as a scalar subquery, under the key ``"filtered"``: a
-    filtered page then costs one round trip to the database fewer. ``also_select``
-    (scalar subqueries as (SQL, parameters): a search's vocabulary) are answered in it
-    too, as a list under the key ``"selected"`` (None each when ``user`` sees no case).
-
-    Which cases ``user`` may see is the ORM's WHERE clause of ``complaints_visible_to``
-    (the one place that rule lives); the five counts are written out in SQL because
-    building them through the ORM cost twice as long as PostgreSQL takes to answer,
-    on the page every member of staff opens most. The conditions are those of
-    ``_tab_q`` (tests/cases/test_dashboard.py checks each count against its tab's list).
-    Every column read is in the partial index complaint_open_counts (migration 0005),
-    so PostgreSQL counts from that small index alone.
+    The conditions are those of ``_tab_q`` (tests/cases/test_dashboard.py checks each count
+    against its tab's list); the running deadline is ``cases.deadlines``. Every column read is
+    in the partial index complaint_open_counts (migration 0005), so PostgreSQL counts from that
+    small index alone.
     """
-
-    open_cases = complaints_visible_to(user).filter(status__in=Complaint.OPEN_STATUSES)
-    connection = connections[open_cases.db]
-    quote = connection.ops.quote_name
-    try:
-        where, where_params = open_cases.query.get_compiler(connection=connection).compile(open_cases.query.where)
-    except EmptyResultSet:
-        return {**dict.fromkeys((*LEAD_TABS, FILTERED), 0), SELECTED: [None] * len(also_select)}
-    table = quote(Complaint._meta.db_table)
-    column = {
-        name: f"{table}.{quote(name)}" for name in ("status", "assignee_id", "acknowledgement_due", "outcome_due")
-    }
-    day = connection.ops.adapt_datefield_value
-    running = ", ".join(["%s"] * len(Complaint.CLOCK_RUNNING_STATUSES))
-
-    def due(comparison: str) -> str:
-        """A running deadline (acknowledgement while received, outcome while the clock runs) meeting ``comparison``."""
-        return (
-            f"(({column['status']} = %s AND {comparison.format(column['acknowledgement_due'])})"
-            f" OR ({column['status']} IN ({running}) AND {comparison.format(column['outcome_due'])}))"
-        )
-
-    def due_params(*days: date) -> list:
-        return [Complaint.Status.RECEIVED, *map(day, days), *Complaint.CLOCK_RUNNING_STATUSES, *map(day, days)]
-
-    # The capped count of a filtered list, as the ORM writes it (``.count()`` of the sliced
-    # queryset: its ordering kept, so that newest first stops after COUNT_CAP + 1 rows).
-    extra, extra_params = "", []
-    if also_count is not None:
-        try:
-            inner, extra_params = also_count.query.get_compiler(connection=connection).as_sql()
-        except EmptyResultSet:
-            extra = ", 0"
-        else:
-            # The ORM's own SQL with its parameters separate; only a quoted alias is added.
-            extra = f", (SELECT COUNT(*) FROM ({inner}) {quote('filtered')})"  # noqa: S608
-    selected = "".join(f", {subquery}" for subquery, _params in also_select)
-    selected_params = [param for _subquery, params in also_select for param in params]
-    # Only quoted identifiers and the ORM's parameterised SQL are interpolated; values are parameters.
-    # (The running deadline worked out once per case in a subquery, then compared, measured
-    # 10% slower in PostgreSQL than these conditions: 0.88 against 0.80 ms for 4,887 open cases.)
-    sql = (
-        f"SELECT COUNT(*),"  # noqa: S608
-        f" COUNT(*) FILTER (WHERE {column['assignee_id']} = %s),"
-        f" COUNT(*) FILTER (WHERE {column['assignee_id']} IS NULL),"
-        f" COUNT(*) FILTER (WHERE {due('{0} >= %s AND {0} <= %s')}),"
-        f" COUNT(*) FILTER (WHERE {due('{0} < %s')}){extra}{selected}"
-        f" FROM {table} WHERE {where}"
+    clocks = deadlines.COMPLAINT_CLOCKS
+    open_cases = complaints_visible_to(user).filter(status__in=Complaint.OPEN_STATUSES).order_by()
+    return open_cases.aggregate(
+        **{
+            TAB_ALL: Count("pk"),
+            TAB_MINE: Count("pk", filter=Q(assignee=user)),
+            TAB_UNASSIGNED: Count("pk", filter=Q(assignee__isnull=True)),
+            TAB_DUE_SOON: Count("pk", filter=deadlines.due_q(clocks, gte=today, lte=horizon)),
+            TAB_OVERDUE: Count("pk", filter=deadlines.due_q(clocks, lt=today)),
+        }
     )
-    params = [
-        user.pk,
-        *due_params(today, horizon),
-        *due_params(today),
-        *extra_params,
-        *selected_params,
-        *where_params,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    counted = len(row) - len(also_select)
-    keys = (TAB_ALL, TAB_MINE, TAB_UNASSIGNED, TAB_DUE_SOON, TAB_OVERDUE, *((FILTERED,) if extra else ()))
-    return {**dict(zip(keys, row[:counted], strict=True)), SELECTED: list(row[counted:])}
 
 
 def reference_candidates(text: str) -> tuple[str | None, list[str]]:
@@ -527,7 +462,7 @@ def _ordering(sort: str, state: str) -> list:
         return ["-received_at", "-pk"]
     if sort == SORT_REFERENCE:
         return ["reference"]
-    if state not in (STATE_OPEN, STATE_ANY, Complaint.Status.RECEIVED, *Complaint.CLOCK_RUNNING_STATUSES):
+    if state not in (STATE_OPEN, STATE_ANY, *deadlines.clock_running_statuses(deadlines.COMPLAINT_CLOCKS)):
         # No case in this state has a running deadline: "by due date" is "newest first",
         # said so that PostgreSQL reads complaint_received (a month of closed cases)
         # rather than walking past every case with a deadline.
@@ -629,8 +564,6 @@ def complaint_dashboard(
     (``complaints_visible_to``; a tab wholly within them needs no second saying, see
     ``_tab_within_sight``).
     """
-    from cases.templatetags.deadlines import due_soon_horizon
-
     today = today or business_days.london_today()
     horizon = due_soon_horizon(today)
     tab_keys = LEAD_TABS if options.is_lead else WORKER_TABS
@@ -677,14 +610,11 @@ def complaint_dashboard(
             words = filters.q.split()[:MAX_SEARCH_WORDS]
             emails = [word for word in words if _is_email(word) and len(word) >= MIN_SEARCH_WORD]
             texts = [word for word in words if not _is_email(word)]
+            counts = dashboard_counts(user=user, today=today, horizon=horizon)
             if search.uses_word_index():
-                # The tab counts are read now, with each word's parts and the words of any case that
-                # begin with them (cases.search.vocabulary_query): one round trip.
-                asked = [search.vocabulary_query(texts)] if texts else []
-                counts = dashboard_counts(user=user, today=today, horizon=horizon, also_select=asked)
-                terms = search.terms_found(texts, counts[SELECTED][0] if texts else None)
+                # Each word's parts and the words of any case that begin with them (cases.search).
+                terms = search.terms_found(texts, search.vocabulary(texts) if texts else None)
             else:
-                counts = dashboard_counts(user=user, today=today, horizon=horizon)
                 terms = search.terms_in_python(texts)
             short_words = [word for word in words if word not in emails and word not in texts] + terms.short
             # Nothing searchable typed: say so rather than read every case.
@@ -728,8 +658,8 @@ def complaint_dashboard(
                 # closed cases would scan the table hoping to meet them early.
                 matching = base.filter(condition).values("pk")
                 matching = matching.order_by(*ordering) if ordering[0] == "-received_at" else matching.order_by()
-                counts = dashboard_counts(user=user, today=today, horizon=horizon, also_count=matching[: COUNT_CAP + 1])
-                total = counts[FILTERED]
+                counts = dashboard_counts(user=user, today=today, horizon=horizon)
+                total = matching[: COUNT_CAP + 1].count()
                 capped = total > COUNT_CAP
                 total = min(total, COUNT_CAP)
             page = min(page, max(1, -(-total // per_page)))

@@ -18,7 +18,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from cases import business_days, permissions
+from cases import business_days, deadlines, permissions
 from cases.models import (
     Action,
     Attachment,
@@ -743,24 +743,6 @@ def action_mark_done(*, actor, action):
 
 # --- Deadline extensions (issue 5): a lead moves a due date on, and the client is told why ----
 
-def running_deadline(complaint: Complaint):
-    """The promise now running on the case: (deadline, the object holding it, its due-date field), or None."""
-
-    if complaint.status == Status.RECEIVED:
-        return Deadline.ACKNOWLEDGEMENT, complaint, "acknowledgement_due"
-    if complaint.status in (Status.ACKNOWLEDGED, Status.INVESTIGATING, Status.AWAITING_CLIENT):
-        return Deadline.OUTCOME, complaint, "outcome_due"
-    if complaint.status == Status.UNDER_APPEAL:
-        from appeals.models import Appeal
-
-        appeal = Appeal.objects.select_for_update().get(complaint=complaint)
-        if appeal.status == Appeal.Status.RECEIVED:
-            return Deadline.APPEAL_ACKNOWLEDGEMENT, appeal, "acknowledgement_due"
-        if appeal.status in Appeal.DECISION_RUNNING_STATUSES:
-            return Deadline.APPEAL_DECISION, appeal, "decision_due"
-    return None
-
-
 @transaction.atomic
 def complaint_extend_deadline(
     *, actor, complaint: Complaint, new_date: date, reason: str, expected_revision: int | None = None
@@ -776,11 +758,15 @@ def complaint_extend_deadline(
     if not permissions.is_lead(actor):
         raise PermissionDenied("Only a complaints lead can extend a deadline.")
     locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
-    running = running_deadline(locked)
-    if running is None:
+    owed = deadlines.owed(locked)
+    if owed is not None and owed.holder is not locked:
+        # The appeal's promise: lock the appeal's row too, as the appeal's own changes do, and read it again.
+        locked.appeal = type(owed.holder).objects.select_for_update().get(pk=owed.holder.pk)
+        owed = deadlines.owed(locked)
+    if owed is None:
         raise ValidationError(f"Complaint {locked.reference} has no deadline running that could be extended.")
-    deadline, holder, due_field = running
-    old_date = getattr(holder, due_field)
+    deadline, holder, due_field = owed.deadline, owed.holder, owed.due_field
+    old_date = owed.due
     today = business_days.london_today()
     errors: dict[str, list[str]] = {}
     if old_date is None:

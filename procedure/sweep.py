@@ -44,7 +44,7 @@ from django.utils import timezone
 
 from appeals.models import Appeal
 from appeals.permissions import deciders
-from cases import business_days
+from cases import business_days, deadlines
 from cases.models import Action, Complaint, ComplaintEvent, Deadline
 from cases.permissions import leads
 from notifications.models import OutboundMessage
@@ -232,37 +232,33 @@ def _not_yet(kind: str, deadline: str, due_field: str, complaint_ref: str = "pk"
 
 
 def _complaint_deadlines(kind: str, due_q) -> Iterable[tuple[Complaint, str, date]]:
-    """Complaints whose acknowledgement or outcome due date matches ``due_q(field)``, not yet noticed."""
-    rows = [
-        (Deadline.ACKNOWLEDGEMENT, "acknowledgement_due", Q(status=Status.RECEIVED)),
-        (Deadline.OUTCOME, "outcome_due", Q(status__in=Complaint.CLOCK_RUNNING_STATUSES)),
-    ]
-    for deadline, due_field, state in rows:
+    """Complaints whose running acknowledgement or outcome due date matches ``due_q(field)``, not yet noticed.
+
+    A clock that is stopped (a case waiting for the client) is neither reminded nor escalated:
+    its due date moves on when the client answers (``cases.deadlines``).
+    """
+    for clock in deadlines.COMPLAINT_CLOCKS:
         queryset = (
-            Complaint.objects.filter(state, due_q(due_field))
-            .exclude(_not_yet(kind, deadline, due_field))
+            Complaint.objects.filter(Q(status__in=clock.runs_in), due_q(clock.due_field))
+            .exclude(_not_yet(kind, clock.deadline, clock.due_field))
             .select_related("assignee")
-            .only("pk", "reference", due_field, "assignee")
+            .only("pk", "reference", clock.due_field, "assignee")
         )
         for complaint in queryset:
-            yield complaint, deadline, getattr(complaint, due_field)
+            yield complaint, clock.deadline, getattr(complaint, clock.due_field)
 
 
 def _appeal_deadlines(kind: str, due_q) -> Iterable[tuple[object, str, date]]:
 
-    rows = [
-        (Deadline.APPEAL_ACKNOWLEDGEMENT, "acknowledgement_due", Q(status=Appeal.Status.RECEIVED)),
-        (Deadline.APPEAL_DECISION, "decision_due", Q(status__in=Appeal.DECISION_RUNNING_STATUSES)),
-    ]
-    for deadline, due_field, state in rows:
+    for clock in deadlines.APPEAL_CLOCKS:
         queryset = (
-            Appeal.objects.filter(state, due_q(due_field))
-            .exclude(_not_yet(kind, deadline, due_field, complaint_ref="complaint_id"))
+            Appeal.objects.filter(Q(status__in=clock.runs_in), due_q(clock.due_field))
+            .exclude(_not_yet(kind, clock.deadline, clock.due_field, complaint_ref="complaint_id"))
             .select_related("complaint")
-            .only("pk", "complaint__reference", "complaint_id", due_field)
+            .only("pk", "complaint__reference", "complaint_id", clock.due_field)
         )
         for appeal in queryset:
-            yield appeal, deadline, getattr(appeal, due_field)
+            yield appeal, clock.deadline, getattr(appeal, clock.due_field)
 
 
 def _label(deadline: str) -> str:

@@ -48,9 +48,10 @@ from django.db.models.functions import TruncDate, TruncMonth
 from django.db.models.lookups import GreaterThanOrEqual
 
 from appeals.models import Appeal
-from cases import business_days
+from cases import business_days, deadlines
 from cases.business_days import LONDON, BusinessCalendar, OutOfRange
-from cases.models import Action, Complaint, Deadline, Extension
+from cases.deadlines import Deadline
+from cases.models import Action, Complaint, Extension
 
 Status = Complaint.Status
 FOUND_FAULT = (Complaint.Outcome.UPHELD, Complaint.Outcome.PARTIALLY_UPHELD)
@@ -115,17 +116,23 @@ class Promise:
 
 
 PROMISES = (
+    # The clocks of cases.deadlines: a promise is owed while its clock runs (not while it is stopped,
+    # a case waiting for the client).
     Promise(
         "acknowledgement",
         Deadline.ACKNOWLEDGEMENT,
         "acknowledged_at",
         "acknowledgement_due",
         "status",
-        (Status.RECEIVED,),
+        deadlines.running_statuses(deadlines.COMPLAINT_CLOCKS, Deadline.ACKNOWLEDGEMENT),
     ),
-    # Not while waiting for the client: the investigation clock is stopped.
     Promise(
-        "outcome", Deadline.OUTCOME, "responded_at", "outcome_due", "status", tuple(Complaint.CLOCK_RUNNING_STATUSES)
+        "outcome",
+        Deadline.OUTCOME,
+        "responded_at",
+        "outcome_due",
+        "status",
+        deadlines.running_statuses(deadlines.COMPLAINT_CLOCKS, Deadline.OUTCOME),
     ),
     Promise(
         "appeal",
@@ -133,7 +140,7 @@ PROMISES = (
         "appeal__decided_at",
         "appeal__decision_due",
         "appeal__status",
-        tuple(Appeal.DECISION_RUNNING_STATUSES),
+        deadlines.running_statuses(deadlines.APPEAL_CLOCKS, Deadline.APPEAL_DECISION),
     ),
 )
 

@@ -7,7 +7,7 @@ the whole page. Like the admin's change list (``items_for_result`` builds its ce
 in Python), the rows are built here with plain string formatting; every value
 from the database goes through ``escape`` (``html.escape``, which is what Django's
 ``escape`` calls), and only the finished markup is marked safe.
-The deadline words come from ``cases.templatetags.deadlines``.
+The deadline words come from ``cases.deadlines``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from django import template
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from cases import deadlines
 from cases.business_days import LONDON
+from cases.deadlines import OVERDUE, deadline_label, deadline_state
 from cases.models import Complaint
-from cases.templatetags.deadlines import BADGE_CLASSES, OVERDUE, deadline_label, deadline_state
+from cases.templatetags.deadlines import BADGE_CLASSES
 
 register = template.Library()
 
@@ -29,6 +31,8 @@ _CHANNEL_LABELS = {value: escape(label) for value, label in Complaint.Channel.ch
 _UNASSIGNED = '<span class="text-body-secondary">Unassigned</span>'
 _CLOCK_STOPPED = '<span class="text-body-secondary">Clock stopped: waiting for the client</span>'
 _NO_DEADLINE = '<span class="text-body-secondary">None running</span>'
+# What the running promise asks for, in a row's deadline cell.
+_STEPS = {deadlines.Deadline.ACKNOWLEDGEMENT: "Acknowledge", deadlines.Deadline.OUTCOME: "Outcome"}
 
 
 # What ``%a`` and ``%b`` give (Python leaves the C library's time locale at "C"), looked up:
@@ -55,8 +59,9 @@ def _deadline(row, today, memo: dict | None = None) -> tuple[str, bool]:
     """
     due = row.current_due
     if due is None:
-        return (_CLOCK_STOPPED if row.status == Complaint.Status.AWAITING_CLIENT else _NO_DEADLINE), False
-    step = "Acknowledge" if row.status == Complaint.Status.RECEIVED else "Outcome"
+        stopped = deadlines.owed_clock(deadlines.COMPLAINT_CLOCKS, row.status) is not None
+        return (_CLOCK_STOPPED if stopped else _NO_DEADLINE), False
+    step = _STEPS[deadlines.running_clock(deadlines.COMPLAINT_CLOCKS, row.status).deadline]
     if memo is not None:
         key = (due, step)
         if key not in memo:

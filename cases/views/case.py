@@ -40,9 +40,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import forbidden, staff_required
-from appeals import permissions as appeal_permissions
-from appeals.selectors import appeal_for_complaint
-from cases import business_days, permissions, services
+from cases import business_days, deadlines, permissions, services
 from cases.access import complaint_for_staff
 from cases.downloads import private_file_response
 from cases.forms_case import (
@@ -63,6 +61,8 @@ from notifications.rendering import render_email
 Status = Complaint.Status
 # Changing a case needs the role that works cases; seeing it, the view permission.
 WORK = permissions.WORK
+# Logging an appeal that came by letter (a page of the appeals app, linked from the case page).
+LOG_APPEAL = "appeals.log_appeal"
 FORMS: dict[str, type[CaseActionForm]] = {
     form.prefix: form
     for form in (
@@ -126,20 +126,19 @@ def allowed_actions(user, complaint: Complaint) -> Allowed:
         request_information=complaint.status == Status.INVESTIGATING
         and complaint.can_transition_to(Status.AWAITING_CLIENT),
         outcome=complaint.status == Status.INVESTIGATING and complaint.can_transition_to(Status.RESPONDED),
-        # The same rule as services.complaint_extend_deadline: a lead, before the running due date passes.
-        extend=lead and (running_due(complaint) or date.min) >= business_days.london_today(),
+        # The same rule as services.complaint_extend_deadline: a lead, before the owed due date passes.
+        extend=lead and (owed_due(complaint) or date.min) >= business_days.london_today(),
         revoke_links=bool(complaint.email),
     )
 
 
-def running_due(complaint: Complaint):
-    """The running due date, the appeal's included (no query: the access helper joined the appeal)."""
-    if complaint.status == Status.UNDER_APPEAL:
-        appeal = appeal_for_complaint(complaint)
-        return appeal.current_due_date if appeal is not None else None
-    if complaint.status in (Status.ACKNOWLEDGED, Status.INVESTIGATING, Status.AWAITING_CLIENT):
-        return complaint.outcome_due
-    return complaint.current_due_date
+def owed_due(complaint: Complaint) -> date | None:
+    """The due date of the promise owed now, running or stopped, the appeal's included (``cases.deadlines``).
+
+    No query for the appeal: the access helper joined it.
+    """
+    owed = deadlines.owed(complaint)
+    return owed.due if owed is not None else None
 
 
 # --- Reading the page ----------------------------------------------------------------
@@ -218,7 +217,7 @@ def _page_data(complaint: Complaint) -> dict:
         "attachments": [f for f in files if not f.is_letter and not f.for_appeal],
         "appeal_attachments": [f for f in files if f.for_appeal],
         # No query of its own: ``complaint_for_staff`` joins the appeal (only a case under appeal or closed has one).
-        "appeal": appeal_for_complaint(complaint),
+        "appeal": complaint.appeal_or_none,
         "letters": [f for f in files if f.is_letter],
         "requests": requests,
         "open_request": next((r for r in requests if r.answered_at is None), None),
@@ -289,10 +288,10 @@ def _render(
         "preview": preview,
         "outcome_days": settings.COMPLAINT_OUTCOME_DAYS,
         "appeal_decision_days": settings.APPEAL_DECISION_DAYS,
-        "running_due": running_due(complaint),
+        "running_due": owed_due(complaint),
         "can_log_appeal": data["appeal"] is None
         and complaint.status in (Status.RESPONDED, Status.CLOSED)
-        and appeal_permissions.can_log(request.user),
+        and request.user.has_perm(LOG_APPEAL),
     }
     return render(request, "staff/case.html", context, status=status)
 

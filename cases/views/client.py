@@ -20,7 +20,7 @@ shows the appeal and its decision.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from functools import wraps
 
 from django.conf import settings
@@ -31,9 +31,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from appeals.selectors import appeal_for_complaint
-from appeals.services import appeal_window_problem
-from cases import links, services
+from cases import deadlines, links, services
 from cases.downloads import private_file_response
 from cases.forms_case import ClientReplyForm
 from cases.models import Attachment, Complaint
@@ -142,24 +140,24 @@ def _case_context(complaint: Complaint) -> dict:
         for event in events
     ]
     client_documents = list(complaint.attachments.filter(source=Attachment.Source.CLIENT).order_by("uploaded_at", "pk"))
-    appeal = appeal_for_complaint(complaint)
+    appeal = complaint.appeal_or_none
     label, explanation = state_words(complaint, appeal)
-    outcome_due: date | None = None
-    if complaint.status in Complaint.CLOCK_RUNNING_STATUSES:
-        outcome_due = complaint.outcome_due
+    # The complaint's own promise (``cases.deadlines``): its date is shown while its clock runs.
+    owed = deadlines.owed(complaint) if complaint.status != Status.UNDER_APPEAL else None
+    running = owed.due if owed is not None and owed.running else None
     has_outcome = complaint.status in (Status.RESPONDED, Status.CLOSED) and complaint.appeal_deadline is not None
     return {
         "complaint": complaint,
         "state_label": label,
         "state_explanation": explanation,
-        "acknowledgement_due": complaint.acknowledgement_due if complaint.status == Status.RECEIVED else None,
-        "outcome_due": outcome_due,
-        "outcome_paused": complaint.status == Status.AWAITING_CLIENT,
+        "acknowledgement_due": running if owed and owed.deadline == deadlines.Deadline.ACKNOWLEDGEMENT else None,
+        "outcome_due": running if owed and owed.deadline == deadlines.Deadline.OUTCOME else None,
+        "outcome_paused": owed is not None and not owed.running,
         "documents": [d for d in client_documents if not d.for_appeal],
         "appeal_documents": [d for d in client_documents if d.for_appeal],
         "appeal": appeal,
         # "" while the client may appeal; why not, once there is an outcome and no appeal.
-        "appeal_problem": appeal_window_problem(complaint) if has_outcome and appeal is None else None,
+        "appeal_problem": complaint.appeal_problem() if has_outcome and appeal is None else None,
         "decision_days": settings.APPEAL_DECISION_DAYS,
         "timeline": timeline,
         "letters": complaint.letters.filter(client_visible=True).only("pk", "kind", "created_at", "complaint_id"),

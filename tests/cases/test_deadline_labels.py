@@ -9,7 +9,8 @@ import time_machine
 from django.template import Context, Template
 
 from cases.business_days import LONDON
-from cases.templatetags.deadlines import deadline_badge, deadline_label, deadline_state, due_soon_horizon
+from cases.deadlines import deadline_label, deadline_state, due_soon_horizon
+from cases.templatetags.deadlines import deadline_badge
 from tests.factories import ClosureDayFactory
 
 pytestmark = pytest.mark.django_db  # the calendar reads company closure days
