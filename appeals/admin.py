@@ -34,6 +34,7 @@ from cases.models import Complaint, TransitionNotAllowed
 from cases.permissions import assignable_users
 from cases.references import parse_reference
 from cases.services import StaleCase
+from jpdit_complaints.admin_mixins import ReadOnlyAdminMixin
 from notifications.models import Letter
 
 Status = Appeal.Status
@@ -73,7 +74,7 @@ class DueThisWeekFilter(admin.SimpleListFilter):
 
 
 @admin.register(Appeal)
-class AppealAdmin(admin.ModelAdmin):
+class AppealAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("reference", "complainant", "received", "due", "deadline", "state")
     list_filter = ("status", OverdueFilter, DueThisWeekFilter)
     search_fields = ("complaint__reference",)
@@ -91,14 +92,6 @@ class AppealAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None) -> bool:
         return permissions.is_director(request.user)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     # -- the list ------------------------------------------------------------------
 

@@ -7,7 +7,10 @@ class AppealsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, as Django requires: the module uses models, which exist only once the registry is ready.
-        from appeals import messages
+        from appeals import audited, messages
+        from audit import registry
         from notifications.kinds import register
 
         register(*messages.KINDS)
+        registry.register("staff", audited.STAFF)
+        registry.register("admin", audited.ADMIN)

@@ -8,7 +8,7 @@ import logging
 from django.db import DatabaseError
 
 from audit.models import AuditEntry
-from cases.ratelimit import client_ip
+from jpdit_complaints.network import client_ip
 
 logger = logging.getLogger(__name__)
 

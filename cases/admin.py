@@ -1,4 +1,5 @@
-"""The admin for complaints data: closure days and categories are edited here; complaints are only read.
+"""The admin for complaints data: closure days and categories are edited here; complaints,
+their emails and their letters are only read.
 
 Complaints come in and change state only through ``cases.services`` (the public
 form, staff intake, the staff workspace), so the complaint pages here are
@@ -10,23 +11,14 @@ changes through ``cases.signals``.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from cases import permissions
 from cases.models import Attachment, Category, ClosureDay, Complaint, ComplaintEvent
 from cases.references import parse_reference
-
-
-class ReadOnlyAdminMixin:
-    """Viewable by whoever may view the model; never added, changed or deleted here."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from jpdit_complaints.admin_mixins import ReadOnlyAdminMixin
+from notifications.models import Letter, OutboundMessage
 
 
 @admin.register(ClosureDay)
@@ -111,3 +103,57 @@ class ComplaintAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if parsed is not None:
             return queryset.filter(reference=str(parsed)), False
         return super().get_search_results(request, queryset, search_term)
+
+
+# --- The emails and letters of the cases (notifications' models), read-only ----------------------
+
+
+class OnlyVisibleCasesMixin:
+    """Rows tied to a case are shown only to someone who may see that case."""
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("complaint")
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(complaint__in=Complaint.objects.visible_to(request.user))
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(OnlyVisibleCasesMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "kind", "complaint", "to_email", "state", "attempts", "sent_at", "last_error")
+    list_filter = ("state", "kind")
+    search_fields = ("complaint__reference", "dedupe_key")
+    date_hierarchy = "created_at"
+    fields = (
+        "kind",
+        "complaint",
+        "to_email",
+        "client_visible",
+        "state",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "created_at",
+        "sent_at",
+        "dedupe_key",
+        "message_id",
+        "subject",
+        "body_text",
+        "letter",
+    )
+    readonly_fields = fields
+
+
+@admin.register(Letter)
+class LetterAdmin(OnlyVisibleCasesMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "kind", "complaint", "client_visible", "download")
+    list_filter = ("kind",)
+    search_fields = ("complaint__reference",)
+    fields = ("kind", "complaint", "created_at", "client_visible", "download")
+    readonly_fields = fields
+
+    @admin.display(description="PDF")
+    def download(self, obj: Letter) -> str:
+        # Through the staff page, which checks the user may have it (the file itself is private).
+        url = reverse("staff:letter_download", args=[obj.complaint.reference, obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.download_name)

@@ -27,7 +27,9 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import holidays
+from django.apps import apps
 from django.conf import settings
+from django.utils import timezone
 
 LONDON = ZoneInfo("Europe/London")
 REFRESH_SECONDS = 60.0
@@ -154,9 +156,9 @@ _span = (_DEFAULT_FIRST_YEAR, _DEFAULT_LAST_YEAR)
 
 
 def _load_closures() -> list[date]:
-    from cases.models import ClosureDay  # the model imports this module's users, not this module
-
-    return list(ClosureDay.objects.values_list("date", flat=True))
+    # By name from the app registry: the models import this module, so it cannot import them.
+    closure_days = apps.get_model("cases", "ClosureDay")
+    return list(closure_days.objects.values_list("date", flat=True))
 
 
 def get_calendar() -> BusinessCalendar:
@@ -239,8 +241,6 @@ def london_date(moment: datetime) -> date:
 
 
 def london_today() -> date:
-    from django.utils import timezone
-
     return london_date(timezone.now())
 
 

@@ -14,7 +14,6 @@ X-Forwarded-For; 0 means use the connection's address).
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import time
 from dataclasses import dataclass
@@ -24,30 +23,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from jpdit_complaints.network import client_ip
+
 logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60 * 60
 KEY_PREFIX = "intake-rate"
-
-
-def client_ip(request) -> str:
-    """The client's address: REMOTE_ADDR, or the entry our own proxies added to X-Forwarded-For.
-
-    With N trusted proxies, each appends the address it received the request
-    from, so the client is the N-th entry from the right; anything further left
-    was written by the client and cannot be trusted.
-    """
-    remote = request.META.get("REMOTE_ADDR", "")
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies > 0:
-        entries = [e.strip() for e in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if e.strip()]
-        if len(entries) >= proxies:
-            candidate = entries[-proxies]
-            try:
-                return str(ipaddress.ip_address(candidate))
-            except ValueError:
-                pass
-    return remote
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from accounts.access import is_case_staff
 from cases import business_days, deadlines, permissions, references, search
 from cases.access import complaints_visible_to
 from cases.deadlines import due_soon_horizon
-from cases.models import Action, Category, Complaint
+from cases.models import Action, Category, Complaint, ComplaintSearchToken
 from notifications.models import Letter, OutboundMessage
 
 RECENT_LIMIT = 25
@@ -485,8 +485,6 @@ def _ranked_rows(part, *, user, where: Q, offset: int, limit: int, options: Dash
     role rules apply to it as to the cases (``permissions.visible_complaints``); the
     page's rows are then read by id from the cases ``user`` may see, and kept in order.
     """
-    from cases.models import ComplaintSearchToken
-
     if part.found_nowhere or not is_case_staff(user):
         return []
     words = permissions.visible_complaints(ComplaintSearchToken.objects.all(), user).filter(where)

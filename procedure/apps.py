@@ -9,7 +9,9 @@ class ProcedureConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, as Django requires: the module uses models, which exist only once the registry is ready.
+        from audit import registry
         from notifications.kinds import register
-        from procedure import messages
+        from procedure import audited, messages
 
         register(*messages.KINDS)
+        registry.register("staff", audited.STAFF)

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from reports.summary import refresh
+
 
 @shared_task(ignore_result=True, acks_late=True)
 def refresh_report_summary() -> int:
@@ -11,6 +13,4 @@ def refresh_report_summary() -> int:
     so a run killed midway keeps what it finished; until a month is built again the
     reports count it live, so a late or missed run slows the reports down, never falsifies them.
     """
-    from reports.summary import refresh
-
     return len(refresh())

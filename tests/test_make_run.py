@@ -16,8 +16,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from cases.management.commands.seed_demo import DEMO_CLIENT, DEMO_USERS
 from cases.models import Category, Complaint
+from demo.management.commands.seed_demo import DEMO_CLIENT, DEMO_USERS
 from notifications.models import OutboundMessage
 from tests.test_settings import load
 

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "appeals",
     "procedure",
     "reports",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 
+from appeals.services import appeal_lodge
 from cases import business_days, links, services
 from cases.models import Category, Complaint
 
@@ -156,7 +157,6 @@ class Command(BaseCommand):
 
     def _ensure_appeal(self) -> Complaint:
         """A complaint taken through acknowledgement, investigation and outcome to an appeal, by the services."""
-        from appeals.services import appeal_lodge
 
         existing = Complaint.objects.filter(email=DEMO_APPELLANT.email).order_by("pk").first()
         if existing is not None:
