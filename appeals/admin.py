@@ -33,9 +33,9 @@ from cases.downloads import private_file_response
 from cases.models import Complaint, TransitionNotAllowed
 from cases.permissions import assignable_users
 from cases.references import parse_reference
-from cases.services import StaleCase
+from cases.services import OUTCOME_LETTER, StaleCase
 from jpdit_complaints.admin_mixins import ReadOnlyAdminMixin
-from notifications.models import Letter
+from notifications import letters
 
 Status = Appeal.Status
 
@@ -199,8 +199,8 @@ class AppealAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "appeal_documents": [a for a in attachments if a.for_appeal],
             "events": complaint.events.select_related("actor"),
             "letters": letters,
-            "outcome_letter": next((x for x in letters if x.kind == Letter.Kind.OUTCOME), None),
-            "decision_letter": next((x for x in letters if x.kind == Letter.Kind.APPEAL_DECISION), None),
+            "outcome_letter": next((x for x in letters if x.kind == OUTCOME_LETTER), None),
+            "decision_letter": next((x for x in letters if x.kind == services.DECISION_LETTER), None),
             "actions": complaint.actions.select_related("owner"),
             "overdue_days": appeal.business_days_overdue(),
             "independence_problem": problem,
@@ -306,4 +306,5 @@ class AppealAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def letter_view(self, request, pk, letter_id):
         appeal = self._appeal(request, pk)
         letter = get_object_or_404(appeal.complaint.letters, pk=letter_id)
+        letter = letters.letter_file(letter)  # made now if it was not stored after its commit
         return private_file_response(letter.file, filename=letter.download_name, content_type="application/pdf")

@@ -7,10 +7,11 @@ class AppealsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, as Django requires: the module uses models, which exist only once the registry is ready.
-        from appeals import audited, messages
+        from appeals import audited, letters, messages
         from audit import registry
-        from notifications.kinds import register
+        from notifications import kinds
 
-        register(*messages.KINDS)
+        kinds.register(*messages.KINDS)
+        kinds.register_letters(*letters.KINDS)
         registry.register("staff", audited.STAFF)
         registry.register("admin", audited.ADMIN)

@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from cases import deadlines
-from cases.models import Complaint, TransitionNotAllowed
+from cases.models import Complaint, ComplaintEvent, StateMachine
 
 
 class AppealQuerySet(models.QuerySet):
@@ -36,7 +36,7 @@ class AppealQuerySet(models.QuerySet):
         return self.filter(self.due_q(lte=day))
 
 
-class Appeal(models.Model):
+class Appeal(StateMachine):
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
@@ -112,14 +112,9 @@ class Appeal(models.Model):
 
     # -- the state machine ------------------------------------------------------
 
-    def can_transition_to(self, target: str) -> bool:
-        return target in self.TRANSITIONS[self.status]
-
-    def transition_to(self, target: str) -> str:
-        if not self.can_transition_to(target):
-            raise TransitionNotAllowed(self, target)
-        old, self.status = self.status, target
-        return old
+    def record_transition(self, old: str, new: str, **event) -> ComplaintEvent:
+        """An appeal's steps are entries on its complaint's timeline (the event kind names the step)."""
+        return ComplaintEvent.objects.record(self.complaint, **event)
 
     # -- derived facts ------------------------------------------------------------
 

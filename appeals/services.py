@@ -30,22 +30,24 @@ from appeals import permissions
 from appeals.models import Appeal
 from cases import business_days
 from cases import permissions as case_permissions
-from cases.models import Action, Attachment, Complaint, ComplaintEvent
+from cases.models import CLIENT, Attachment, Complaint, ComplaintEvent, actor_label
 from cases.services import (
-    CLIENT,
     ActionSpec,
     StaleCase,
-    actor_label,
     attachment_add,
+    letter_issue_with_actions,
     outcome_validate,
     record_event,
 )
 from cases.uploads import ValidatedUpload
-from notifications.models import Letter
+from notifications import letters
 from notifications.rendering import render_pdf
 from notifications.services import message_queue
 
 Status = Appeal.Status
+# The letters this app issues (registered with their renderers in appeals/letters.py).
+ACKNOWLEDGEMENT_LETTER = "appeal_acknowledgement"
+DECISION_LETTER = "appeal_decision"
 Event = ComplaintEvent.Kind
 ComplaintStatus = Complaint.Status
 
@@ -78,9 +80,22 @@ def _create_appeal(
         raise ValidationError(
             f"An appeal on {locked.reference} has already been made. The Director's decision on it is final."
         )
-    old = locked.transition_to(ComplaintStatus.UNDER_APPEAL)
-    locked.revision += 1
-    locked.save(update_fields=["status", "revision", "updated_at"])
+    if channel == Appeal.Channel.WEB:
+        summary = "Appeal to the Director received through the client's case page"
+    else:
+        summary = (
+            f"Appeal to the Director received by {channel} on {timezone.localtime(received_at):%-d %B %Y at %H:%M}"
+        )
+    if late_reason:
+        summary += " (after the appeal window; accepted)"
+    locked.transition(
+        ComplaintStatus.UNDER_APPEAL,
+        event=Event.APPEAL_RECEIVED,
+        summary=summary,
+        actor=logged_by,
+        label=None if logged_by else CLIENT,
+        client_visible=True,
+    )
     try:
         with transaction.atomic():
             appeal = Appeal.objects.create(
@@ -94,24 +109,6 @@ def _create_appeal(
             )
     except IntegrityError as error:  # the one-to-one: a concurrent appeal won
         raise ValidationError(f"An appeal on {locked.reference} has already been made.") from error
-    if channel == Appeal.Channel.WEB:
-        summary = "Appeal to the Director received through the client's case page"
-    else:
-        summary = (
-            f"Appeal to the Director received by {channel} on {timezone.localtime(received_at):%-d %B %Y at %H:%M}"
-        )
-    if late_reason:
-        summary += " (after the appeal window; accepted)"
-    record_event(
-        locked,
-        kind=Event.APPEAL_RECEIVED,
-        summary=summary,
-        actor=logged_by,
-        label=None if logged_by else CLIENT,
-        client_visible=True,
-        from_status=old,
-        to_status=ComplaintStatus.UNDER_APPEAL,
-    )
     for upload in files:
         attachment_add(
             complaint=locked,
@@ -223,18 +220,16 @@ def appeal_acknowledge(*, appeal: Appeal, at: datetime, actor=None, how: str = "
     """
     with transaction.atomic():
         locked = Appeal.objects.select_for_update().select_related("complaint").get(pk=appeal.pk)
-        locked.transition_to(Status.ACKNOWLEDGED)
         locked.acknowledged_at = at
         locked.decision_due = business_days.due_date(at, settings.APPEAL_DECISION_DAYS)
-        locked.revision += 1
-        locked.save(update_fields=["status", "acknowledged_at", "decision_due", "revision", "updated_at"])
-        record_event(
-            locked.complaint,
-            kind=Event.APPEAL_ACKNOWLEDGED,
+        locked.transition(
+            Status.ACKNOWLEDGED,
+            event=Event.APPEAL_ACKNOWLEDGED,
             summary=f"Appeal acknowledged by {how}; the Director's decision is due {locked.decision_due:%-d %B %Y}",
             actor=actor,
             client_visible=True,
             at=at,
+            fields=["acknowledged_at", "decision_due"],
         )
     return locked
 
@@ -245,10 +240,7 @@ def appeal_acknowledgement_letter_issue(*, appeal: Appeal, actor=None):
     now = timezone.now()
     appeal = appeal_acknowledge(appeal=appeal, at=now, actor=actor, how="letter")
     complaint = appeal.complaint
-    pdf = render_pdf(
-        "letters/appeal_acknowledgement.html", {"complaint": complaint, "appeal": appeal, "letter_date": now}
-    )
-    letter = Letter.objects.keep(complaint=complaint, kind=Letter.Kind.APPEAL_ACKNOWLEDGEMENT, pdf=pdf, at=now)
+    letter = letters.letter_issue(complaint=complaint, kind=ACKNOWLEDGEMENT_LETTER, at=now)
     record_event(
         complaint,
         kind=Event.LETTER_ISSUED,
@@ -280,7 +272,10 @@ def _notify_deciders(appeal: Appeal) -> None:
 
 
 def _lock(*, actor, appeal: Appeal, expected_revision: int | None = None) -> Appeal:
-    locked = Appeal.objects.select_for_update().select_related("complaint").get(pk=appeal.pk)
+    """Lock the complaint's row, then the appeal's (the order every change of both takes), and check who acts."""
+    complaint = Complaint.objects.select_for_update().get(pk=appeal.complaint_id)
+    locked = Appeal.objects.select_for_update().get(pk=appeal.pk)
+    locked.complaint = complaint
     problem = permissions.independence_problem(actor, locked.complaint)
     if problem:
         raise PermissionDenied(problem)
@@ -290,15 +285,15 @@ def _lock(*, actor, appeal: Appeal, expected_revision: int | None = None) -> App
 
 
 def _start_review(locked: Appeal, *, actor, at: datetime) -> None:
-    locked.transition_to(Status.UNDER_REVIEW)
     locked.review_started_at = at
-    record_event(
-        locked.complaint,
-        kind=Event.APPEAL_REVIEW_STARTED,
+    locked.transition(
+        Status.UNDER_REVIEW,
+        event=Event.APPEAL_REVIEW_STARTED,
         summary="The Director is reviewing the appeal",
         actor=actor,
         client_visible=True,
         at=at,
+        fields=["review_started_at"],
     )
 
 
@@ -307,8 +302,6 @@ def appeal_start_review(*, actor, appeal: Appeal, expected_revision: int | None 
     """acknowledged → under_review, by a Director independent of the investigation."""
     locked = _lock(actor=actor, appeal=appeal, expected_revision=expected_revision)
     _start_review(locked, actor=actor, at=timezone.now())
-    locked.revision += 1
-    locked.save(update_fields=["status", "review_started_at", "revision", "updated_at"])
     return locked
 
 
@@ -387,61 +380,35 @@ def appeal_decide(
     now = timezone.now()
     if locked.status == Status.ACKNOWLEDGED:
         _start_review(locked, actor=actor, at=now)
-    locked.transition_to(Status.DECIDED)
-    complaint = Complaint.objects.select_for_update().get(pk=locked.complaint_id)
-    old_complaint = complaint.transition_to(ComplaintStatus.CLOSED)
-    created = [
-        Action.objects.create(
-            complaint=complaint,
-            kind=a.kind,
-            description=a.description.strip(),
-            owner=a.owner,
-            due_date=a.due_date,
-            from_appeal=True,
-        )
-        for a in actions
-    ]
     locked.decision = decision
     locked.decision_reasons = reasons.strip()
     locked.recommendations = recommendations.strip()
     locked.decided_at = now
     locked.decided_by = actor
-    locked.revision += 1
-    locked.complaint = complaint
-    locked.save()
-    complaint.revision += 1
-    complaint.save(update_fields=["status", "revision", "updated_at"])
-    context = decision_letter_context(
-        appeal=locked,
-        decision=decision,
-        reasons=locked.decision_reasons,
-        recommendations=locked.recommendations,
-        actions=created,
-        issued_at=now,
-        decided_by=actor,
-    )
-    letter = Letter.objects.keep(
-        complaint=complaint,
-        kind=Letter.Kind.APPEAL_DECISION,
-        pdf=render_pdf("letters/appeal_decision.html", context),
-        at=now,
-    )
-    record_event(
-        complaint,
-        kind=Event.APPEAL_DECIDED,
+    locked.transition(
+        Status.DECIDED,
+        event=Event.APPEAL_DECIDED,
         summary=f"Final decision on the appeal issued: {Appeal.Decision(decision).label.lower()}",
         actor=actor,
         client_visible=True,
-        from_status=old_complaint,
-        to_status=ComplaintStatus.CLOSED,
+        at=now,
+        fields=["decision", "decision_reasons", "recommendations", "decided_at", "decided_by"],
+    )
+    complaint = locked.complaint
+    complaint.transition(
+        ComplaintStatus.CLOSED,
+        event=Event.CLOSED,
+        summary="Complaint closed: the Director's decision on its appeal is final",
+        actor=actor,
         at=now,
     )
-    if complaint.email:
-        message_queue(
-            kind="appeal_decision_letter",
-            dedupe_key=f"appeal:{locked.pk}:decision-letter",
-            to_email=complaint.email,
-            complaint=complaint,
-            letter=letter,
-        )
+    letter_issue_with_actions(
+        complaint=complaint,
+        actions=actions,
+        from_appeal=True,
+        letter_kind=DECISION_LETTER,
+        message_kind="appeal_decision_letter",
+        dedupe_key=f"appeal:{locked.pk}:decision-letter",
+        at=now,
+    )
     return locked

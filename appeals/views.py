@@ -31,8 +31,8 @@ from appeals.forms_intake import ClientAppealForm, StaffAppealForm
 from cases import business_days
 from cases.access import complaint_for_staff
 from cases.models import Attachment, Complaint
+from cases.services import OUTCOME_LETTER
 from cases.views.client import FORM_REFERRER_POLICY, client_complaint, private_page
-from notifications.models import Letter
 
 Status = Complaint.Status
 
@@ -69,7 +69,7 @@ def _client_page(
         "form": form if not problem else None,
         "unsent_text": unsent_text,
         "appeal": complaint.appeal_or_none,
-        "outcome_letter": complaint.letters.filter(kind=Letter.Kind.OUTCOME, client_visible=True).last(),
+        "outcome_letter": complaint.letters.filter(kind=OUTCOME_LETTER, client_visible=True).last(),
         "actions": list(complaint.actions.filter(from_appeal=False)) if complaint.outcome else [],
         "documents": complaint.attachments.filter(source=Attachment.Source.CLIENT, for_appeal=False),
         "acknowledgement_days": settings.APPEAL_ACKNOWLEDGEMENT_DAYS,

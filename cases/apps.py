@@ -8,10 +8,11 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, as Django requires: these modules use models, which exist only once the registry is ready.
         from audit import registry
-        from cases import audited, messages, signals  # noqa: F401 - signals connects the calendar cache invalidation
-        from notifications.kinds import register
+        from cases import audited, letters, messages, signals  # noqa: F401 - signals connects the calendar cache
+        from notifications import kinds
 
-        register(*messages.KINDS)
+        kinds.register(*messages.KINDS)
+        kinds.register_letters(*letters.KINDS)
         registry.register_case_lookup("staff", audited.by_reference)
         registry.register("staff", audited.STAFF)
         registry.register("admin", audited.ADMIN)

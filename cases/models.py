@@ -1,18 +1,23 @@
 """Complaints, their events and attachments, and the company's closure days.
 
-The complaint's state machine is data on the model (``Complaint.TRANSITIONS``):
-``Complaint.transition_to()`` refuses anything the table does not allow, and the
-services in ``cases.services`` own the transaction, the event and the messages.
+The complaint's state machine is data on the model (``Complaint.TRANSITIONS``). A status
+changes only through ``transition()`` (``StateMachine``): it refuses anything the table does
+not allow, saves the row and writes the timeline event in the caller's transaction, so no
+service can forget the event; ``save()`` refuses a status changed any other way. The
+services in ``cases.services`` lock the row, check who may act, own the transaction and
+queue the messages.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from cases import business_days, deadlines, permissions
@@ -31,6 +36,104 @@ class TransitionNotAllowed(Exception):
         super().__init__(f"{noun} {case.reference} is {current.lower()}; it cannot become {wanted.lower()}.")
         self.current = case.status
         self.target = target
+
+
+class StatusChangedOutsideTransition(Exception):
+    """A status set directly and saved: only ``StateMachine.transition`` may change it."""
+
+
+def actor_label(user) -> str:
+    """How the timeline names who acted: a member of staff's name, or "System"."""
+    if user is None:
+        return SYSTEM
+    return user.get_full_name() or user.get_username()
+
+
+# How the timeline names the client and the product itself.
+CLIENT = "Client"
+SYSTEM = "System"
+
+
+class StateMachine(models.Model):
+    """A model whose ``status`` follows its table ``TRANSITIONS`` and changes only through ``transition``.
+
+    As django-oscar's ``Order.set_status``: the transition checks the table, saves the row and
+    writes the event row in one step, inside the transaction of the service that called it.
+    """
+
+    TRANSITIONS: ClassVar[dict[str, tuple[str, ...]]]
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        saved = getattr(self, "_status_saved", None)
+        if saved is not None and self.status != saved and not getattr(self, "_in_transition", False):
+            raise StatusChangedOutsideTransition(
+                f"{type(self).__name__} {self.pk}: status {saved!r} → {self.status!r} outside transition()"
+            )
+        super().save(*args, **kwargs)
+        self._status_saved = self.status
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._status_saved = instance.__dict__.get("status")
+        return instance
+
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self._status_saved = self.__dict__.get("status")
+
+    def can_transition_to(self, target: str) -> bool:
+        return target in self.TRANSITIONS[self.status]
+
+    def save_change(self, *fields: str) -> None:
+        """Save a change that is not a status change, bumping ``revision``: a form opened before is stale."""
+        self.revision += 1
+        self.save(update_fields=[*fields, "revision", "updated_at"])
+
+    def transition(
+        self,
+        target: str,
+        *,
+        event: str,
+        summary: str,
+        actor=None,
+        label: str | None = None,
+        client_visible: bool = False,
+        at: datetime | None = None,
+        fields: Iterable[str] = (),
+    ) -> ComplaintEvent:
+        """Move to ``target`` if the procedure allows it, save it (with ``fields`` changed beside it) and record it.
+
+        Call inside the service's transaction, with the row locked. Bumps ``revision`` (a form opened
+        before is then stale). Returns the timeline event written.
+        """
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("A transition must run inside the transaction of the service that locked the row.")
+        if not self.can_transition_to(target):
+            raise TransitionNotAllowed(self, target)
+        old, self.status = self.status, target
+        self.revision += 1
+        self._in_transition = True
+        try:
+            self.save(update_fields=["status", "revision", "updated_at", *fields])
+        finally:
+            self._in_transition = False
+        return self.record_transition(
+            old,
+            target,
+            kind=event,
+            summary=summary,
+            actor=actor,
+            label=label,
+            client_visible=client_visible,
+            at=at,
+        )
+
+    def record_transition(self, old: str, new: str, **event) -> ComplaintEvent:
+        raise NotImplementedError
 
 
 class ClosureDay(models.Model):
@@ -81,6 +184,45 @@ class ComplaintQuerySet(models.QuerySet):
         """Annotate ``current_due``: the date the running promise falls due (``cases.deadlines``)."""
         return self.annotate(current_due=deadlines.current_due_expression(deadlines.COMPLAINT_CLOCKS))
 
+    def transition_all(
+        self,
+        target: str,
+        *,
+        source: str,
+        event: str,
+        summary: Callable[[Complaint], str],
+        at: datetime,
+        client_visible: bool = False,
+    ) -> list[Complaint]:
+        """Move every case here that is in ``source`` to ``target``: ``transition`` for many cases at once.
+
+        The rows are locked, changed by one compare-and-set UPDATE whose row count is checked, and
+        each gets its timeline event (actor "System"). Cases that left ``source`` before the lock
+        are left alone and not returned. Call inside the caller's transaction.
+        """
+        if target not in Complaint.TRANSITIONS[source]:
+            raise ValueError(f"The procedure does not allow a complaint to go from {source} to {target}.")
+        cases = list(self.filter(status=source).select_for_update())
+        changed = Complaint.objects.filter(pk__in=[case.pk for case in cases], status=source).update(
+            status=target, revision=models.F("revision") + 1, updated_at=at
+        )
+        if changed != len(cases):
+            raise RuntimeError(f"{len(cases)} locked case(s) were to become {target}, but {changed} did.")
+        ComplaintEvent.objects.bulk_create(
+            ComplaintEvent(
+                complaint_id=case.pk,
+                kind=event,
+                from_status=source,
+                to_status=target,
+                summary=summary(case)[:300],
+                actor_label=SYSTEM,
+                client_visible=client_visible,
+                created_at=at,
+            )
+            for case in cases
+        )
+        return cases
+
     def overdue(self, today: date) -> ComplaintQuerySet:
         return self.filter(deadlines.due_q(deadlines.COMPLAINT_CLOCKS, lt=today))
 
@@ -88,7 +230,7 @@ class ComplaintQuerySet(models.QuerySet):
         return self.filter(deadlines.due_q(deadlines.COMPLAINT_CLOCKS, lte=day))
 
 
-class Complaint(models.Model):
+class Complaint(StateMachine):
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
@@ -229,19 +371,8 @@ class Complaint(models.Model):
 
     # -- the state machine ------------------------------------------------------
 
-    def can_transition_to(self, target: str) -> bool:
-        return target in self.TRANSITIONS[self.status]
-
-    def transition_to(self, target: str) -> str:
-        """Move to ``target`` if the procedure allows it; returns the old state.
-
-        Only the state changes here: the calling service locks the row, saves it
-        and records the event in one transaction.
-        """
-        if not self.can_transition_to(target):
-            raise TransitionNotAllowed(self, target)
-        old, self.status = self.status, target
-        return old
+    def record_transition(self, old: str, new: str, **event) -> ComplaintEvent:
+        return ComplaintEvent.objects.record(self, from_status=old, to_status=new, **event)
 
     # -- derived facts ------------------------------------------------------------
 
@@ -325,6 +456,34 @@ class ComplaintSearchToken(models.Model):
         return self.token
 
 
+class ComplaintEventManager(models.Manager):
+    def record(
+        self,
+        complaint,
+        *,
+        kind: str,
+        summary: str,
+        actor=None,
+        label: str | None = None,
+        client_visible: bool = False,
+        from_status: str = "",
+        to_status: str = "",
+        at: datetime | None = None,
+    ) -> ComplaintEvent:
+        """Add one entry to the case's timeline (inside the change's transaction)."""
+        return self.create(
+            complaint=complaint,
+            kind=kind,
+            summary=summary[:300],
+            actor=actor,
+            actor_label=label or actor_label(actor),
+            client_visible=client_visible,
+            from_status=from_status,
+            to_status=to_status,
+            created_at=at or timezone.now(),
+        )
+
+
 class ComplaintEvent(models.Model):
     """One entry on a case's timeline: who did what, when, and whether the client sees it."""
 
@@ -366,6 +525,8 @@ class ComplaintEvent(models.Model):
     summary = models.CharField(max_length=300)
     client_visible = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ComplaintEventManager()
 
     class Meta:
         ordering = ["created_at", "pk"]

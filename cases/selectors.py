@@ -13,7 +13,7 @@ from django.db.models import Count, F, Q
 from django.http import Http404
 
 from accounts.access import is_case_staff
-from cases import business_days, deadlines, permissions, references, search
+from cases import business_days, deadlines, permissions, references, search, services
 from cases.access import complaints_visible_to
 from cases.deadlines import due_soon_horizon
 from cases.models import Action, Category, Complaint, ComplaintSearchToken
@@ -58,7 +58,7 @@ def complaint_intake_summary(*, complaint: Complaint) -> IntakeSummary:
         .first()
     )
     letters = list(
-        Letter.objects.filter(complaint=complaint, kind=Letter.Kind.ACKNOWLEDGEMENT).only(
+        Letter.objects.filter(complaint=complaint, kind=services.ACKNOWLEDGEMENT_LETTER).only(
             "pk", "kind", "created_at", "complaint_id"
         )
     )

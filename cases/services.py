@@ -19,7 +19,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from cases import business_days, deadlines, permissions
-from cases.models import (
+from cases.models import (  # noqa: F401 - how the timeline names them; imported from here too
+    CLIENT,
+    SYSTEM,
     Action,
     Attachment,
     Complaint,
@@ -30,9 +32,11 @@ from cases.models import (
     Note,
     ReferenceCounter,
     TransitionNotAllowed,
+    actor_label,
 )
 from cases.references import format_reference
 from cases.uploads import ValidatedUpload
+from notifications import letters
 from notifications.models import Letter
 from notifications.rendering import render_pdf
 from notifications.services import message_queue
@@ -40,8 +44,9 @@ from notifications.services import message_queue
 Status = Complaint.Status
 Event = ComplaintEvent.Kind
 
-CLIENT = "Client"
-SYSTEM = "System"
+# The letters this app issues (registered with their renderers in cases/letters.py).
+ACKNOWLEDGEMENT_LETTER = "acknowledgement"
+OUTCOME_LETTER = "outcome"
 # A client may ask for a fresh link at most once in this period (no mail bombing).
 FRESH_LINK_INTERVAL = timedelta(minutes=10)
 
@@ -68,36 +73,9 @@ class ComplaintDetails:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def actor_label(user) -> str:
-    if user is None:
-        return SYSTEM
-    return user.get_full_name() or user.get_username()
-
-
-def record_event(
-    complaint: Complaint,
-    *,
-    kind: str,
-    summary: str,
-    actor=None,
-    label: str | None = None,
-    client_visible: bool = False,
-    from_status: str = "",
-    to_status: str = "",
-    at: datetime | None = None,
-) -> ComplaintEvent:
-    """Add one entry to the case's timeline (call inside the change's transaction)."""
-    return ComplaintEvent.objects.create(
-        complaint=complaint,
-        kind=kind,
-        summary=summary[:300],
-        actor=actor,
-        actor_label=label or actor_label(actor),
-        client_visible=client_visible,
-        from_status=from_status,
-        to_status=to_status,
-        created_at=at or timezone.now(),
-    )
+def record_event(complaint: Complaint, **event) -> ComplaintEvent:
+    """An entry on the timeline that changes no status (a status change writes its own: ``StateMachine.transition``)."""
+    return ComplaintEvent.objects.record(complaint, **event)
 
 
 def next_reference(year: int) -> str:
@@ -299,19 +277,16 @@ def complaint_acknowledge(*, complaint: Complaint, at: datetime, actor=None, how
     """
     with transaction.atomic():
         locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
-        old = locked.transition_to(Status.ACKNOWLEDGED)
         locked.acknowledged_at = at
         locked.outcome_due = business_days.due_date(at, settings.COMPLAINT_OUTCOME_DAYS)
-        locked.save(update_fields=["status", "acknowledged_at", "outcome_due", "updated_at"])
-        record_event(
-            locked,
-            kind=Event.ACKNOWLEDGED,
+        locked.transition(
+            Status.ACKNOWLEDGED,
+            event=Event.ACKNOWLEDGED,
             summary=f"Complaint acknowledged by {how}; reference {locked.reference} given",
             actor=actor,
             client_visible=True,
-            from_status=old,
-            to_status=Status.ACKNOWLEDGED,
             at=at,
+            fields=["acknowledged_at", "outcome_due"],
         )
     complaint.refresh_from_db()
     return complaint
@@ -322,8 +297,7 @@ def acknowledgement_letter_issue(*, complaint: Complaint, actor):
 
     now = timezone.now()
     complaint_acknowledge(complaint=complaint, at=now, actor=actor, how="letter")
-    pdf = render_pdf("letters/acknowledgement.html", {"complaint": complaint, "letter_date": now})
-    letter = Letter.objects.keep(complaint=complaint, kind=Letter.Kind.ACKNOWLEDGEMENT, pdf=pdf, at=now)
+    letter = letters.letter_issue(complaint=complaint, kind=ACKNOWLEDGEMENT_LETTER, at=now)
     record_event(
         complaint,
         kind=Event.LETTER_ISSUED,
@@ -389,11 +363,6 @@ def _lock(*, complaint: Complaint, actor, expected_revision: int | None = None) 
     return locked
 
 
-def _save(complaint: Complaint, *fields: str) -> None:
-    complaint.revision += 1
-    complaint.save(update_fields=[*fields, "revision", "updated_at"])
-
-
 def _notify_staff(*, complaint: Complaint, kind: str, key: str, users, context: dict | None = None) -> None:
 
     for user in users:
@@ -422,7 +391,7 @@ def complaint_assign(*, actor, complaint: Complaint, assignee, expected_revision
     if locked.assignee_id == (assignee.pk if assignee else None):
         return locked
     locked.assignee = assignee
-    _save(locked, "assignee")
+    locked.save_change("assignee")
     summary = f"Assigned to {actor_label(assignee)}" if assignee else "Returned to the unassigned queue"
     record_event(locked, kind=Event.ASSIGNED, summary=summary, actor=actor)
     if assignee is not None and assignee.pk != actor.pk:
@@ -443,7 +412,7 @@ def complaint_categorise(*, actor, complaint: Complaint, category, expected_revi
     if category is not None and not category.active:
         raise ValidationError(f"The category '{category}' is no longer in use.")
     locked.category = category
-    _save(locked, "category")
+    locked.save_change("category")
     record_event(locked, kind=Event.CATEGORISED, summary=f"Categorised as {category or 'uncategorised'}", actor=actor)
     return locked
 
@@ -456,21 +425,19 @@ def complaint_start_investigation(*, actor, complaint: Complaint, expected_revis
         # The table also allows awaiting_client → investigating, but only the
         # client's answer (complaint_client_reply) may take that step: it moves the due date.
         raise TransitionNotAllowed(locked, Status.INVESTIGATING)
-    old = locked.transition_to(Status.INVESTIGATING)
     locked.investigation_started_at = timezone.now()
-    fields_changed = ["status", "investigation_started_at"]
+    fields_changed = ["investigation_started_at"]
     if locked.assignee_id is None:
         locked.assignee = actor
         fields_changed.append("assignee")
-    _save(locked, *fields_changed)
-    record_event(
-        locked,
-        kind=Event.INVESTIGATION_STARTED,
+    locked.transition(
+        Status.INVESTIGATING,
+        event=Event.INVESTIGATION_STARTED,
         summary="We started investigating your complaint",
         actor=actor,
         client_visible=True,
-        from_status=old,
-        to_status=Status.INVESTIGATING,
+        at=locked.investigation_started_at,
+        fields=fields_changed,
     )
     return locked
 
@@ -495,21 +462,18 @@ def complaint_request_information(*, actor, complaint: Complaint, message: str, 
     if not message:
         raise ValidationError("Write the question to the client.")
     locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
-    old = locked.transition_to(Status.AWAITING_CLIENT)
     now = timezone.now()
     locked.clock_stopped_at = now
-    _save(locked, "status", "clock_stopped_at")
-    request = InformationRequest.objects.create(complaint=locked, requested_by=actor, requested_at=now, message=message)
-    record_event(
-        locked,
-        kind=Event.INFORMATION_REQUESTED,
+    locked.transition(
+        Status.AWAITING_CLIENT,
+        event=Event.INFORMATION_REQUESTED,
         summary="We asked you for more information",
         actor=actor,
         client_visible=True,
-        from_status=old,
-        to_status=Status.AWAITING_CLIENT,
         at=now,
+        fields=["clock_stopped_at"],
     )
+    request = InformationRequest.objects.create(complaint=locked, requested_by=actor, requested_at=now, message=message)
     if locked.email:
         message_queue(
             kind="information_request",
@@ -543,30 +507,27 @@ def complaint_client_reply(*, complaint: Complaint, text: str, files: Sequence[V
         ),
         0,
     )
-    old = locked.transition_to(Status.INVESTIGATING)
     if paused and locked.outcome_due:
         locked.outcome_due = business_days.add_business_days(locked.outcome_due, paused)
     locked.clock_stopped_at = None
-    _save(locked, "status", "clock_stopped_at", "outcome_due")
+    summary = "You sent the information we asked for; the investigation continues"
+    if paused:
+        summary += f" (our response is now due {locked.outcome_due:%-d %B %Y})"
+    locked.transition(
+        Status.INVESTIGATING,
+        event=Event.CLIENT_REPLIED,
+        summary=summary,
+        label=CLIENT,
+        client_visible=True,
+        at=now,
+        fields=["clock_stopped_at", "outcome_due"],
+    )
     request.answered_at = now
     request.answer = text
     request.paused_business_days = paused
     request.save(update_fields=["answered_at", "answer", "paused_business_days"])
     for upload in files:
         attachment_add(complaint=locked, upload=upload, source=Attachment.Source.CLIENT)
-    summary = "You sent the information we asked for; the investigation continues"
-    if paused:
-        summary += f" (our response is now due {locked.outcome_due:%-d %B %Y})"
-    record_event(
-        locked,
-        kind=Event.CLIENT_REPLIED,
-        summary=summary,
-        label=CLIENT,
-        client_visible=True,
-        from_status=old,
-        to_status=Status.INVESTIGATING,
-        at=now,
-    )
     _notify_staff(
         complaint=locked,
         kind="staff_client_reply",
@@ -603,11 +564,13 @@ def outcome_validate(*, outcome: str, findings: str, reasons: str, actions: Sequ
         raise ValidationError(errors)
 
 
+def appeal_deadline_for(issued_at: datetime) -> date:
+    """The last day the client may appeal an outcome issued at ``issued_at`` (APPEAL_WINDOW_DAYS business days)."""
+    return business_days.add_business_days(business_days.effective_date(issued_at), settings.APPEAL_WINDOW_DAYS)
+
+
 def outcome_letter_context(*, complaint: Complaint, outcome: str, findings: str, reasons: str, actions, issued_at):
-    """What the outcome letter shows; the same for the preview and the letter sent."""
-    appeal_deadline = business_days.add_business_days(
-        business_days.effective_date(issued_at), settings.APPEAL_WINDOW_DAYS
-    )
+    """What the outcome letter shows; the same for the preview, the letter issued and the letter made again."""
     return {
         "complaint": complaint,
         "outcome": outcome,
@@ -616,7 +579,7 @@ def outcome_letter_context(*, complaint: Complaint, outcome: str, findings: str,
         "reasons": reasons,
         "actions": actions,
         "letter_date": issued_at,
-        "appeal_deadline": appeal_deadline,
+        "appeal_deadline": appeal_deadline_for(issued_at),
         "appeal_window_days": settings.APPEAL_WINDOW_DAYS,
         "appeal_acknowledgement_days": settings.APPEAL_ACKNOWLEDGEMENT_DAYS,
         "appeal_decision_days": settings.APPEAL_DECISION_DAYS,
@@ -660,63 +623,74 @@ def complaint_issue_outcome(
 
     outcome_validate(outcome=outcome, findings=findings, reasons=reasons, actions=actions)
     locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
-    old = locked.transition_to(Status.RESPONDED)
     now = timezone.now()
-    created = [
-        Action.objects.create(
-            complaint=locked, kind=a.kind, description=a.description.strip(), owner=a.owner, due_date=a.due_date
-        )
-        for a in actions
-    ]
     locked.outcome = outcome
     locked.findings = findings.strip()
     locked.outcome_reasons = reasons.strip()
     locked.responded_at = now
     locked.responded_by = actor
+    locked.appeal_deadline = appeal_deadline_for(now)
     if locked.assignee_id is None:
         locked.assignee = actor
-    context = outcome_letter_context(
-        complaint=locked,
-        outcome=outcome,
-        findings=locked.findings,
-        reasons=locked.outcome_reasons,
-        actions=created,
-        issued_at=now,
-    )
-    locked.appeal_deadline = context["appeal_deadline"]
-    _save(
-        locked,
-        "status",
-        "outcome",
-        "findings",
-        "outcome_reasons",
-        "responded_at",
-        "responded_by",
-        "appeal_deadline",
-        "assignee",
-    )
-    letter = Letter.objects.keep(
-        complaint=locked, kind=Letter.Kind.OUTCOME, pdf=render_pdf("letters/outcome.html", context), at=now
-    )
-    record_event(
-        locked,
-        kind=Event.OUTCOME_ISSUED,
+    locked.transition(
+        Status.RESPONDED,
+        event=Event.OUTCOME_ISSUED,
         summary=f"Outcome letter issued: complaint {Complaint.Outcome(outcome).label.lower()}",
         actor=actor,
         client_visible=True,
-        from_status=old,
-        to_status=Status.RESPONDED,
+        at=now,
+        fields=[
+            "outcome",
+            "findings",
+            "outcome_reasons",
+            "responded_at",
+            "responded_by",
+            "appeal_deadline",
+            "assignee",
+        ],
+    )
+    letter_issue_with_actions(
+        complaint=locked,
+        actions=actions,
+        from_appeal=False,
+        letter_kind=OUTCOME_LETTER,
+        message_kind="outcome_letter",
+        dedupe_key=f"complaint:{locked.pk}:outcome-letter",
         at=now,
     )
-    if locked.email:
-        message_queue(
-            kind="outcome_letter",
-            dedupe_key=f"complaint:{locked.pk}:outcome-letter",
-            to_email=locked.email,
-            complaint=locked,
-            letter=letter,
-        )
     return locked
+
+
+def letter_issue_with_actions(
+    *,
+    complaint: Complaint,
+    actions: Sequence[ActionSpec],
+    from_appeal: bool,
+    letter_kind: str,
+    message_kind: str,
+    dedupe_key: str,
+    at: datetime,
+) -> Letter:
+    """How an outcome and an appeal decision both end: the promised actions, the letter, the email carrying it.
+
+    Called in the transaction of the transition that issued them (which wrote the timeline entry).
+    The letter's PDF is made after the commit (``notifications.letters``); the email waits for it.
+    """
+    for spec in actions:
+        Action.objects.create(
+            complaint=complaint,
+            kind=spec.kind,
+            description=spec.description.strip(),
+            owner=spec.owner,
+            due_date=spec.due_date,
+            from_appeal=from_appeal,
+        )
+    letter = letters.letter_issue(complaint=complaint, kind=letter_kind, at=at)
+    if complaint.email:
+        message_queue(
+            kind=message_kind, dedupe_key=dedupe_key, to_email=complaint.email, complaint=complaint, letter=letter
+        )
+    return letter
 
 
 @transaction.atomic
@@ -742,6 +716,7 @@ def action_mark_done(*, actor, action):
 
 
 # --- Deadline extensions (issue 5): a lead moves a due date on, and the client is told why ----
+
 
 @transaction.atomic
 def complaint_extend_deadline(
@@ -787,12 +762,9 @@ def complaint_extend_deadline(
     if errors:
         raise ValidationError(errors)
     setattr(holder, due_field, new_date)
-    if holder is locked:
-        _save(locked, due_field)
-    else:
-        holder.revision += 1
-        holder.save(update_fields=[due_field, "revision", "updated_at"])
-        _save(locked)
+    holder.save_change(due_field)
+    if holder is not locked:
+        locked.save_change()  # the appeal's date is on the case page too: a form opened before is stale
     key = f"complaint:{locked.pk}:extension:{deadline}:{old_date}:{new_date}" if locked.email else ""
     extension = Extension.objects.create(
         complaint=locked,
@@ -836,7 +808,7 @@ def complaint_revoke_client_links(*, actor, complaint: Complaint, expected_revis
     """
     locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
     locked.client_link_version += 1
-    _save(locked, "client_link_version")
+    locked.save_change("client_link_version")
     record_event(
         locked,
         kind=Event.STATUS_CHANGED,

@@ -1,4 +1,4 @@
-"""The kinds of message the product sends: a registry the apps above fill in.
+"""The kinds of message and of letter the product makes: registries the apps above fill in.
 
 Notifications is the lowest layer: it knows how to keep, render and send a message, not
 which messages exist. Each app declares its own kinds (``cases/messages.py``,
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # the model imports this module for its choices: no import cycle at run time
-    from notifications.models import OutboundMessage
+if TYPE_CHECKING:  # the models import this module for their choices: no import cycle at run time
+    from notifications.models import Letter, OutboundMessage
 
 
 @dataclass(frozen=True)
@@ -68,3 +68,39 @@ def kind_of(message: OutboundMessage) -> MessageKind:
 def choices() -> list[tuple[str, str]]:
     """The registered kinds as field choices (``OutboundMessage.kind``), by label."""
     return sorted(((kind.name, kind.label) for kind in _registry.values()), key=lambda choice: choice[1])
+
+
+# --- Letters ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LetterKind:
+    """A kind of letter (``Letter.kind``): its label, and how its PDF is rendered from the database."""
+
+    name: str
+    label: str
+    render: Callable[[Letter], bytes]
+
+
+_letters: dict[str, LetterKind] = {}
+
+
+def register_letters(*kinds: LetterKind) -> None:
+    """Add letter kinds (from an ``AppConfig.ready``); registering the same kind again is harmless."""
+    for kind in kinds:
+        known = _letters.get(kind.name)
+        if known is not None and known != kind:
+            raise ValueError(f"Two different letter kinds are called {kind.name!r}.")
+        _letters[kind.name] = kind
+
+
+def letter_kind_named(name: str) -> LetterKind:
+    try:
+        return _letters[name]
+    except KeyError:
+        raise UnknownKind(f"No app registered a letter kind called {name!r}.") from None
+
+
+def letter_choices() -> list[tuple[str, str]]:
+    """The registered letter kinds as field choices (``Letter.kind``), by label."""
+    return sorted(((kind.name, kind.label) for kind in _letters.values()), key=lambda choice: choice[1])

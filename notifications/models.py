@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.core.files.base import ContentFile
 from django.db import models
 from django.utils import timezone
 
@@ -18,32 +17,17 @@ from jpdit_complaints.storage import private_storage
 from notifications import kinds
 
 
-class LetterManager(models.Manager):
-    def keep(self, *, complaint, kind: str, pdf: bytes, at) -> Letter:
-        """Store a rendered letter in private storage and record it on the case (never the client's name on disk)."""
-        letter = self.model(complaint=complaint, kind=kind, created_at=at)
-        letter.file.save(f"{complaint.public_id}-{kind}.pdf", ContentFile(pdf), save=False)
-        letter.save()
-        return letter
-
-
 class Letter(models.Model):
     """A PDF letter kept on a case (acknowledgement by post, outcome, appeal decision)."""
 
-    class Kind(models.TextChoices):
-        ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement letter"
-        OUTCOME = "outcome", "Outcome letter"
-        APPEAL_ACKNOWLEDGEMENT = "appeal_acknowledgement", "Appeal acknowledgement letter"
-        APPEAL_DECISION = "appeal_decision", "Final decision on the appeal"
-
     # The case (a lazy reference: the cases app sits above this one and is never imported here).
     complaint = models.ForeignKey("cases.Complaint", on_delete=models.CASCADE, related_name="letters")
-    kind = models.CharField(max_length=40, choices=Kind.choices)
-    file = models.FileField(storage=private_storage, upload_to="letters/", max_length=255)
+    # One of the kinds the apps register (notifications.kinds).
+    kind = models.CharField(max_length=40, choices=kinds.letter_choices)
+    # Stored after the transaction that issued the letter commits ("" until then: notifications.letters).
+    file = models.FileField(storage=private_storage, upload_to="letters/", max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     client_visible = models.BooleanField(default=True)
-
-    objects = LetterManager()
 
     class Meta:
         ordering = ["created_at", "pk"]

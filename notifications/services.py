@@ -31,6 +31,7 @@ from kombu import pools
 
 from jpdit_complaints.celery import app as celery_app
 from notifications.kinds import kind_named, kind_of
+from notifications.letters import letter_file
 from notifications.models import Letter, OutboundMessage
 from notifications.rendering import RenderedEmail, render_email
 
@@ -238,7 +239,7 @@ def _compose(message: OutboundMessage, *, at: datetime) -> tuple[EmailMultiAlter
     )
     email.attach_alternative(rendered.html, "text/html")
     if message.letter is not None:
-        with message.letter.file.open("rb") as pdf:
+        with letter_file(message.letter).file.open("rb") as pdf:
             email.attach(message.letter.download_name, pdf.read(), "application/pdf")
     return email, rendered
 

@@ -42,8 +42,8 @@ from cases.models import (
     Extension,
     InformationRequest,
     Note,
+    actor_label,
 )
-from cases.services import actor_label
 from jpdit_complaints.storage import private_storage
 from notifications.models import Letter, OutboundMessage
 

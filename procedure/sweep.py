@@ -39,7 +39,7 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from appeals.models import Appeal
@@ -326,53 +326,46 @@ def _escalate_and_close(*, today: date, now: datetime, people: _People, report: 
 def _close_expired(*, today: date, now: datetime, batch: _Batch) -> int:
     """responded → closed for each complaint whose appeal window ended with no appeal; the client is told."""
 
-    expired = list(
-        Complaint.objects.filter(status=Status.RESPONDED, appeal_deadline__lt=today)
+    expired = (
+        Complaint.objects.filter(appeal_deadline__lt=today)
         .exclude(Exists(Appeal.objects.filter(complaint=OuterRef("pk"))))
-        .values_list("pk", "appeal_deadline", "email")
+        .only("pk", "status", "appeal_deadline", "email")
     )
-    if not expired:
-        return 0
-    # Compare-and-set under the sweep lock: only cases still responded close.
-    Complaint.objects.filter(pk__in=[pk for pk, _, _ in expired], status=Status.RESPONDED).update(
-        status=Status.CLOSED, revision=F("revision") + 1, updated_at=now
+    # Locked, then one compare-and-set (cases.models.ComplaintQuerySet.transition_all): a case appealed
+    # meanwhile is no longer responded and stays as it is.
+    closed = expired.transition_all(
+        Status.CLOSED,
+        source=Status.RESPONDED,
+        event=ComplaintEvent.Kind.CLOSED,
+        summary=lambda case: f"Complaint closed: the time to appeal ended on {case.appeal_deadline:%-d %B %Y} "
+        "with no appeal",
+        at=now,
+        client_visible=True,
     )
-    for pk, window_end, email in expired:
+    for case in closed:
         batch.notices.append(
             DeadlineNotice(
-                complaint_id=pk,
+                complaint_id=case.pk,
                 kind=Kind.CLOSURE,
                 deadline=Deadline.APPEAL_WINDOW,
-                due_date=window_end,
-                recipients=["client"] if email else [],
+                due_date=case.appeal_deadline,
+                recipients=["client"] if case.email else [],
                 created_at=now,
             )
         )
-        batch.events.append(
-            ComplaintEvent(
-                complaint_id=pk,
-                kind=ComplaintEvent.Kind.CLOSED,
-                from_status=Status.RESPONDED,
-                to_status=Status.CLOSED,
-                summary=f"Complaint closed: the time to appeal ended on {window_end:%-d %B %Y} with no appeal",
-                actor_label=SYSTEM,
-                client_visible=True,
-                created_at=now,
-            )
-        )
-        if email:
+        if case.email:
             batch.messages.append(
                 _outbox_row(
                     kind="complaint_closed",
-                    key=f"complaint:{pk}:closed",
-                    to_email=email,
-                    complaint_id=pk,
+                    key=f"complaint:{case.pk}:closed",
+                    to_email=case.email,
+                    complaint_id=case.pk,
                     client_visible=True,
                     now=now,
-                    context={"window_end": window_end.isoformat()},
+                    context={"window_end": case.appeal_deadline.isoformat()},
                 )
             )
-    return len(expired)
+    return len(closed)
 
 
 def _remind(*, today: date, now: datetime, people: _People, report: SweepReport) -> None:

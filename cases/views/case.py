@@ -55,6 +55,7 @@ from cases.forms_case import (
     StartInvestigationForm,
 )
 from cases.models import Attachment, Complaint, ComplaintEvent, InformationRequest, TransitionNotAllowed
+from notifications.kinds import letter_kind_named
 from notifications.models import Letter
 from notifications.rendering import render_email
 
@@ -195,7 +196,7 @@ def _case_files(complaint: Complaint) -> list[CaseFile]:
         CaseFile(
             is_letter=row == "letter",
             pk=pk,
-            name=Letter.Kind(name).label if row == "letter" else name,
+            name=letter_kind_named(name).label if row == "letter" else name,
             size=size,
             source=source,
             at=at,

@@ -34,7 +34,8 @@ from django.views.decorators.http import require_POST, require_safe
 from cases import deadlines, links, services
 from cases.downloads import private_file_response
 from cases.forms_case import ClientReplyForm
-from cases.models import Attachment, Complaint
+from cases.models import CLIENT, Attachment, Complaint
+from notifications import letters
 
 Status = Complaint.Status
 
@@ -136,7 +137,7 @@ def _case_context(complaint: Complaint) -> dict:
     events = complaint.events.filter(client_visible=True).order_by("created_at", "pk")
     timeline = [
         # Staff act as the company on this page: no staff names.
-        TimelineEntry(at=event.created_at, summary=event.summary, by_client=event.actor_label == services.CLIENT)
+        TimelineEntry(at=event.created_at, summary=event.summary, by_client=event.actor_label == CLIENT)
         for event in events
     ]
     client_documents = list(complaint.attachments.filter(source=Attachment.Source.CLIENT).order_by("uploaded_at", "pk"))
@@ -313,4 +314,5 @@ def letter_download(request: HttpRequest, token: str, letter_id: int) -> HttpRes
     if letter is None:
         return _not_found(request)
     letter.complaint = check.complaint  # for its download name, without another query
+    letter = letters.letter_file(letter)  # made now if it was not stored after its commit
     return private_file_response(letter.file, filename=letter.download_name, content_type="application/pdf")

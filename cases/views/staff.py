@@ -22,6 +22,7 @@ from cases.access import complaint_for_staff
 from cases.business_days import london_date
 from cases.downloads import private_file_response
 from cases.forms import StaffComplaintForm
+from notifications import letters
 from notifications.models import Letter
 
 LOG_PERMISSION = "cases.log_complaint"
@@ -82,4 +83,5 @@ def letter_download(request, reference, letter_id):
     complaint = complaint_for_staff(request.user, reference)
     letter = get_object_or_404(Letter, pk=letter_id, complaint=complaint)
     letter.complaint = complaint
+    letter = letters.letter_file(letter)  # made now if it was not stored after its commit
     return private_file_response(letter.file, filename=letter.download_name, content_type="application/pdf")

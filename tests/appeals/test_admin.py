@@ -151,7 +151,7 @@ def test_the_director_downloads_documents_and_letters_through_the_appeal(client)
     appeal = lodged()
     document = AttachmentFactory(complaint=appeal.complaint, original_name="call-log.txt")
     stranger = AttachmentFactory(original_name="someone-else.txt")
-    outcome = Letter.objects.get(complaint=appeal.complaint, kind=Letter.Kind.OUTCOME)
+    outcome = Letter.objects.get(complaint=appeal.complaint, kind="outcome")
     client.force_login(director())
 
     got = client.get(reverse("admin:appeals_appeal_attachment", args=[appeal.pk, document.pk]))
@@ -184,7 +184,7 @@ def test_the_preview_is_the_letter_as_a_pdf_and_issues_nothing(client):
     assert response.content.startswith(b"%PDF-")
     appeal.refresh_from_db()
     assert appeal.status == Appeal.Status.ACKNOWLEDGED
-    assert not Letter.objects.filter(kind=Letter.Kind.APPEAL_DECISION).exists()
+    assert not Letter.objects.filter(kind="appeal_decision").exists()
 
 
 def test_issuing_needs_the_confirmation_and_changes_nothing_without_it(client):
@@ -232,7 +232,7 @@ def test_one_button_issues_the_final_decision_which_closes_everything_and_is_fin
     assert appeal.decision == "original_decision_changed"
     assert Complaint.objects.get(pk=appeal.complaint_id).status == Complaint.Status.CLOSED
     assert Action.objects.get(complaint=appeal.complaint, from_appeal=True).owner == owner
-    assert Letter.objects.filter(complaint=appeal.complaint, kind=Letter.Kind.APPEAL_DECISION).count() == 1
+    assert Letter.objects.filter(complaint=appeal.complaint, kind="appeal_decision").count() == 1
     assert OutboundMessage.objects.filter(kind="appeal_decision_letter", complaint=appeal.complaint).count() == 1
 
     after = client.get(page(appeal))
@@ -246,7 +246,7 @@ def test_one_button_issues_the_final_decision_which_closes_everything_and_is_fin
     assert "decided (final)" in text(again)
     appeal.refresh_from_db()
     assert appeal.decision == "original_decision_changed"
-    assert Letter.objects.filter(complaint=appeal.complaint, kind=Letter.Kind.APPEAL_DECISION).count() == 1
+    assert Letter.objects.filter(complaint=appeal.complaint, kind="appeal_decision").count() == 1
 
 
 def test_the_investigator_is_refused_with_a_clear_message_and_another_director_can_decide(client):
@@ -309,7 +309,7 @@ def test_appeals_cannot_be_added_edited_or_deleted_in_the_admin(client):
 def test_a_new_letter_file_is_never_served_for_another_case(client):
     appeal = lodged()
     other = lodged()
-    letter = Letter.objects.create(complaint=other.complaint, kind=Letter.Kind.OUTCOME)
+    letter = Letter.objects.create(complaint=other.complaint, kind="outcome")
     letter.file.save("x.pdf", ContentFile(b"%PDF-1.4"), save=True)
     client.force_login(director())
 

@@ -226,17 +226,20 @@ def test_a_manager_cannot_log_an_appeal():
     assert not Appeal.objects.exists()
 
 
-def test_an_appeal_from_a_client_without_email_is_acknowledged_by_a_letter_to_post():
+def test_an_appeal_from_a_client_without_email_is_acknowledged_by_a_letter_to_post(
+    django_capture_on_commit_callbacks,
+):
     complaint = responded(email="")
 
-    appeal = services.appeal_log(
-        actor=lead(), complaint=complaint, channel="letter", received_at=timezone.now(), reasons=APPEAL_REASONS
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the letter's PDF is stored once the logging commits
+        appeal = services.appeal_log(
+            actor=lead(), complaint=complaint, channel="letter", received_at=timezone.now(), reasons=APPEAL_REASONS
+        )
 
     appeal.refresh_from_db()
     assert appeal.status == Appeal.Status.ACKNOWLEDGED
     assert appeal.decision_due is not None
-    letter = Letter.objects.get(complaint=complaint, kind=Letter.Kind.APPEAL_ACKNOWLEDGEMENT)
+    letter = Letter.objects.get(complaint=complaint, kind="appeal_acknowledgement")
     assert letter.file.read(5) == b"%PDF-"
     assert not OutboundMessage.objects.filter(kind="appeal_acknowledgement").exists()
 
@@ -267,7 +270,7 @@ def test_the_director_decides_and_the_appeal_and_complaint_close_with_a_letter_e
     action = Action.objects.get(complaint=complaint)
     assert action.from_appeal
     assert action.owner == owner
-    letter = Letter.objects.get(complaint=complaint, kind=Letter.Kind.APPEAL_DECISION)
+    letter = Letter.objects.get(complaint=complaint, kind="appeal_decision")
     assert letter.client_visible
     assert complaint.events.get(kind=Event.APPEAL_DECIDED).client_visible
     deliver(kind="appeal_decision_letter")
@@ -298,7 +301,7 @@ def test_a_decision_is_final_and_cannot_be_made_again():
 
     appeal.refresh_from_db()
     assert appeal.decision == "original_decision_upheld"
-    assert Letter.objects.filter(kind=Letter.Kind.APPEAL_DECISION).count() == 1
+    assert Letter.objects.filter(kind="appeal_decision").count() == 1
 
 
 def test_no_further_appeal_after_the_decision():
@@ -397,7 +400,7 @@ def test_the_decision_preview_is_a_pdf_and_saves_nothing():
     assert pdf.startswith(b"%PDF-")
     appeal.refresh_from_db()
     assert appeal.status == Appeal.Status.ACKNOWLEDGED
-    assert not Letter.objects.filter(kind=Letter.Kind.APPEAL_DECISION).exists()
+    assert not Letter.objects.filter(kind="appeal_decision").exists()
 
 
 def test_appeal_deadlines_follow_the_settings():

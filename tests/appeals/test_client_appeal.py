@@ -20,7 +20,7 @@ from appeals import services as appeal_services
 from appeals.models import Appeal
 from cases import business_days, links, uploads
 from cases.models import Attachment, Complaint, ComplaintEvent
-from notifications.models import Letter, OutboundMessage
+from notifications.models import OutboundMessage
 from tests.appeals.helpers import APPEAL_REASONS, FINDINGS, REASONS, deliver, lodged, responded
 from tests.cases.test_uploads import EXE, PDF
 from tests.factories import AcknowledgedComplaintFactory, director
@@ -109,7 +109,7 @@ def test_no_appeal_is_offered_before_the_outcome(client):
 
 def test_the_appeal_page_shows_the_reference_the_complaint_and_our_response_then_the_form(client, case):
     complaint, token = case
-    outcome_letter = complaint.letters.get(kind=Letter.Kind.OUTCOME)
+    outcome_letter = complaint.letters.get(kind="outcome")
     response = client.get(appeal_url(token))
     text = text_of(response)
     content = response.content.decode()
@@ -322,7 +322,7 @@ def test_the_case_page_follows_the_appeal_to_its_final_decision_and_its_letter(c
     assert "Where it stands: Appeal decided" in text
     assert "original decision changed" in text
     assert "The decision is final" in text
-    letter = complaint.letters.get(kind=Letter.Kind.APPEAL_DECISION)
+    letter = complaint.letters.get(kind="appeal_decision")
     assert reverse("client:letter_download", args=[token, letter.pk]) in response.content.decode()
     assert "Final decision on the appeal" in text
     download = client.get(reverse("client:letter_download", args=[token, letter.pk]))

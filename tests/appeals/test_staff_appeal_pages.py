@@ -22,7 +22,7 @@ from cases import business_days, uploads
 from cases.models import Attachment, Complaint, ComplaintEvent
 from cases.services import ActionSpec
 from cases.uploads import validate_upload
-from notifications.models import Letter, OutboundMessage
+from notifications.models import OutboundMessage
 from tests.appeals.helpers import APPEAL_REASONS, lodged, responded
 from tests.cases.test_uploads import EXE, PDF
 from tests.factories import AcknowledgedComplaintFactory, director, lead, manager
@@ -277,7 +277,7 @@ def test_a_client_without_email_gets_an_acknowledgement_letter_to_post(as_lead, 
         complaint = responded(worker, assignee=worker, email="", preferred_contact="post", postal_address="1 High St")
     response = as_lead.post(log_url(complaint), form(timezone.now()))
     assert response.status_code == 303
-    assert complaint.letters.filter(kind=Letter.Kind.APPEAL_ACKNOWLEDGEMENT).exists()
+    assert complaint.letters.filter(kind="appeal_acknowledgement").exists()
     page = text_of(as_lead.get(case_url(complaint)))
     assert "print the appeal acknowledgement letter" in page
     assert "Appeal acknowledgement letter" in page

@@ -33,7 +33,7 @@ def case_url(complaint, name: str = "case", *args) -> str:
 
 
 def letter_on(complaint) -> Letter:
-    letter = Letter(complaint=complaint, kind=Letter.Kind.ACKNOWLEDGEMENT)
+    letter = Letter(complaint=complaint, kind="acknowledgement")
     letter.file.save("letter.pdf", ContentFile(b"%PDF-1.7 test"), save=False)
     letter.save()
     return letter
@@ -164,7 +164,7 @@ def test_the_directors_appeal_pages_and_downloads_in_the_admin_are_recorded(clie
     appeal = lodged()
     complaint = appeal.complaint
     document = AttachmentFactory(complaint=complaint)
-    outcome = Letter.objects.get(complaint=complaint, kind=Letter.Kind.OUTCOME)
+    outcome = Letter.objects.get(complaint=complaint, kind="outcome")
     boss = director()
     client.force_login(boss)
 

@@ -225,7 +225,7 @@ def test_a_document_whose_file_is_gone_is_404(as_lead):
 
 def test_letters_still_download_through_the_shared_file_helper(as_lead, boss):
     complaint = ComplaintFactory(email="")
-    letter = Letter(complaint=complaint, kind=Letter.Kind.ACKNOWLEDGEMENT)
+    letter = Letter(complaint=complaint, kind="acknowledgement")
     letter.file.save("x.pdf", ContentFile(b"%PDF-1.7 test"), save=False)
     letter.save()
     response = as_lead.get(reverse("staff:letter_download", args=[complaint.reference, letter.pk]))

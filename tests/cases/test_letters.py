@@ -8,12 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from cases import services
 from cases.models import Complaint
+from jpdit_complaints.storage import private_storage
+from notifications import letters
 from notifications.models import Letter
 from notifications.rendering import base_context
 from tests.factories import AcknowledgedComplaintFactory, UserFactory, director, lead, manager
@@ -101,10 +104,11 @@ def test_letter_escapes_client_text():
 
 
 @time_machine.travel(dt.datetime(2026, 12, 24, 11, 0, tzinfo=LONDON), tick=False)
-def test_letter_is_issued_as_a_pdf_and_the_complaint_is_acknowledged():
-    complaint = posted_complaint(lead(), received_at=dt.datetime(2026, 12, 24, 10, 0, tzinfo=LONDON))
+def test_letter_is_issued_as_a_pdf_and_the_complaint_is_acknowledged(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        complaint = posted_complaint(lead(), received_at=dt.datetime(2026, 12, 24, 10, 0, tzinfo=LONDON))
     letter = complaint.letters.get()
-    assert letter.kind == Letter.Kind.ACKNOWLEDGEMENT
+    assert letter.kind == "acknowledgement"
     assert complaint.status == Complaint.Status.ACKNOWLEDGED
     assert complaint.outcome_due == dt.date(2027, 1, 12)
     with letter.file.open("rb") as handle:
@@ -166,9 +170,11 @@ def test_letter_id_under_another_complaints_reference_is_404(client):
     assert client.get(url).status_code == 404
 
 
-def test_missing_letter_file_is_404_not_a_crash(client):
+def test_missing_letter_file_is_404_not_a_crash(client, django_capture_on_commit_callbacks):
     user = lead()
-    letter = posted_complaint(user).letters.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = posted_complaint(user).letters.get()
+    letter.refresh_from_db()
     letter.file.storage.delete(letter.file.name)
     client.force_login(user)
     assert client.get(download_url(letter)).status_code == 404
@@ -179,3 +185,70 @@ def test_download_is_get_only(client):
     letter = posted_complaint(user).letters.get()
     client.force_login(user)
     assert client.post(download_url(letter)).status_code == 405
+
+
+# --- a letter's file is written after the commit, never under the case's lock ----------
+
+
+def stored_letters() -> list[str]:
+    storage = private_storage()
+    return storage.listdir("letters")[1] if storage.exists("letters") else []
+
+
+def test_the_pdf_is_stored_only_once_the_transaction_commits(django_capture_on_commit_callbacks):
+    before = stored_letters()
+    with django_capture_on_commit_callbacks(execute=False) as after_commit:
+        letter = posted_complaint(lead()).letters.get()
+        assert not letter.file  # recorded, with no file yet: nothing written while the case row is locked
+        assert stored_letters() == before
+    for callback in after_commit:
+        callback()
+    letter.refresh_from_db()
+    with letter.file.open("rb") as handle:
+        assert handle.read(5) == b"%PDF-"
+
+
+def _issue_then_fail() -> None:
+    with transaction.atomic():
+        posted_complaint(lead())
+        raise RuntimeError("something failed after the letter was issued")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_rolled_back_after_the_letter_was_issued_leaves_no_file_behind():
+    """Real commits and rollbacks here (no test transaction around them)."""
+    before = stored_letters()
+    with pytest.raises(RuntimeError, match="after the letter"):
+        _issue_then_fail()
+    assert not Letter.objects.exists()
+    assert stored_letters() == before
+
+    posted_complaint(lead())  # the same, committed: its PDF is stored
+    assert len(stored_letters()) == len(before) + 1
+
+
+def test_a_letter_not_stored_after_its_commit_is_made_when_it_is_first_downloaded(client):
+    # As if storage was down when the transaction committed: the row waits without its file.
+    user = lead()
+    letter = posted_complaint(user).letters.get()
+    assert not letter.file
+    client.force_login(user)
+
+    response = client.get(download_url(letter))
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
+    letter.refresh_from_db()
+    assert letter.file
+
+
+def test_two_processes_making_the_same_letter_keep_one_file():
+    letter = posted_complaint(lead()).letters.get()
+    other = Letter.objects.get(pk=letter.pk)
+    letters.letter_write(letter)
+    letters.letter_write(other)  # found the first one's file: its own is deleted
+
+    assert other.file.name == letter.file.name
+    assert [name for name in stored_letters() if str(letter.complaint.public_id) in name] == [
+        letter.file.name.rpartition("/")[2]
+    ]

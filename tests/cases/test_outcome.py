@@ -232,7 +232,7 @@ def test_issuing_the_previewed_outcome_responds_and_goes_to_the_case_page(client
         ("put_right", owner.pk),
         ("prevent_recurrence", worker.pk),
     ]
-    assert complaint.letters.filter(kind=Letter.Kind.OUTCOME).count() == 1
+    assert complaint.letters.filter(kind="outcome").count() == 1
     shown = [str(m) for m in response.wsgi_request._messages]
     assert any("Outcome issued for" in m and complaint.email in m for m in shown)
 
@@ -292,7 +292,7 @@ def test_issuing_twice_from_two_tabs_gives_one_outcome_and_refuses_the_second(cl
     assert "Nothing was sent: this complaint is no longer under investigation." in text
     assert "was issued on" in text
     assert REASONS in text  # what the second tab typed is shown back
-    assert Letter.objects.filter(complaint=complaint, kind=Letter.Kind.OUTCOME).count() == 1
+    assert Letter.objects.filter(complaint=complaint, kind="outcome").count() == 1
     assert OutboundMessage.objects.filter(complaint=complaint, kind="outcome_letter").count() == 1
     assert complaint.events.filter(kind="outcome_issued").count() == 1
 

@@ -195,7 +195,7 @@ def test_issuing_queues_one_email_with_the_letter_attached_as_a_pdf():
     assert name == f"{complaint.reference}-outcome.pdf"
     assert mimetype == "application/pdf"
     assert content.startswith(b"%PDF-")
-    letter = complaint.letters.get(kind=Letter.Kind.OUTCOME)
+    letter = complaint.letters.get(kind="outcome")
     with letter.file.open("rb") as stored:
         assert stored.read() == content
 
@@ -228,7 +228,7 @@ def client_download_url(token, letter) -> str:
 def test_client_downloads_the_outcome_letter_from_their_page():
     worker = manager()
     complaint = issue(investigating(worker), worker)
-    letter = complaint.letters.get(kind=Letter.Kind.OUTCOME)
+    letter = complaint.letters.get(kind="outcome")
     browser = Client()
     # One token for the page and the link: a token made a second later differs (it is timestamped).
     token = links.client_token(complaint)
@@ -249,7 +249,7 @@ def test_client_downloads_the_outcome_letter_from_their_page():
 def test_another_cases_token_cannot_download_the_letter(client):
     worker = manager()
     complaint = issue(investigating(worker), worker)
-    letter = complaint.letters.get(kind=Letter.Kind.OUTCOME)
+    letter = complaint.letters.get(kind="outcome")
     other = AcknowledgedComplaintFactory()
     response = client.get(reverse("client:letter_download", args=[links.client_token(other), letter.pk]))
     assert response.status_code == 404
@@ -261,7 +261,7 @@ def test_another_cases_token_cannot_download_the_letter(client):
 def test_letters_not_meant_for_the_client_are_not_offered_or_served(client):
     worker = manager()
     complaint = issue(investigating(worker), worker)
-    letter = complaint.letters.get(kind=Letter.Kind.OUTCOME)
+    letter = complaint.letters.get(kind="outcome")
     Letter.objects.filter(pk=letter.pk).update(client_visible=False)
     token = links.client_token(complaint)
     page = client.get(reverse("client:case", args=[token]))

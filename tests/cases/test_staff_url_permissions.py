@@ -63,7 +63,7 @@ def world():
     complaint = services.complaint_start_investigation(actor=owner, complaint=complaint)
     services.complaint_add_note(actor=owner, complaint=complaint, text="Internal thoughts.")
     attachment = AttachmentFactory(complaint=complaint)
-    letter = Letter(complaint=complaint, kind=Letter.Kind.ACKNOWLEDGEMENT)
+    letter = Letter(complaint=complaint, kind="acknowledgement")
     letter.file.save("letter.pdf", ContentFile(b"%PDF-1.7 test"), save=False)
     letter.save()
     action = Action.objects.create(

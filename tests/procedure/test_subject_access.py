@@ -59,7 +59,7 @@ def held():
     stranger = AcknowledgedComplaintFactory(
         name="Someone Else", email="someone@example.org", description="Not hers at all."
     )
-    letter = Letter(complaint=stranger, kind=Letter.Kind.ACKNOWLEDGEMENT)
+    letter = Letter(complaint=stranger, kind="acknowledgement")
     letter.file.save("x.pdf", ContentFile(b"%PDF-1.7"), save=False)
     letter.save()
     return {"first": first, "second": second, "stranger": stranger}
