@@ -34,7 +34,9 @@ from cases.models import CLIENT, Attachment, Complaint, ComplaintEvent, actor_la
 from cases.services import (
     ActionSpec,
     StaleCase,
+    StoredDocument,
     attachment_add,
+    documents_stored,
     letter_issue_with_actions,
     outcome_validate,
     record_event,
@@ -70,7 +72,7 @@ def _create_appeal(
     channel: str,
     received_at: datetime,
     reasons: str,
-    files: Sequence[ValidatedUpload],
+    documents: Sequence[StoredDocument],
     logged_by=None,
     late_reason: str = "",
 ) -> Appeal:
@@ -109,10 +111,10 @@ def _create_appeal(
             )
     except IntegrityError as error:  # the one-to-one: a concurrent appeal won
         raise ValidationError(f"An appeal on {locked.reference} has already been made.") from error
-    for upload in files:
+    for document in documents:
         attachment_add(
             complaint=locked,
-            upload=upload,
+            document=document,
             source=Attachment.Source.STAFF if logged_by else Attachment.Source.CLIENT,
             uploaded_by=logged_by,
             for_appeal=True,
@@ -123,22 +125,23 @@ def _create_appeal(
     return appeal
 
 
-@transaction.atomic
 def appeal_lodge(*, complaint: Complaint, reasons: str, files: Sequence[ValidatedUpload] = ()) -> Appeal:
     """The client appeals from their secure case page: responded → under_appeal.
 
     Only against an issued outcome, within the appeal window, once.
     """
     reasons = _require_reasons(reasons)
-    now = timezone.now()
-    locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
-    problem = locked.appeal_problem(at=now)
-    if problem:
-        raise ValidationError(problem)
-    return _create_appeal(complaint=locked, channel=Appeal.Channel.WEB, received_at=now, reasons=reasons, files=files)
+    with documents_stored(files, public_id=complaint.public_id) as documents, transaction.atomic(durable=True):
+        now = timezone.now()
+        locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+        problem = locked.appeal_problem(at=now)
+        if problem:
+            raise ValidationError(problem)
+        return _create_appeal(
+            complaint=locked, channel=Appeal.Channel.WEB, received_at=now, reasons=reasons, documents=documents
+        )
 
 
-@transaction.atomic
 def appeal_log(
     *,
     actor,
@@ -174,6 +177,28 @@ def appeal_log(
         ]
     if errors:
         raise ValidationError(errors)
+    with documents_stored(files, public_id=complaint.public_id) as documents, transaction.atomic(durable=True):
+        return _log(
+            actor=actor,
+            complaint=complaint,
+            channel=channel,
+            received_at=received_at,
+            reasons=reasons.strip(),
+            documents=documents,
+            late_reason=late_reason.strip() if late else "",
+        )
+
+
+def _log(
+    *,
+    actor,
+    complaint: Complaint,
+    channel: str,
+    received_at: datetime,
+    reasons: str,
+    documents: Sequence[StoredDocument],
+    late_reason: str,
+) -> Appeal:
     locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
     if not permissions.can_view(actor, locked):
         raise PermissionDenied("You do not have a role in this complaint.")
@@ -187,10 +212,10 @@ def appeal_log(
         complaint=locked,
         channel=channel,
         received_at=received_at,
-        reasons=reasons.strip(),
-        files=files,
+        reasons=reasons,
+        documents=documents,
         logged_by=actor,
-        late_reason=late_reason.strip() if late else "",
+        late_reason=late_reason,
     )
 
 

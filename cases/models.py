@@ -536,9 +536,13 @@ class ComplaintEvent(models.Model):
         return f"{self.complaint_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
 
 
+def attachment_path_for(public_id: uuid.UUID) -> str:
+    """Where a case's document is stored: never the client's file name (that is kept in original_name only)."""
+    return f"complaints/{public_id}/{uuid.uuid4().hex}"
+
+
 def attachment_path(instance: Attachment, filename: str) -> str:
-    # Never the client's file name on disk: it is kept in original_name only.
-    return f"complaints/{instance.complaint.public_id}/{uuid.uuid4().hex}"
+    return attachment_path_for(instance.complaint.public_id)
 
 
 class Attachment(models.Model):

@@ -7,7 +7,9 @@ all in one transaction. Views, admin actions and tasks call them and nothing els
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 
@@ -33,9 +35,11 @@ from cases.models import (  # noqa: F401 - how the timeline names them; imported
     ReferenceCounter,
     TransitionNotAllowed,
     actor_label,
+    attachment_path_for,
 )
 from cases.references import format_reference
 from cases.uploads import ValidatedUpload
+from jpdit_complaints.storage import private_storage
 from notifications import letters
 from notifications.models import Letter
 from notifications.rendering import render_pdf
@@ -118,15 +122,46 @@ def _increment_reference_counter(year: int) -> int | None:
     return None if row is None else row[0]
 
 
+@dataclass(frozen=True)
+class StoredDocument:
+    """A validated document already written to private storage, not yet recorded on a case."""
+
+    upload: ValidatedUpload
+    name: str  # its path in private storage (a random name, never the client's)
+
+
+@contextmanager
+def documents_stored(files: Sequence[ValidatedUpload], *, public_id: uuid.UUID) -> Iterator[list[StoredDocument]]:
+    """Write documents to private storage before the transaction that records them; delete them if it fails.
+
+    So no file is written while a case row is locked, and a transaction that rolls back leaves no
+    file behind. Use around a durable transaction (the outermost one): committed means kept.
+    """
+    storage = private_storage()
+    stored: list[StoredDocument] = []
+    try:
+        for upload in files:
+            upload.file.seek(0)
+            name = storage.save(attachment_path_for(public_id), File(upload.file), max_length=255)
+            stored.append(StoredDocument(upload, name))
+        yield stored
+    except BaseException:
+        for document in stored:
+            storage.delete(document.name)
+        raise
+
+
 def _create_complaint(
     *,
     details: ComplaintDetails,
     channel: str,
     received_at: datetime,
-    files: Sequence[ValidatedUpload],
+    documents: Sequence[StoredDocument],
+    public_id: uuid.UUID,
     logged_by=None,
 ) -> Complaint:
     complaint = Complaint.objects.create(
+        public_id=public_id,
         reference=next_reference(business_days.london_date(received_at).year),
         channel=channel,
         received_at=received_at,
@@ -134,10 +169,10 @@ def _create_complaint(
         logged_by=logged_by,
         **details.as_model_fields(),
     )
-    for upload in files:
+    for document in documents:
         attachment_add(
             complaint=complaint,
-            upload=upload,
+            document=document,
             source=Attachment.Source.STAFF if logged_by else Attachment.Source.CLIENT,
             uploaded_by=logged_by,
             record=False,
@@ -148,16 +183,17 @@ def _create_complaint(
 def attachment_add(
     *,
     complaint: Complaint,
-    upload: ValidatedUpload,
+    document: StoredDocument,
     source: str,
     uploaded_by=None,
     record=True,
     for_appeal: bool = False,
 ):
-    """Keep a validated document on the case, in private storage."""
-    upload.file.seek(0)
-    attachment = Attachment(
+    """Record a document (already in private storage: ``documents_stored``) on the case."""
+    upload = document.upload
+    attachment = Attachment.objects.create(
         complaint=complaint,
+        file=document.name,
         original_name=upload.original_name[:255],
         content_type=upload.content_type,
         size=upload.size,
@@ -166,8 +202,6 @@ def attachment_add(
         uploaded_by=uploaded_by,
         for_appeal=for_appeal,
     )
-    attachment.file.save(upload.original_name, File(upload.file), save=False)
-    attachment.save()
     if record:
         record_event(
             complaint,
@@ -192,7 +226,6 @@ def _queue_acknowledgement(complaint: Complaint) -> None:
     )
 
 
-@transaction.atomic
 def complaint_submit(*, details: ComplaintDetails, files: Sequence[ValidatedUpload] = ()) -> Complaint:
     """A client files a complaint on the public form.
 
@@ -201,8 +234,20 @@ def complaint_submit(*, details: ComplaintDetails, files: Sequence[ValidatedUplo
     """
     if not details.email:
         raise ValidationError("An email address is needed to acknowledge a complaint filed online.")
+    public_id = uuid.uuid4()
+    with documents_stored(files, public_id=public_id) as documents, transaction.atomic(durable=True):
+        return _submit(details=details, documents=documents, public_id=public_id)
+
+
+def _submit(*, details: ComplaintDetails, documents: Sequence[StoredDocument], public_id: uuid.UUID) -> Complaint:
     received_at = timezone.now()
-    complaint = _create_complaint(details=details, channel=Complaint.Channel.WEB, received_at=received_at, files=files)
+    complaint = _create_complaint(
+        details=details,
+        channel=Complaint.Channel.WEB,
+        received_at=received_at,
+        documents=documents,
+        public_id=public_id,
+    )
     record_event(
         complaint,
         kind=Event.SUBMITTED,
@@ -212,8 +257,8 @@ def complaint_submit(*, details: ComplaintDetails, files: Sequence[ValidatedUplo
         to_status=Status.RECEIVED,
         at=received_at,
     )
-    if files:
-        names = ", ".join(upload.original_name for upload in files)
+    if documents:
+        names = ", ".join(document.upload.original_name for document in documents)
         record_event(
             complaint,
             kind=Event.ATTACHMENT_ADDED,
@@ -226,7 +271,6 @@ def complaint_submit(*, details: ComplaintDetails, files: Sequence[ValidatedUplo
     return complaint
 
 
-@transaction.atomic
 def complaint_log(
     *,
     actor,
@@ -247,8 +291,34 @@ def complaint_log(
         raise ValidationError("Complaints from the website are filed by the client on the public form.")
     if received_at > timezone.now() + timedelta(minutes=1):
         raise ValidationError("The time of receipt cannot be in the future.")
+    public_id = uuid.uuid4()
+    with documents_stored(files, public_id=public_id) as documents, transaction.atomic(durable=True):
+        return _log(
+            actor=actor,
+            channel=channel,
+            received_at=received_at,
+            details=details,
+            documents=documents,
+            public_id=public_id,
+        )
+
+
+def _log(
+    *,
+    actor,
+    channel: str,
+    received_at: datetime,
+    details: ComplaintDetails,
+    documents: Sequence[StoredDocument],
+    public_id: uuid.UUID,
+) -> Complaint:
     complaint = _create_complaint(
-        details=details, channel=channel, received_at=received_at, files=files, logged_by=actor
+        details=details,
+        channel=channel,
+        received_at=received_at,
+        documents=documents,
+        public_id=public_id,
+        logged_by=actor,
     )
     record_event(
         complaint,
@@ -259,8 +329,8 @@ def complaint_log(
         to_status=Status.RECEIVED,
         at=received_at,
     )
-    if files:
-        names = ", ".join(upload.original_name for upload in files)
+    if documents:
+        names = ", ".join(document.upload.original_name for document in documents)
         record_event(complaint, kind=Event.ATTACHMENT_ADDED, summary=f"Documents filed: {names}", actor=actor)
     if complaint.email:
         _queue_acknowledgement(complaint)
@@ -485,7 +555,6 @@ def complaint_request_information(*, actor, complaint: Complaint, message: str, 
     return request
 
 
-@transaction.atomic
 def complaint_client_reply(*, complaint: Complaint, text: str, files: Sequence[ValidatedUpload] = ()):
     """awaiting_client → investigating: the client answers; the clock restarts.
 
@@ -496,6 +565,11 @@ def complaint_client_reply(*, complaint: Complaint, text: str, files: Sequence[V
     text = text.strip()
     if not text and not files:
         raise ValidationError("Write your answer or attach a document.")
+    with documents_stored(files, public_id=complaint.public_id) as documents, transaction.atomic(durable=True):
+        return _client_reply(complaint=complaint, text=text, documents=documents)
+
+
+def _client_reply(*, complaint: Complaint, text: str, documents: Sequence[StoredDocument]) -> InformationRequest:
     locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
     if locked.status != Status.AWAITING_CLIENT:
         raise ValidationError("We are not waiting for information on this complaint at the moment.")
@@ -526,8 +600,8 @@ def complaint_client_reply(*, complaint: Complaint, text: str, files: Sequence[V
     request.answer = text
     request.paused_business_days = paused
     request.save(update_fields=["answered_at", "answer", "paused_business_days"])
-    for upload in files:
-        attachment_add(complaint=locked, upload=upload, source=Attachment.Source.CLIENT)
+    for document in documents:
+        attachment_add(complaint=locked, document=document, source=Attachment.Source.CLIENT)
     _notify_staff(
         complaint=locked,
         kind="staff_client_reply",

@@ -208,22 +208,28 @@ def test_the_pdf_is_stored_only_once_the_transaction_commits(django_capture_on_c
         assert handle.read(5) == b"%PDF-"
 
 
-def _issue_then_fail() -> None:
+def _issue_an_outcome(complaint, worker, *, then_fail: bool) -> None:
     with transaction.atomic():
-        posted_complaint(lead())
-        raise RuntimeError("something failed after the letter was issued")
+        services.complaint_issue_outcome(
+            actor=worker, complaint=complaint, outcome="not_upheld", findings="We checked.", reasons="It was on time."
+        )
+        if then_fail:
+            raise RuntimeError("something failed after the letter was issued")
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_transaction_rolled_back_after_the_letter_was_issued_leaves_no_file_behind():
     """Real commits and rollbacks here (no test transaction around them)."""
+    worker = manager()
+    complaint = AcknowledgedComplaintFactory(status=Complaint.Status.INVESTIGATING, assignee=worker)
     before = stored_letters()
+
     with pytest.raises(RuntimeError, match="after the letter"):
-        _issue_then_fail()
+        _issue_an_outcome(complaint, worker, then_fail=True)
+
     assert not Letter.objects.exists()
     assert stored_letters() == before
-
-    posted_complaint(lead())  # the same, committed: its PDF is stored
+    _issue_an_outcome(complaint, worker, then_fail=False)  # the same, committed: its PDF is stored
     assert len(stored_letters()) == len(before) + 1
 
 

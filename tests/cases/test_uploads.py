@@ -15,10 +15,13 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.utils import timezone
 
-from cases import tasks, uploads
+from cases import services, tasks, uploads
+from cases.models import Complaint
 from cases.uploads import Staging, clean_file_name, validate_upload
+from jpdit_complaints.storage import private_storage
 
 # --- Sample files (also used by the form tests) ----------------------------------
 
@@ -341,3 +344,49 @@ def test_staged_file_purged_meanwhile_is_reported_missing():
 
     assert [g.original_name for g in gone] == ["report.pdf"]
     assert restored.files == []
+
+
+# --- documents are written before the transaction that records them, and removed if it fails ----------
+
+
+def stored_documents() -> list[str]:
+    storage = private_storage()
+    if not storage.exists("complaints"):
+        return []
+    folders, _ = storage.listdir("complaints")
+    return [f"{folder}/{name}" for folder in folders for name in storage.listdir(f"complaints/{folder}")[1]]
+
+
+def complaint_details():
+    return services.ComplaintDetails(name="Ada Lovelace", email="ada@example.com", description="Late twice.")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_filing_whose_transaction_fails_leaves_no_document_behind(monkeypatch):
+    before = stored_documents()
+    upload = validate_upload(SimpleUploadedFile("report.pdf", PDF, "application/pdf"))
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the database went away after the documents were recorded")
+
+    monkeypatch.setattr(services, "_queue_acknowledgement", fail)
+    with pytest.raises(RuntimeError, match="went away"):
+        services.complaint_submit(details=complaint_details(), files=[upload])
+
+    assert not Complaint.objects.exists()
+    assert stored_documents() == before
+    monkeypatch.undo()
+    complaint = services.complaint_submit(details=complaint_details(), files=[upload])
+    [attachment] = complaint.attachments.all()
+    assert attachment.file.read() == PDF
+    assert stored_documents() == [*before, attachment.file.name.removeprefix("complaints/")]
+
+
+@pytest.mark.django_db
+def test_a_filing_inside_another_transaction_is_refused_rather_than_risk_an_orphan_file():
+    """Documents are kept once the filing commits: it must be the outermost transaction."""
+    upload = validate_upload(SimpleUploadedFile("report.pdf", PDF, "application/pdf"))
+    before = stored_documents()
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        services.complaint_submit(details=complaint_details(), files=[upload])
+    assert stored_documents() == before

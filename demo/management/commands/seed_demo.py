@@ -162,14 +162,16 @@ class Command(BaseCommand):
         if existing is not None:
             return existing
         manager = get_user_model().objects.get(username="manager")
+        # Each step in its own transaction, as the site takes them (filing and appealing may keep documents,
+        # so they must be outermost: cases.services.documents_stored).
+        complaint = services.complaint_submit(details=DEMO_APPELLANT)
         with transaction.atomic():
-            complaint = services.complaint_submit(details=DEMO_APPELLANT)
             complaint = services.complaint_acknowledge(complaint=complaint, at=complaint.received_at)
             complaint = services.complaint_start_investigation(actor=manager, complaint=complaint)
             complaint = services.complaint_issue_outcome(
                 actor=manager, complaint=complaint, outcome="not_upheld", findings=DEMO_FINDINGS, reasons=DEMO_REASONS
             )
-            appeal_lodge(complaint=complaint, reasons=DEMO_APPEAL_REASONS)
+        appeal_lodge(complaint=complaint, reasons=DEMO_APPEAL_REASONS)
         complaint.refresh_from_db()
         return complaint
 
