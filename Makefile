@@ -2,7 +2,7 @@
 #
 #   make run    virtualenv + locked install + migrate + demo data, then the site, a Celery worker and beat
 #   make test   the same install, lint, then the whole test suite (prints what it skipped and why)
-#   make lint   ruff check + ruff format --check
+#   make lint   ruff check + ruff format --check + the apps' layers (lint-imports) + types (mypy)
 #   make format ruff format + ruff check --fix
 #   make lock   regenerate requirements/*.txt from requirements/*.in (uv, in a throwaway virtualenv)
 #   make clean  remove local state (var/: database, broker, mail, private files) and caches; keeps .venv
@@ -70,6 +70,8 @@ test: install lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .
@@ -79,7 +81,7 @@ lock:
 	scripts/lock.sh $(if $(UPGRADE),--upgrade)
 
 clean:
-	rm -rf var staticfiles .pytest_cache .ruff_cache .hypothesis
+	rm -rf var staticfiles .pytest_cache .ruff_cache .mypy_cache .hypothesis
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean

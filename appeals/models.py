@@ -9,6 +9,7 @@ complaints: ``received → acknowledged → under_review → decided``.
 from __future__ import annotations
 
 from datetime import date
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -43,7 +44,7 @@ class Appeal(StateMachine):
         UNDER_REVIEW = "under_review", "Under review by the Director"
         DECIDED = "decided", "Decided (final)"
 
-    TRANSITIONS: dict[str, tuple[str, ...]] = {
+    TRANSITIONS: ClassVar[dict[str, tuple[str, ...]]] = {
         Status.RECEIVED: (Status.ACKNOWLEDGED,),
         Status.ACKNOWLEDGED: (Status.UNDER_REVIEW,),
         Status.UNDER_REVIEW: (Status.DECIDED,),

@@ -28,8 +28,16 @@ EXTENSION_WORDS = {
 }
 
 
+def case_of(message: OutboundMessage) -> Complaint:
+    """The case an email of a case is about (each of them has one)."""
+    if message.complaint is None:
+        raise ValueError(f"Outbox message {message.pk} ({message.kind}) names no case.")
+    return message.complaint
+
+
 def _with_client_link(message: OutboundMessage, at: datetime) -> dict[str, Any]:
-    return {"complaint": message.complaint, "tracking_url": links.client_url(message.complaint)}
+    complaint = case_of(message)
+    return {"complaint": complaint, "tracking_url": links.client_url(complaint)}
 
 
 def _acknowledgement(message: OutboundMessage, at: datetime) -> dict[str, Any]:
@@ -37,7 +45,7 @@ def _acknowledgement(message: OutboundMessage, at: datetime) -> dict[str, Any]:
 
     Only the copy used for the email changes here; ``_acknowledged`` records it when the email is sent.
     """
-    complaint = message.complaint
+    complaint = case_of(message)
     if complaint.status == Complaint.Status.RECEIVED:
         complaint.outcome_due = business_days.due_date(at, settings.COMPLAINT_OUTCOME_DAYS)
     return {"complaint": complaint, "tracking_url": links.client_url(complaint)}
@@ -45,7 +53,7 @@ def _acknowledgement(message: OutboundMessage, at: datetime) -> dict[str, Any]:
 
 def _acknowledged(message: OutboundMessage, at: datetime) -> None:
     """Sending the acknowledgement is what acknowledges the complaint: the 10 business days run from ``at``."""
-    complaint = Complaint.objects.get(pk=message.complaint_id)
+    complaint = Complaint.objects.get(pk=case_of(message).pk)
     if complaint.status == Complaint.Status.RECEIVED:
         services.complaint_acknowledge(complaint=complaint, at=at)
 
@@ -66,8 +74,9 @@ def _extension(message: OutboundMessage, at: datetime) -> dict[str, Any]:
 
 def staff_case_link(message: OutboundMessage, at: datetime) -> dict[str, Any]:
     """Staff emails link to the case page (sign-in required); they never quote client text."""
-    case_url = settings.SITE_URL + reverse("staff:case", args=[message.complaint.reference])
-    return {"complaint": message.complaint, "case_url": case_url}
+    complaint = case_of(message)
+    case_url = settings.SITE_URL + reverse("staff:case", args=[complaint.reference])
+    return {"complaint": complaint, "case_url": case_url}
 
 
 KINDS = (

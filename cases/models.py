@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import ClassVar
+from typing import Any, ClassVar, Self
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -62,6 +62,15 @@ class StateMachine(models.Model):
     """
 
     TRANSITIONS: ClassVar[dict[str, tuple[str, ...]]]
+    # The status as last read or saved, and whether ``transition`` is saving (not fields: plain attributes).
+    _status_saved: str | None = None
+    _in_transition: bool = False
+
+    # Every state machine has these; each model declares them again where they belong among its fields
+    # (``status`` with its own choices).
+    status = models.CharField(max_length=20)
+    revision = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         abstract = True
@@ -76,8 +85,8 @@ class StateMachine(models.Model):
         self._status_saved = self.status
 
     @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, *args: Any, **kwargs: Any) -> Self:
+        instance = super().from_db(*args, **kwargs)
         instance._status_saved = instance.__dict__.get("status")
         return instance
 
@@ -173,14 +182,14 @@ class Category(models.Model):
         return self.name
 
 
-class ComplaintQuerySet(models.QuerySet):
+class ComplaintQuerySet(models.QuerySet["Complaint", "Complaint"]):
     """Set-based facts about complaints, so lists and sweeps never loop in Python."""
 
-    def visible_to(self, user) -> ComplaintQuerySet:
+    def visible_to(self, user) -> Self:
         """The cases a staff member has a role in (SPEC.md: nobody sees other cases)."""
         return permissions.visible_complaints(self, user)
 
-    def with_current_due(self) -> ComplaintQuerySet:
+    def with_current_due(self) -> Self:
         """Annotate ``current_due``: the date the running promise falls due (``cases.deadlines``)."""
         return self.annotate(current_due=deadlines.current_due_expression(deadlines.COMPLAINT_CLOCKS))
 
@@ -202,7 +211,7 @@ class ComplaintQuerySet(models.QuerySet):
         """
         if target not in Complaint.TRANSITIONS[source]:
             raise ValueError(f"The procedure does not allow a complaint to go from {source} to {target}.")
-        cases = list(self.filter(status=source).select_for_update())
+        cases: list[Complaint] = list(self.filter(status=source).select_for_update())
         changed = Complaint.objects.filter(pk__in=[case.pk for case in cases], status=source).update(
             status=target, revision=models.F("revision") + 1, updated_at=at
         )
@@ -223,10 +232,10 @@ class ComplaintQuerySet(models.QuerySet):
         )
         return cases
 
-    def overdue(self, today: date) -> ComplaintQuerySet:
+    def overdue(self, today: date) -> Self:
         return self.filter(deadlines.due_q(deadlines.COMPLAINT_CLOCKS, lt=today))
 
-    def due_by(self, day: date) -> ComplaintQuerySet:
+    def due_by(self, day: date) -> Self:
         return self.filter(deadlines.due_q(deadlines.COMPLAINT_CLOCKS, lte=day))
 
 
@@ -242,7 +251,7 @@ class Complaint(StateMachine):
         WITHDRAWN = "withdrawn", "Withdrawn"
 
     # The procedure as data: from each state, the states it may move to.
-    TRANSITIONS: dict[str, tuple[str, ...]] = {
+    TRANSITIONS: ClassVar[dict[str, tuple[str, ...]]] = {
         Status.RECEIVED: (Status.ACKNOWLEDGED, Status.WITHDRAWN),
         Status.ACKNOWLEDGED: (Status.INVESTIGATING, Status.WITHDRAWN),
         Status.INVESTIGATING: (Status.AWAITING_CLIENT, Status.RESPONDED, Status.WITHDRAWN),
@@ -456,7 +465,7 @@ class ComplaintSearchToken(models.Model):
         return self.token
 
 
-class ComplaintEventManager(models.Manager):
+class ComplaintEventManager(models.Manager["ComplaintEvent"]):
     def record(
         self,
         complaint,

@@ -9,9 +9,13 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.db.models import Q, QuerySet
 
 from accounts.permissions import users_with_perm
+
+QS = TypeVar("QS", bound=QuerySet)
 
 WORK = "cases.work_complaint"
 MANAGE_ALL = "cases.manage_all_complaints"
@@ -26,7 +30,7 @@ def is_lead(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active and user.has_perm(MANAGE_ALL))
 
 
-def visible_complaints(queryset: QuerySet, user) -> QuerySet:
+def visible_complaints(queryset: QS, user) -> QS:
     if is_lead(user):
         return queryset
     if is_case_worker(user):

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +20,9 @@ from django.core.files.base import File
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 from cases import business_days, deadlines, permissions
 from cases.models import (  # noqa: F401 - how the timeline names them; imported from here too
@@ -98,6 +102,8 @@ def next_reference(year: int) -> str:
         except IntegrityError:
             # Another submission created the year's row first: take a number from it.
             sequence = _increment_reference_counter(year)
+    if sequence is None:  # the year's row was made by another submission a moment ago: it cannot vanish
+        raise RuntimeError(f"The reference counter of {year} could not be read.")
     return format_reference(year, sequence)
 
 
@@ -418,7 +424,7 @@ class ActionSpec:
 
     kind: str
     description: str
-    owner: object
+    owner: User | None
     due_date: date
 
 
@@ -575,9 +581,11 @@ def _client_reply(*, complaint: Complaint, text: str, documents: Sequence[Stored
         raise ValidationError("We are not waiting for information on this complaint at the moment.")
     request = InformationRequest.objects.select_for_update().get(complaint=locked, answered_at__isnull=True)
     now = timezone.now()
+    # Set whenever the case waits for the client (complaint_request_information); a case without it lost no time.
+    stopped_at = locked.clock_stopped_at or now
     paused = max(
         business_days.business_days_between(
-            business_days.effective_date(locked.clock_stopped_at), business_days.effective_date(now)
+            business_days.effective_date(stopped_at), business_days.effective_date(now)
         ),
         0,
     )
@@ -751,6 +759,8 @@ def letter_issue_with_actions(
     The letter's PDF is made after the commit (``notifications.letters``); the email waits for it.
     """
     for spec in actions:
+        if spec.owner is None:
+            raise ValueError("An action reached the outcome without an owner (outcome_validate refuses that).")
         Action.objects.create(
             complaint=complaint,
             kind=spec.kind,
@@ -817,10 +827,12 @@ def complaint_extend_deadline(
     deadline, holder, due_field = owed.deadline, owed.holder, owed.due_field
     old_date = owed.due
     today = business_days.london_today()
-    errors: dict[str, list[str]] = {}
     if old_date is None:
-        errors["new_date"] = ["This deadline has no date yet: it starts when the acknowledgement goes out."]
-    elif today > old_date:
+        raise ValidationError(
+            {"new_date": ["This deadline has no date yet: it starts when the acknowledgement goes out."]}
+        )
+    errors: dict[str, list[str]] = {}
+    if today > old_date:
         errors["new_date"] = [
             (
                 f"The {Deadline(deadline).label} was due {old_date:%-d %B %Y} and that date has passed: "

@@ -30,9 +30,8 @@ def base_context() -> dict[str, Any]:
 def render_email(template: str, context: dict[str, Any]) -> RenderedEmail:
     """Render ``templates/emails/<template>/{subject.txt,body.txt,body.html}``."""
     full = {**base_context(), **context}
-    subject = render_to_string(f"emails/{template}/subject.txt", full)
     # A subject is one line whatever the data: no header can be split by input.
-    subject = " ".join(subject.split())
+    subject = " ".join(render_to_string(f"emails/{template}/subject.txt", full).split())
     text = render_to_string(f"emails/{template}/body.txt", full).strip() + "\n"
     # Template tags leave blank lines behind: at most one empty line in a row.
     text = _BLANK_LINES.sub("\n\n", text)

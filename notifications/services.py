@@ -209,8 +209,8 @@ def _claim(message_id: int) -> str | None:
     """Claim the row for this worker; or say why not (already-sent, gave-up, in-progress)."""
     now = timezone.now()
     with transaction.atomic():
-        message = OutboundMessage.objects.select_for_update().only("state", "claimed_until", "next_attempt_at")
-        message = message.get(pk=message_id)
+        rows = OutboundMessage.objects.select_for_update().only("state", "claimed_until", "next_attempt_at")
+        message = rows.get(pk=message_id)
         if message.state == OutboundMessage.State.SENT:
             return "already-sent"
         if message.state == OutboundMessage.State.FAILED:
@@ -234,7 +234,7 @@ def _compose(message: OutboundMessage, *, at: datetime) -> tuple[EmailMultiAlter
         body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.to_email],
-        reply_to=[settings.COMPANY["complaints_email"]],
+        reply_to=[str(settings.COMPANY["complaints_email"])],
         headers={"Message-ID": message_id_for(message)},
     )
     email.attach_alternative(rendered.html, "text/html")

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from cases import business_days, links
+from cases.messages import case_of
 from cases.models import Action, Deadline
 from notifications.kinds import MessageKind
 from notifications.models import OutboundMessage
@@ -21,7 +22,7 @@ from notifications.models import OutboundMessage
 def _staff_message(message: OutboundMessage, at: datetime) -> dict[str, Any]:
     """Reminders, escalations and overdue actions: what is due, when, and where to act (no client text)."""
     context = message.context
-    complaint = message.complaint
+    complaint = case_of(message)
     due = date.fromisoformat(context["due_date"])
     urls = {"case_url": settings.SITE_URL + reverse("staff:case", args=[complaint.reference])}
     if context.get("appeal") and hasattr(complaint, "appeal"):
@@ -39,10 +40,11 @@ def _staff_message(message: OutboundMessage, at: datetime) -> dict[str, Any]:
 
 
 def _closed(message: OutboundMessage, at: datetime) -> dict[str, Any]:
+    complaint = case_of(message)
     return {
-        "complaint": message.complaint,
+        "complaint": complaint,
         "window_end": date.fromisoformat(message.context["window_end"]),
-        "tracking_url": links.client_url(message.complaint),
+        "tracking_url": links.client_url(complaint),
     }
 
 

@@ -282,7 +282,7 @@ def subject_access_export(*, email: str, now: datetime | None = None) -> dict:
     letters: dict[int, list] = {}
     for letter in Letter.objects.filter(complaint_id__in=ids).order_by("created_at", "pk"):
         letters.setdefault(letter.complaint_id, []).append(letter)
-    messages: dict[int, list] = {}
+    messages: dict[int | None, list] = {}
     for message in OutboundMessage.objects.filter(complaint_id__in=ids, to_email__iexact=email).order_by(
         "created_at", "pk"
     ):

@@ -153,7 +153,7 @@ class _Batch:
         return len(self.messages)
 
 
-_EVENT_KIND = {
+_EVENT_KIND: dict[str, str] = {
     Kind.REMINDER: ComplaintEvent.Kind.REMINDER_SENT,
     Kind.ESCALATION: ComplaintEvent.Kind.ESCALATED,
     Kind.CLOSURE: ComplaintEvent.Kind.CLOSED,
@@ -248,7 +248,7 @@ def _complaint_deadlines(kind: str, due_q) -> Iterable[tuple[Complaint, str, dat
             yield complaint, clock.deadline, getattr(complaint, clock.due_field)
 
 
-def _appeal_deadlines(kind: str, due_q) -> Iterable[tuple[object, str, date]]:
+def _appeal_deadlines(kind: str, due_q) -> Iterable[tuple[Appeal, str, date]]:
 
     for clock in deadlines.APPEAL_CLOCKS:
         queryset = (
@@ -343,12 +343,15 @@ def _close_expired(*, today: date, now: datetime, batch: _Batch) -> int:
         client_visible=True,
     )
     for case in closed:
+        window_end = case.appeal_deadline
+        if window_end is None:  # selected by appeal_deadline__lt: never None
+            continue
         batch.notices.append(
             DeadlineNotice(
                 complaint_id=case.pk,
                 kind=Kind.CLOSURE,
                 deadline=Deadline.APPEAL_WINDOW,
-                due_date=case.appeal_deadline,
+                due_date=window_end,
                 recipients=["client"] if case.email else [],
                 created_at=now,
             )
@@ -362,7 +365,7 @@ def _close_expired(*, today: date, now: datetime, batch: _Batch) -> int:
                     complaint_id=case.pk,
                     client_visible=True,
                     now=now,
-                    context={"window_end": case.appeal_deadline.isoformat()},
+                    context={"window_end": window_end.isoformat()},
                 )
             )
     return len(closed)

@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -127,7 +128,7 @@ def spans_q(spans: list[tuple[date, date]], filters: Filters, prefix: str = "") 
                 f"{prefix}received_at__lt": business_days.start_of_london_day(last + timedelta(days=1)),
             }
         )
-    conditions = {}
+    conditions: dict[str, object] = {}
     if filters.category_id:
         conditions[f"{prefix}category_id"] = filters.category_id
     if filters.channel:
@@ -267,7 +268,7 @@ def figures_from(tally: Tally, today: date, names: dict[int, str]) -> Figures:
             categories.append(
                 {
                     "id": category_id,
-                    "name": names.get(category_id, UNCATEGORISED),
+                    "name": names.get(category_id, UNCATEGORISED) if category_id is not None else UNCATEGORISED,
                     "total": n,
                     "fault": tally[f"fault:{rest}"],
                 }
@@ -325,7 +326,7 @@ def _tallies(
     # receipt times is an index-only scan of the reports' covering index; an OR of ranges makes
     # PostgreSQL read the rows themselves (bitmap heap scans), several times slower.
     for span in _spans_without(period, kept):
-        counted = count(lambda prefix, span=span: spans_q([span], filters, prefix), by=("month",) if by_month else ())
+        counted = count(partial(_span_cohort, span, filters), by=("month",) if by_month else ())
         for key, tally in counted.tallies.items():
             out[key[0] if by_month else None].update(tally)
     return out
@@ -448,3 +449,8 @@ def export_rows(cases: QuerySet) -> Iterable[tuple]:
     """Plain tuples in EXPORT_COLUMNS order, streamed from a server-side cursor in chunks."""
     names = [name for name, _ in EXPORT_COLUMNS]
     return cases.order_by("received_at", "pk").values_list(*names).iterator(chunk_size=2000)
+
+
+def _span_cohort(span, filters: Filters, prefix: str) -> Q:
+    """The complaints received in one run of days, with the filters: a ``Cohort`` for ``count``."""
+    return spans_q([span], filters, prefix)

@@ -155,7 +155,9 @@ def build_month(month: date) -> int:
 
 
 def _prefixed(condition: Q, prefix: str) -> Q:
-    return Q(**{f"{prefix}{lookup}": value for lookup, value in condition.children})
+    """``condition`` (lookups AND-ed, as ``spans_q`` builds it) on a related model reached through ``prefix``."""
+    lookups: list[tuple[str, object]] = list(condition.children)  # type: ignore[arg-type]  # only (lookup, value)s
+    return Q(**{f"{prefix}{lookup}": value for lookup, value in lookups})
 
 
 def refresh(*, today: date | None = None, time_budget: float = 120.0) -> list[date]:

@@ -26,10 +26,11 @@ number of groups is bounded by the calendar and the filters, not by the number o
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.db.models import (
@@ -223,7 +224,7 @@ def count(cohort: Cohort, by: tuple[str, ...] = ()) -> Counted:
     def dims(prefix: str) -> dict:
         return {f"dim_{name}": DIMENSIONS[name](prefix) for name in by}
 
-    def key(row: dict) -> tuple:
+    def key(row: Mapping[str, Any]) -> tuple:
         return tuple(_as_date(row[f"dim_{name}"]) if name == "month" else row[f"dim_{name}"] for name in by)
 
     def facts(prefix: str) -> dict:
@@ -235,8 +236,8 @@ def count(cohort: Cohort, by: tuple[str, ...] = ()) -> Counted:
         .annotate(n=Count("pk"))
         .order_by()
     )
-    for row in complaints:
-        _add_complaints(counted.tallies[key(row)], row)
+    for complaint in complaints:
+        _add_complaints(counted.tallies[key(complaint)], dict(complaint))
 
     extended = (
         Extension.objects.filter(cohort("complaint__"), deadline__in=[p.deadline for p in PROMISES])
@@ -245,9 +246,10 @@ def count(cohort: Cohort, by: tuple[str, ...] = ()) -> Counted:
         .order_by()
     )
     promise_of = {p.deadline: p.name for p in PROMISES}
-    for row in extended:
-        name = promise_of[row["deadline"]]
-        _add_promise(counted.tallies[key(row)], name, row[f"{name}_fact"], row["n"], extended=True)
+    for extension in extended:
+        facts_of: dict[str, Any] = dict(extension)  # its facts' names are made up above: a plain dict
+        name = promise_of[facts_of["deadline"]]
+        _add_promise(counted.tallies[key(facts_of)], name, facts_of[f"{name}_fact"], facts_of["n"], extended=True)
 
     # Business days per stage: the database groups the cases by their dates, Python counts the
     # business days of each distinct pair with the calendar.
@@ -263,11 +265,11 @@ def count(cohort: Cohort, by: tuple[str, ...] = ()) -> Counted:
         .order_by()
     )
     first_business_day_from = cache(lambda day: _first_business_day_from(counted, day))
-    for row in complaint_dates:
-        tally = counted.tallies[key(row)]
-        started = first_business_day_from(row["started"])
-        _add_stage(tally, "acknowledgement", rank, row["n"], started, row["acknowledged"], row["started"])
-        _add_stage(tally, "outcome", rank, row["n"], row["acknowledged"], row["responded"])
+    for dates in complaint_dates:
+        tally = counted.tallies[key(dates)]
+        started = first_business_day_from(dates["started"])
+        _add_stage(tally, "acknowledgement", rank, dates["n"], started, dates["acknowledged"], dates["started"])
+        _add_stage(tally, "outcome", rank, dates["n"], dates["acknowledged"], dates["responded"])
     appeal_dates = (
         Appeal.objects.filter(cohort("complaint__"))
         .values(
@@ -279,11 +281,13 @@ def count(cohort: Cohort, by: tuple[str, ...] = ()) -> Counted:
         .annotate(n=Count("pk"))
         .order_by()
     )
-    for row in appeal_dates:
-        tally = counted.tallies[key(row)]
-        started = first_business_day_from(row["started"])
-        _add_stage(tally, "appeal_acknowledgement", rank, row["n"], started, row["acknowledged"], row["started"])
-        _add_stage(tally, "appeal_decision", rank, row["n"], row["acknowledged"], row["decided"])
+    for appeal_dates_row in appeal_dates:
+        tally = counted.tallies[key(appeal_dates_row)]
+        started = first_business_day_from(appeal_dates_row["started"])
+        acknowledged = appeal_dates_row["acknowledged"]
+        n = appeal_dates_row["n"]
+        _add_stage(tally, "appeal_acknowledgement", rank, n, started, acknowledged, appeal_dates_row["started"])
+        _add_stage(tally, "appeal_decision", rank, n, acknowledged, appeal_dates_row["decided"])
 
     done_day = TruncDate("done_at", tzinfo=LONDON)
     actions = (
@@ -297,12 +301,12 @@ def count(cohort: Cohort, by: tuple[str, ...] = ()) -> Counted:
         )
         .order_by()
     )
-    for row in actions:
-        tally = counted.tallies[key(row)]
-        if row["open_due"]:
-            tally[f"actions:open:{row['open_due']}"] += row["n"]
+    for action in actions:
+        tally = counted.tallies[key(action)]
+        if action["open_due"]:
+            tally[f"actions:open:{action['open_due']}"] += action["n"]
             continue
-        for name, n in (("actions:on_time", row["on_time"]), ("actions:late", row["n"] - row["on_time"])):
+        for name, n in (("actions:on_time", action["on_time"]), ("actions:late", action["n"] - action["on_time"])):
             if n:  # a tally holds no zero counts
                 tally[name] += n
     return counted
