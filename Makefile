@@ -2,6 +2,7 @@
 #
 #   make run    virtualenv + locked install + migrate + demo data, then the site, a Celery worker and beat
 #   make test   the same install, lint, then the whole test suite (prints what it skipped and why)
+#   make suite  the test suite alone (no lint); AT=<moment> runs it as if it were then
 #   make lint   ruff check + ruff format --check + the apps' layers (lint-imports) + types (mypy)
 #   make format ruff format + ruff check --fix
 #   make lock   regenerate requirements/*.txt from requirements/*.in (uv, in a throwaway virtualenv)
@@ -31,7 +32,7 @@ RUNTIME_DIRS := var/broker/queue var/broker/processed var/mail var/private
 # `make test` runs the suite on two processes; override with PYTEST_ARGS="-n 0" (serial) or "-k something".
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
-.PHONY: help install run serve migrate seed test lint format lock clean distclean
+.PHONY: help install run serve migrate seed test suite lint format lock clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -64,7 +65,10 @@ run: seed
 	@echo "Starting the site on http://127.0.0.1:$(PORT)/ with a Celery worker and beat (Ctrl-C stops everything)."
 	@$(MAKE) --no-print-directory serve
 
-test: install lint
+test: install lint suite
+
+# The test suite alone (`make test` lints first). AT=2026-12-26T10:00 runs it as if it were that moment (tests/clock.py).
+suite: install
 	env -u DJANGO_SETTINGS_MODULE -u DJANGO_ENV $(BIN)/python -m pytest -p scripts.pytest_summary $(if $(AT),--at=$(AT)) $(PYTEST_ARGS)
 
 lint: install

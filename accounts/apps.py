@@ -3,7 +3,7 @@ from django.db.models.signals import post_migrate
 
 
 class AccountsConfig(AppConfig):
-    """Staff accounts: sign-in, the roles of SPEC.md as groups, and the second factor."""
+    """Staff accounts: sign-in, the roles of docs/specification.md as groups, and the second factor."""
 
     name = "accounts"
     verbose_name = "Staff accounts"

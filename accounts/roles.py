@@ -1,4 +1,4 @@
-"""The staff roles of SPEC.md as groups, and the permissions each holds: the one table.
+"""The staff roles of docs/specification.md as groups, and the permissions each holds: the one table.
 
 Data migrations call ``sync_roles`` when a feature adds permissions, and it runs
 again after every ``migrate`` and test-database flush (``post_migrate``), so the

@@ -1,4 +1,4 @@
-"""Appeals against complaint outcomes (SPEC.md, "Appeal").
+"""Appeals against complaint outcomes (docs/specification.md, "Appeal").
 
 An appeal is the client's last step: at most one per complaint (the one-to-one
 field says so to the database), decided by a Director who took no part in the

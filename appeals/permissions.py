@@ -2,7 +2,7 @@
 
 * Directors (``appeals.decide_appeal``) see every appeal in the admin and decide
   them, except where they took part in the investigation (``investigators``):
-  SPEC.md requires the decision to come from someone independent of it.
+  docs/specification.md requires the decision to come from someone independent of it.
 * Complaints leads (``appeals.log_appeal``) log appeals that arrive by letter or email, in the
   staff pages (Directors see no cases there: they work in the admin).
 * Managers and leads read an appeal on a case they can see in the staff pages; they

@@ -1,4 +1,4 @@
-"""Appeal workflows: keyword-only functions that own their transaction (SPEC.md, "Appeal").
+"""Appeal workflows: keyword-only functions that own their transaction (docs/specification.md, "Appeal").
 
 ``Appeal.transition_to`` guards the state rule; these functions lock the rows,
 check who may act, save, record the event on the complaint's timeline and queue

@@ -1,6 +1,6 @@
 """The deadline calendar: every "within N business days" of the procedure is computed here.
 
-The rule (SPEC.md, "the deadline rule"):
+The rule (docs/specification.md, "the deadline rule"):
 
 * Time zone Europe/London. A business day is Monday to Friday that is neither an
   England & Wales bank holiday (``holidays``, GB/ENG) nor a company closure day
@@ -208,7 +208,7 @@ def _with_calendar(function, *args):
         return function(get_calendar(), *args)
 
 
-# --- The public API: plain functions, as SPEC.md names them --------------------
+# --- The public API: plain functions, as docs/specification.md names them --------------------
 
 
 def effective_date(moment: datetime) -> date:

@@ -1,6 +1,6 @@
 """Complaint intake forms: the public web form and the staff "log a complaint" form.
 
-Both share ``ComplaintDetailsForm``: every intake field of SPEC.md, checked
+Both share ``ComplaintDetailsForm``: every intake field of docs/specification.md, checked
 documents, and the "files re-asked only when needed" rule: when a post has
 errors elsewhere, the documents that passed their checks are kept in private
 storage (``cases.uploads.Staging``) and offered again as "Already attached", so
@@ -282,7 +282,7 @@ class DocumentsMixin(AccessibleFormMixin):
 
 
 class ComplaintDetailsForm(DocumentsMixin, forms.Form):
-    """Every intake field of SPEC.md; the public and staff forms set what is required."""
+    """Every intake field of docs/specification.md; the public and staff forms set what is required."""
 
     audience = "public"
 

@@ -186,7 +186,7 @@ class ComplaintQuerySet(models.QuerySet["Complaint", "Complaint"]):
     """Set-based facts about complaints, so lists and sweeps never loop in Python."""
 
     def visible_to(self, user) -> Self:
-        """The cases a staff member has a role in (SPEC.md: nobody sees other cases)."""
+        """The cases a staff member has a role in (docs/specification.md: nobody sees other cases)."""
         return permissions.visible_complaints(self, user)
 
     def with_current_due(self) -> Self:

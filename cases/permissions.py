@@ -1,4 +1,4 @@
-"""Who may see and work on which complaint: the one place the role rules of SPEC.md live.
+"""Who may see and work on which complaint: the one place the role rules of docs/specification.md live.
 
 * Managers (``cases.work_complaint``) see and work on the cases assigned to them
   and the unassigned queue, from which they may pick a case up.

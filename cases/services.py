@@ -532,7 +532,7 @@ def complaint_add_note(*, actor, complaint: Complaint, text: str):
 
 @transaction.atomic
 def complaint_request_information(*, actor, complaint: Complaint, message: str, expected_revision: int | None = None):
-    """investigating → awaiting_client: ask the client a question; the investigation clock stops here (SPEC.md)."""
+    """investigating → awaiting_client: ask the client a question; the investigation clock stops here."""
 
     message = message.strip()
     if not message:
@@ -620,7 +620,7 @@ def _client_reply(*, complaint: Complaint, text: str, documents: Sequence[Stored
 
 
 def outcome_validate(*, outcome: str, findings: str, reasons: str, actions: Sequence[ActionSpec]) -> None:
-    """The rules of an outcome letter (SPEC.md, outcomes); raises ValidationError with every problem."""
+    """The rules of an outcome letter (docs/specification.md, outcomes); raises ValidationError with every problem."""
     errors: dict[str, list[str]] = {}
     if outcome not in Complaint.Outcome.values:
         errors.setdefault("outcome", []).append("Choose upheld, partially upheld or not upheld.")

@@ -1,4 +1,4 @@
-"""Retention and data-subject rights (SPEC.md, "Confidentiality and data protection"; UK GDPR).
+"""Retention and data-subject rights (docs/specification.md, "Confidentiality and data protection"; UK GDPR).
 
 * ``complaints_due_for_anonymisation``: cases closed or withdrawn more than
   ``RETENTION_YEARS`` ago whose personal data is still held.

@@ -1,4 +1,4 @@
-"""The deadline sweep: no promise of the procedure is missed silently (SPEC.md, the deadline rule).
+"""The deadline sweep: no promise of the procedure is missed silently (docs/specification.md, the deadline rule).
 
 Celery beat runs ``deadlines_sweep`` every 15 minutes (``DEADLINE_SWEEP_MINUTES``).
 Every run:

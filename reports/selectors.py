@@ -7,7 +7,7 @@ appeal and the actions promised to them. A month's figures therefore never
 change meaning when a later month is added, and a case is in exactly one month
 of the trend.
 
-"On time" is the procedure's rule (SPEC.md): done on or before the due date *in
+"On time" is the procedure's rule (docs/specification.md): done on or before the due date *in
 force* (the one on the row now, after any extension), comparing London dates.
 A promise still owed whose due date has passed is late; one still owed and not
 yet due is neither, and is left out of the share. A case withdrawn before a

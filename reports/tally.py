@@ -63,7 +63,7 @@ class Tally(Counter):
     """Named counts of a set of complaints (see the module's docstring); ``+=`` or ``update`` adds."""
 
 
-# --- the promises, as the reports judge them (SPEC.md, the deadline rule) ---------------------------
+# --- the promises, as the reports judge them (docs/specification.md, the deadline rule) ---------------------------
 
 
 @dataclass(frozen=True)
@@ -377,7 +377,7 @@ def _clock_start(field_name: str) -> TruncDate:
 
     Shifting the moment on by the hours after close of business (6 h 30 for 17:30) moves
     exactly the arrivals after close to the next calendar date; the effective date
-    (SPEC.md) is then the first business day on or after that date, which Python takes
+    (docs/specification.md) is then the first business day on or after that date, which Python takes
     from the calendar. (The shift is in absolute time: it differs from London's clock
     only across a clock change, at night on a Sunday, which is no business day either way.)
     """

@@ -1,4 +1,4 @@
-"""Create the staff roles of SPEC.md as groups with their permissions (table: accounts/roles.py)."""
+"""Create the staff roles of docs/specification.md as groups with their permissions (table: accounts/roles.py)."""
 
 from django.db import migrations
 

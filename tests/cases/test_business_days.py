@@ -1,4 +1,4 @@
-"""The deadline rule of SPEC.md: worked examples, edge cases and properties."""
+"""The deadline rule of docs/specification.md: worked examples, edge cases and properties."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def london(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=LONDON)
 
 
-# --- the worked examples of SPEC.md -------------------------------------------------
+# --- the worked examples of docs/specification.md -------------------------------------------------
 
 
 @pytest.mark.django_db

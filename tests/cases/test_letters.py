@@ -61,7 +61,7 @@ def download_url(letter):
 
 
 def test_letter_gives_reference_receipt_date_channel_and_outcome_date_in_full():
-    # SPEC.md worked example: received Thu 24 Dec 2026, acknowledged that day → outcome due Tue 12 Jan 2027.
+    # The worked example of docs/specification.md: received Thu 24 Dec 2026 → outcome due Tue 12 Jan 2027.
     received = dt.datetime(2026, 12, 24, 10, 0, tzinfo=LONDON)
     complaint = AcknowledgedComplaintFactory.build(
         reference="JPD-2026-00042-K", channel=Complaint.Channel.PHONE, received_at=received

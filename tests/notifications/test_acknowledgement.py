@@ -19,7 +19,7 @@ from tests.factories import ComplaintFactory
 pytestmark = pytest.mark.django_db
 
 LONDON = ZoneInfo("Europe/London")
-# SPEC.md's worked example: received Thu 24 Dec 2026 10:00, acknowledged that day,
+# docs/specification.md's worked example: received Thu 24 Dec 2026 10:00, acknowledged that day,
 # outcome due Tue 12 Jan 2027 (25 and 28 Dec and 1 Jan are bank holidays).
 CHRISTMAS_EVE = datetime(2026, 12, 24, 10, 0, tzinfo=LONDON)
 TRACKING_PATH = re.compile(r"http://testserver(/track/[^/\s\"<]+/)")

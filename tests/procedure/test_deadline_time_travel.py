@@ -5,7 +5,7 @@ by sending its acknowledgement email, investigated, paused, extended or answered
 frozen clock; between those steps the deadline sweep runs as Celery beat would. The tests then
 assert which reminders and escalations went to whom, on which London date, exactly once.
 
-Every expected date below is worked out by hand from SPEC.md's deadline rule (never by the code
+Every expected date below is worked out by hand from docs/specification.md's deadline rule (never by the code
 under test). The calendar of the first test, with its business days numbered:
 
     Dec 2026  Mon 21 B0 | Tue 22 B1 | Wed 23 B2 | Thu 24 B3 | Fri 25 Christmas Day | Sat 26, Sun 27
@@ -213,7 +213,7 @@ def test_reminders_and_escalations_across_christmas_and_new_year_go_to_the_right
     # B, C: the day before Christmas Eve, a minute either side of the 17:30 close; never acknowledged.
     office.files("B", london(2026, 12, 23, 17, 29))
     office.files("C", london(2026, 12, 23, 17, 31))
-    # D: SPEC.md's worked example (Thu 24 Dec 10:00, acknowledged that day); Cat pauses it over the
+    # D: docs/specification.md's worked example (Thu 24 Dec 10:00, acknowledged that day); Cat pauses it over the
     # New Year (asks the client on Mon 4 Jan, answered Thu 7 Jan) and answers on the new due date.
     office.files("D", london(2026, 12, 24, 10, 0))
     office.acknowledges("D", london(2026, 12, 24, 10, 30))
@@ -258,7 +258,7 @@ def test_reminders_and_escalations_across_christmas_and_new_year_go_to_the_right
         "A": (d(2026, 12, 23), d(2027, 1, 7)),  # B0 + 2 = B2; acknowledged B0: B0 + 10 = B10 Thu 7 Jan
         "B": (d(2026, 12, 29), None),  # 17:29 counts Wed 23 (B2): B4 Tue 29 Dec
         "C": (d(2026, 12, 30), None),  # 17:31 counts Thu 24 (B3): B5 Wed 30 Dec
-        # SPEC.md: due Wed 30 Dec, outcome Tue 12 Jan (B13); paused Mon 4 (B7) to Thu 7 Jan (B10):
+        # docs/specification.md: due Wed 30 Dec, outcome Tue 12 Jan (B13); paused Mon 4 (B7) to Thu 7 Jan (B10):
         # 3 business days, so B16 Mon 18 Jan (the closure day Fri 15 is skipped).
         "D": (d(2026, 12, 30), d(2027, 1, 18)),
         "E0": (d(2026, 12, 30), None),  # 17:29 counts Thu 24 (B3): B5
