@@ -92,7 +92,6 @@ class AppealAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None) -> bool:
         return permissions.is_director(request.user)
 
-
     # -- the list ------------------------------------------------------------------
 
     def get_queryset(self, request):

@@ -279,7 +279,6 @@ def appeal_acknowledgement_letter_issue(*, appeal: Appeal, actor=None):
 def _notify_deciders(appeal: Appeal) -> None:
     """Tell the Directors (or, if there are none, the complaints leads) that an appeal arrived."""
 
-
     recipients = list(permissions.deciders()) or list(case_permissions.leads())
     for user in recipients:
         if user.email:

@@ -98,9 +98,7 @@ KINDS = (
     # The outcome letter PDF is attached from the row's ``letter``.
     MessageKind("outcome_letter", "Outcome letter", template="outcome_letter", prepare=_with_client_link),
     MessageKind("staff_assignment", "Case assigned (staff)", template="staff_assignment", prepare=staff_case_link),
-    MessageKind(
-        "staff_client_reply", "Client replied (staff)", template="staff_client_reply", prepare=staff_case_link
-    ),
+    MessageKind("staff_client_reply", "Client replied (staff)", template="staff_client_reply", prepare=staff_case_link),
     # The extension (old date, new date, reason) is read from the row named in the context.
     MessageKind("deadline_extension", "Deadline extended", template="deadline_extension", prepare=_extension),
 )

@@ -179,7 +179,6 @@ def _deliver_on_commit(keys: list[str]) -> None:
     """Hand the worker the new messages in batches (never raises: the outbox sweep is the safety net)."""
     import logging
 
-
     ids = list(
         OutboundMessage.objects.filter(dedupe_key__in=keys, state=OutboundMessage.State.PENDING).values_list(
             "pk", flat=True
@@ -337,8 +336,9 @@ def _close_expired(*, today: date, now: datetime, batch: _Batch) -> int:
         Status.CLOSED,
         source=Status.RESPONDED,
         event=ComplaintEvent.Kind.CLOSED,
-        summary=lambda case: f"Complaint closed: the time to appeal ended on {case.appeal_deadline:%-d %B %Y} "
-        "with no appeal",
+        summary=lambda case: (
+            f"Complaint closed: the time to appeal ended on {case.appeal_deadline:%-d %B %Y} with no appeal"
+        ),
         at=now,
         client_visible=True,
     )
