@@ -142,6 +142,27 @@ def appeal_lodge(*, complaint: Complaint, reasons: str, files: Sequence[Validate
         )
 
 
+def appeal_record_email(
+    *, complaint: Complaint, reasons: str, received_at: datetime, documents: Sequence[StoredDocument]
+) -> Appeal:
+    """An appeal that came by email to appeals@ from the case's own address: lodged as from the client's page.
+
+    Call inside the caller's transaction, its documents already stored. Only against an issued
+    outcome, within the appeal window (on the day our mail server received it), once.
+    """
+    locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    problem = locked.appeal_problem(at=received_at)
+    if problem:
+        raise ValidationError(problem)
+    return _create_appeal(
+        complaint=locked,
+        channel=Appeal.Channel.EMAIL,
+        received_at=received_at,
+        reasons=_require_reasons(reasons),
+        documents=documents,
+    )
+
+
 def appeal_log(
     *,
     actor,

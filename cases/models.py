@@ -249,19 +249,22 @@ class Complaint(StateMachine):
         UNDER_APPEAL = "under_appeal", "Under appeal"
         CLOSED = "closed", "Closed"
         WITHDRAWN = "withdrawn", "Withdrawn"
+        # Closed by a complaints lead without an outcome: an enquiry, spam, a duplicate (kept out of the figures).
+        NOT_A_COMPLAINT = "not_a_complaint", "Closed: not a complaint"
 
     # The procedure as data: from each state, the states it may move to.
     TRANSITIONS: ClassVar[dict[str, tuple[str, ...]]] = {
-        Status.RECEIVED: (Status.ACKNOWLEDGED, Status.WITHDRAWN),
-        Status.ACKNOWLEDGED: (Status.INVESTIGATING, Status.WITHDRAWN),
-        Status.INVESTIGATING: (Status.AWAITING_CLIENT, Status.RESPONDED, Status.WITHDRAWN),
-        Status.AWAITING_CLIENT: (Status.INVESTIGATING, Status.WITHDRAWN),
+        Status.RECEIVED: (Status.ACKNOWLEDGED, Status.WITHDRAWN, Status.NOT_A_COMPLAINT),
+        Status.ACKNOWLEDGED: (Status.INVESTIGATING, Status.WITHDRAWN, Status.NOT_A_COMPLAINT),
+        Status.INVESTIGATING: (Status.AWAITING_CLIENT, Status.RESPONDED, Status.WITHDRAWN, Status.NOT_A_COMPLAINT),
+        Status.AWAITING_CLIENT: (Status.INVESTIGATING, Status.WITHDRAWN, Status.NOT_A_COMPLAINT),
         Status.RESPONDED: (Status.UNDER_APPEAL, Status.CLOSED),
         Status.UNDER_APPEAL: (Status.CLOSED,),
         # Only for a late appeal that staff accept after the complaint closed at
         # the end of its appeal window; a complaint has at most one appeal.
         Status.CLOSED: (Status.UNDER_APPEAL,),
         Status.WITHDRAWN: (),
+        Status.NOT_A_COMPLAINT: (),
     }
     # Only a complaint in one of these states can have an appeal (lodging one moves it to under_appeal).
     STATES_WITH_APPEAL = (Status.UNDER_APPEAL, Status.CLOSED)
@@ -521,6 +524,9 @@ class ComplaintEvent(models.Model):
         ESCALATED = "escalated", "Missed deadline escalated"
         CLOSED = "closed", "Complaint closed"
         ANONYMISED = "anonymised", "Personal data removed"
+        CLIENT_WROTE = "client_wrote", "The client wrote to us"
+        NOT_A_COMPLAINT = "not_a_complaint", "Closed: not a complaint"
+        EMAIL_BOUNCED = "email_bounced", "An email to the client was not delivered"
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -620,6 +626,34 @@ class InformationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Request on {self.complaint_id} at {self.requested_at:%Y-%m-%d}"
+
+
+class ClientMessage(models.Model):
+    """Something the client wrote to us about their case that was not the answer to our question.
+
+    By email today (a reply to one of our emails, read from complaints@); its documents are the
+    case's attachments sent with it. Never changes a deadline.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEB = "web", "Client's case page"
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="client_messages")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    text = models.TextField(blank=True)
+    # When it reached us (for an email: when our mail server received it).
+    received_at = models.DateTimeField()
+    from_address = models.EmailField(blank=True)
+    # Names of the documents sent with it (the attachments themselves are on the case).
+    document_names = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["received_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Message from the client on {self.complaint_id} at {self.received_at:%Y-%m-%d %H:%M}"
 
 
 class Action(models.Model):

@@ -20,6 +20,8 @@ CHECK_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ"  # 23 letters: no I, O or Q
 SEQUENCE_WIDTH = 5
 
 _PATTERN = re.compile(rf"^{PREFIX}-?(\d{{4}})-?(\d{{{SEQUENCE_WIDTH},}})-?([A-Z])$")
+# A reference written somewhere in a text (an email's subject), with or without its hyphens.
+IN_TEXT = re.compile(rf"\b{PREFIX}-?\s?\d{{4}}-?\s?\d{{{SEQUENCE_WIDTH},}}-?\s?[A-Z]\b", re.IGNORECASE)
 
 
 def check_letter(year: int, sequence: int) -> str:
@@ -57,6 +59,12 @@ def parse_reference(text: str) -> ParsedReference | None:
     if check_letter(year, sequence) != letter:
         return None
     return ParsedReference(year, sequence)
+
+
+def references_in(text: str) -> list[ParsedReference]:
+    """Every valid reference (check letter agreeing) written in ``text``, in order, each once."""
+    found = (parse_reference(written) for written in IN_TEXT.findall(text))
+    return list(dict.fromkeys(reference for reference in found if reference is not None))
 
 
 def is_valid_reference(text: str) -> bool:

@@ -30,6 +30,7 @@ from cases.models import (  # noqa: F401 - how the timeline names them; imported
     SYSTEM,
     Action,
     Attachment,
+    ClientMessage,
     Complaint,
     ComplaintEvent,
     Deadline,
@@ -579,8 +580,15 @@ def _client_reply(*, complaint: Complaint, text: str, documents: Sequence[Stored
     locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
     if locked.status != Status.AWAITING_CLIENT:
         raise ValidationError("We are not waiting for information on this complaint at the moment.")
+    return _answer(locked, text=text, documents=documents, at=timezone.now())
+
+
+def _answer(
+    locked: Complaint, *, text: str, documents: Sequence[StoredDocument], at: datetime, by_email: bool = False
+) -> InformationRequest:
+    """The client's answer to the open question: the clock restarts, moved on by the business days waited."""
     request = InformationRequest.objects.select_for_update().get(complaint=locked, answered_at__isnull=True)
-    now = timezone.now()
+    now = at
     # Set whenever the case waits for the client (complaint_request_information); a case without it lost no time.
     stopped_at = locked.clock_stopped_at or now
     paused = max(
@@ -592,7 +600,7 @@ def _client_reply(*, complaint: Complaint, text: str, documents: Sequence[Stored
     if paused and locked.outcome_due:
         locked.outcome_due = business_days.add_business_days(locked.outcome_due, paused)
     locked.clock_stopped_at = None
-    summary = "You sent the information we asked for; the investigation continues"
+    summary = f"You sent the information we asked for{' by email' if by_email else ''}; the investigation continues"
     if paused:
         summary += f" (our response is now due {locked.outcome_due:%-d %B %Y})"
     locked.transition(
@@ -617,6 +625,114 @@ def _client_reply(*, complaint: Complaint, text: str, documents: Sequence[Stored
         users=[locked.assignee] if locked.assignee else list(permissions.leads()),
     )
     return request
+
+
+# --- Email in: building blocks the inbound app calls inside its own transaction ---------------------
+# (The message and its documents are stored first; the inbound row, the case and what the email
+# became are then written in one transaction, so a message can never become two of anything.)
+
+
+def complaint_record_email(
+    *, details: ComplaintDetails, received_at: datetime, documents: Sequence[StoredDocument], public_id: uuid.UUID
+) -> Complaint:
+    """A complaint that came by email to complaints@: received when our mail server received it.
+
+    Call inside the caller's transaction, its documents already stored (``documents_stored`` with
+    the same ``public_id``). The client is acknowledged by email, as for the web form.
+    """
+    complaint = _create_complaint(
+        details=details,
+        channel=Complaint.Channel.EMAIL,
+        received_at=received_at,
+        documents=documents,
+        public_id=public_id,
+    )
+    record_event(
+        complaint,
+        kind=Event.SUBMITTED,
+        summary="Complaint received by email",
+        label=CLIENT,
+        client_visible=True,
+        to_status=Status.RECEIVED,
+        at=received_at,
+    )
+    if documents:
+        names = ", ".join(document.upload.original_name for document in documents)
+        record_event(
+            complaint,
+            kind=Event.ATTACHMENT_ADDED,
+            summary=f"Documents sent with the complaint: {names}",
+            label=CLIENT,
+            client_visible=True,
+            at=received_at,
+        )
+    _queue_acknowledgement(complaint)
+    return complaint
+
+
+def client_wrote_by_email(
+    *, complaint: Complaint, text: str, documents: Sequence[StoredDocument], received_at: datetime, from_address: str
+) -> InformationRequest | ClientMessage:
+    """The client replied to one of our emails: the answer to our open question, else a message on the case.
+
+    Call inside the caller's transaction, its documents already stored. An answer restarts the
+    investigation clock exactly as an answer on the client's page does; a message changes no deadline.
+    The investigator (or the leads) is emailed either way.
+    """
+    locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    if locked.status == Status.AWAITING_CLIENT:
+        return _answer(locked, text=text, documents=documents, at=received_at, by_email=True)
+    names = [document.upload.original_name for document in documents]
+    message = ClientMessage.objects.create(
+        complaint=locked,
+        channel=ClientMessage.Channel.EMAIL,
+        text=text,
+        received_at=received_at,
+        from_address=from_address,
+        document_names=names,
+    )
+    for document in documents:
+        attachment_add(complaint=locked, document=document, source=Attachment.Source.CLIENT, record=False)
+    summary = "You wrote to us by email"
+    if names:
+        summary += f", with {', '.join(names)}"
+    record_event(locked, kind=Event.CLIENT_WROTE, summary=summary, label=CLIENT, client_visible=True, at=received_at)
+    _notify_staff(
+        complaint=locked,
+        kind="staff_client_reply",
+        key=f"client-message:{message.pk}",
+        users=[locked.assignee] if locked.assignee else list(permissions.leads()),
+    )
+    return message
+
+
+@transaction.atomic
+def complaint_close_not_a_complaint(
+    *, actor, complaint: Complaint, reason: str, expected_revision: int | None = None
+) -> Complaint:
+    """A complaints lead closes a case that is not a complaint (an enquiry, spam, a duplicate), with the reason.
+
+    Recorded and audited, kept out of the complaint figures; the sender is told nothing automatically.
+    An open question to the client ends with it.
+    """
+    if not permissions.is_lead(actor):
+        raise PermissionDenied("Only a complaints lead can close a case as not a complaint.")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": ["Say why this is not a complaint (an enquiry, spam, a duplicate of ...)."]})
+    locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+    locked.clock_stopped_at = None
+    locked.transition(
+        Status.NOT_A_COMPLAINT,
+        event=Event.NOT_A_COMPLAINT,
+        summary=f"Closed as not a complaint. Reason: {reason}",
+        actor=actor,
+        fields=["clock_stopped_at"],
+    )
+    InformationRequest.objects.filter(complaint=locked, answered_at__isnull=True).update(
+        answered_at=timezone.now(), answer="(closed as not a complaint)"
+    )
+    return locked
 
 
 def outcome_validate(*, outcome: str, findings: str, reasons: str, actions: Sequence[ActionSpec]) -> None:

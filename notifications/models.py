@@ -45,6 +45,8 @@ class OutboundMessage(models.Model):
         PENDING = "pending", "Waiting to be sent"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (gave up)"
+        # Sent, then reported undeliverable by the recipient's mail system (a delivery report read from complaints@).
+        BOUNCED = "bounced", "Sent, but not delivered (bounced)"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     dedupe_key = models.CharField(max_length=200, unique=True)
@@ -76,10 +78,15 @@ class OutboundMessage(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    # The status code of the delivery report (for example 5.1.1: no such mailbox), never its free text.
+    bounce_status = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [
+            # A delivery report names the email it reports by its Message-ID.
+            models.Index(fields=["message_id"], name="outbox_message_id"),
             # The sweep reads only what is still pending.
             models.Index(
                 fields=["next_attempt_at"],

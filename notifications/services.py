@@ -19,7 +19,6 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +29,7 @@ from django.utils import timezone
 from kombu import pools
 
 from jpdit_complaints.celery import app as celery_app
+from notifications import threading
 from notifications.kinds import kind_named, kind_of
 from notifications.letters import letter_file
 from notifications.models import Letter, OutboundMessage
@@ -235,7 +235,11 @@ def _compose(message: OutboundMessage, *, at: datetime) -> tuple[EmailMultiAlter
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.to_email],
         reply_to=[str(settings.COMPANY["complaints_email"])],
-        headers={"Message-ID": message_id_for(message)},
+        headers={
+            "Message-ID": message_id_for(message),
+            # An automatic email (RFC 3834): auto-responders must not answer it, so no mail loop starts.
+            "Auto-Submitted": "auto-generated",
+        },
     )
     email.attach_alternative(rendered.html, "text/html")
     if message.letter is not None:
@@ -291,14 +295,14 @@ def _mark_sent(message: OutboundMessage, sent: _Sent) -> None:
 
 
 def message_id_for(message: OutboundMessage) -> str:
-    """The Message-ID header: the same on every attempt to send one outbox row.
+    """The Message-ID header: the same on every attempt to send one outbox row (``notifications.threading``).
 
-    A worker that dies after the mail server accepted the email but before the
-    row was marked sent will send it again; with an unchanged Message-ID the
-    client's mail system can recognise and drop the duplicate.
+    A worker that dies after the mail server accepted the email but before the row was marked
+    sent will send it again; with an unchanged Message-ID the client's mail system can recognise
+    and drop the duplicate. It carries the case's signed token, by which a reply finds its case.
     """
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
-    return f"<{message.public_id.hex}@{domain}>"
+    case = message.complaint.public_id.hex if message.complaint is not None else None
+    return threading.message_id(message.public_id.hex, case)
 
 
 def _record_failure(message_id: int, error: Exception) -> None:
@@ -345,3 +349,25 @@ def messages_send_pending(*, now=None) -> int:
         ).update(next_attempt_at=now + sweep_grace())
         queued += 1
     return queued
+
+
+def message_bounced(*, message_ids: list[str], status: str, at: datetime) -> OutboundMessage | None:
+    """A delivery report names one of our sent emails: mark it bounced, once. Returns it, or None if none matches."""
+    headers = [f"<{value.strip().strip('<>')}>" for value in message_ids if value.strip()]
+    if not headers:
+        return None
+    with transaction.atomic():
+        message = (
+            OutboundMessage.objects.select_for_update()
+            .filter(message_id__in=headers, state__in=[OutboundMessage.State.SENT, OutboundMessage.State.BOUNCED])
+            .order_by("pk")
+            .first()
+        )
+        if message is None or message.state == OutboundMessage.State.BOUNCED:
+            return message
+        message.state = OutboundMessage.State.BOUNCED
+        message.bounced_at = at
+        message.bounce_status = status[:20]
+        message.save(update_fields=["state", "bounced_at", "bounce_status"])
+    logger.info("Message %s reported undelivered (%s)", message.pk, message.bounce_status or "no status")
+    return message

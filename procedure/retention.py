@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 
 ANONYMISED = "Anonymised"
 BATCH_SIZE = 200
-FINISHED = (Complaint.Status.CLOSED, Complaint.Status.WITHDRAWN)
+FINISHED = (Complaint.Status.CLOSED, Complaint.Status.WITHDRAWN, Complaint.Status.NOT_A_COMPLAINT)
 Event = ComplaintEvent.Kind
 
 

@@ -135,7 +135,9 @@ def spans_q(spans: list[tuple[date, date]], filters: Filters, prefix: str = "") 
         conditions[f"{prefix}channel"] = filters.channel
     if filters.manager_id:
         conditions[f"{prefix}assignee_id"] = filters.manager_id
-    return received & Q(**conditions)
+    # A case a lead closed as not a complaint (an enquiry, spam) is no complaint: out of every figure.
+    not_a_complaint = Q(**{f"{prefix}status": Complaint.Status.NOT_A_COMPLAINT})
+    return received & Q(**conditions) & ~not_a_complaint
 
 
 # --- the promises' states on a day (the CSV export's columns and filters) -------------------------

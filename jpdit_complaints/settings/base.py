@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "accounts",
     "cases",
     "appeals",
+    "inbound",
     "procedure",
     "reports",
     "demo",

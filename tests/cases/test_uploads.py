@@ -374,12 +374,12 @@ def test_a_filing_whose_transaction_fails_leaves_no_document_behind(monkeypatch)
         services.complaint_submit(details=complaint_details(), files=[upload])
 
     assert not Complaint.objects.exists()
-    assert stored_documents() == before
+    assert sorted(stored_documents()) == sorted(before)
     monkeypatch.undo()
     complaint = services.complaint_submit(details=complaint_details(), files=[upload])
     [attachment] = complaint.attachments.all()
     assert attachment.file.read() == PDF
-    assert stored_documents() == [*before, attachment.file.name.removeprefix("complaints/")]
+    assert sorted(stored_documents()) == sorted([*before, attachment.file.name.removeprefix("complaints/")])
 
 
 @pytest.mark.django_db
@@ -389,4 +389,4 @@ def test_a_filing_inside_another_transaction_is_refused_rather_than_risk_an_orph
     before = stored_documents()
     with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
         services.complaint_submit(details=complaint_details(), files=[upload])
-    assert stored_documents() == before
+    assert sorted(stored_documents()) == sorted(before)

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from cases import services as case_services
 from cases.models import Complaint
-from notifications import services, tasks
+from notifications import services, tasks, threading
 from notifications.models import OutboundMessage
 from tests.factories import ComplaintFactory
 
@@ -159,12 +159,25 @@ def test_a_message_that_was_given_up_is_not_sent():
     assert mail.outbox == []
 
 
-def test_every_attempt_carries_the_same_message_id(settings):
-    message = queue_for(ComplaintFactory())
-    expected = f"<{message.public_id.hex}@jpditservices.com>"
-    assert services.message_id_for(message) == expected
+def test_every_attempt_carries_the_same_message_id_naming_the_case_by_a_signed_token(settings):
+    complaint = ComplaintFactory()
+    message = queue_for(complaint)
+    expected = services.message_id_for(message)
+    assert expected.startswith(f"<{message.public_id.hex}.{complaint.public_id.hex}.")
+    assert expected.endswith("@jpditservices.com>")
+    assert threading.case_public_id(expected) == complaint.public_id.hex
     services.message_deliver(message.pk)
     assert mail.outbox[0].extra_headers["Message-ID"] == expected
+    assert mail.outbox[0].extra_headers["Auto-Submitted"] == "auto-generated"  # no auto-responder answers it
+
+
+def test_a_message_id_whose_case_token_was_tampered_with_names_no_case():
+    complaint = ComplaintFactory()
+    genuine = services.message_id_for(queue_for(complaint))
+    other = ComplaintFactory().public_id.hex
+    forged = genuine.replace(complaint.public_id.hex, other)
+    assert threading.case_public_id(forged) is None
+    assert threading.case_public_id("<not-ours@example.com>") is None
 
 
 def test_a_second_delivery_while_another_worker_holds_the_claim_sends_nothing():
