@@ -37,7 +37,8 @@ ROLES: dict[str, list[tuple[str, str]]] = {
             "change_category",
         ]
     ]
-    + [("appeals", "view_appeal"), ("appeals", "log_appeal")],
+    + [("appeals", "view_appeal"), ("appeals", "log_appeal")]
+    + [("inbound", "view_inboundemail"), ("inbound", "handle_inboundemail")],
     DIRECTORS: [("cases", c) for c in _CASE_READ] + [("appeals", c) for c in ["view_appeal", "decide_appeal"]],
 }
 

@@ -143,16 +143,33 @@ def appeal_lodge(*, complaint: Complaint, reasons: str, files: Sequence[Validate
 
 
 def appeal_record_email(
-    *, complaint: Complaint, reasons: str, received_at: datetime, documents: Sequence[StoredDocument]
+    *,
+    complaint: Complaint,
+    reasons: str,
+    received_at: datetime,
+    documents: Sequence[StoredDocument],
+    logged_by=None,
+    late_reason: str = "",
 ) -> Appeal:
-    """An appeal that came by email to appeals@ from the case's own address: lodged as from the client's page.
+    """An appeal that came by email to appeals@: lodged as from the client's page, received when our server was.
 
-    Call inside the caller's transaction, its documents already stored. Only against an issued
-    outcome, within the appeal window (on the day our mail server received it), once.
+    Call inside the caller's transaction, its documents already stored. From the case's own address,
+    by itself: only within the appeal window. Logged by a complaints lead from the emails waiting
+    for a person (``logged_by``): a late one too, with the reason it was accepted.
     """
     locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    if logged_by is not None and not permissions.can_log(logged_by):
+        raise PermissionDenied("Only complaints leads log appeals.")
     problem = locked.appeal_problem(at=received_at)
-    if problem:
+    window_closed = (
+        locked.appeal_deadline is not None and business_days.london_date(received_at) > locked.appeal_deadline
+    )
+    late = logged_by is not None and window_closed and locked.appeal_or_none is None and locked.responded_at is not None
+    if late and not late_reason.strip():
+        closed = f"{locked.appeal_deadline:%-d %B %Y}"
+        message = f"This appeal arrived after the window closed on {closed}: record why it is being accepted."
+        raise ValidationError({"late_reason": [message]})
+    if problem and not late:
         raise ValidationError(problem)
     return _create_appeal(
         complaint=locked,
@@ -160,6 +177,8 @@ def appeal_record_email(
         received_at=received_at,
         reasons=_require_reasons(reasons),
         documents=documents,
+        logged_by=logged_by,
+        late_reason=late_reason.strip() if late else "",
     )
 
 

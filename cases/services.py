@@ -166,7 +166,10 @@ def _create_complaint(
     documents: Sequence[StoredDocument],
     public_id: uuid.UUID,
     logged_by=None,
+    documents_from_client: bool | None = None,
 ) -> Complaint:
+    """The complaint and its documents (the client's when they came from the client, else staff's)."""
+    from_client = logged_by is None if documents_from_client is None else documents_from_client
     complaint = Complaint.objects.create(
         public_id=public_id,
         reference=next_reference(business_days.london_date(received_at).year),
@@ -180,8 +183,8 @@ def _create_complaint(
         attachment_add(
             complaint=complaint,
             document=document,
-            source=Attachment.Source.STAFF if logged_by else Attachment.Source.CLIENT,
-            uploaded_by=logged_by,
+            source=Attachment.Source.CLIENT if from_client else Attachment.Source.STAFF,
+            uploaded_by=None if from_client else logged_by,
             record=False,
         )
     return complaint
@@ -633,25 +636,36 @@ def _answer(
 
 
 def complaint_record_email(
-    *, details: ComplaintDetails, received_at: datetime, documents: Sequence[StoredDocument], public_id: uuid.UUID
+    *,
+    details: ComplaintDetails,
+    received_at: datetime,
+    documents: Sequence[StoredDocument],
+    public_id: uuid.UUID,
+    opened_by=None,
 ) -> Complaint:
     """A complaint that came by email to complaints@: received when our mail server received it.
 
     Call inside the caller's transaction, its documents already stored (``documents_stored`` with
-    the same ``public_id``). The client is acknowledged by email, as for the web form.
+    the same ``public_id``). The client is acknowledged by email, as for the web form. ``opened_by``:
+    the complaints lead who opened it from the emails waiting for a person (it was not opened by itself).
     """
+    if opened_by is not None and not opened_by.has_perm("cases.log_complaint"):
+        raise PermissionDenied("Only complaints leads may open an email as a complaint.")
     complaint = _create_complaint(
         details=details,
         channel=Complaint.Channel.EMAIL,
         received_at=received_at,
         documents=documents,
         public_id=public_id,
+        logged_by=opened_by,
+        documents_from_client=True,
     )
     record_event(
         complaint,
-        kind=Event.SUBMITTED,
+        kind=Event.SUBMITTED if opened_by is None else Event.LOGGED,
         summary="Complaint received by email",
-        label=CLIENT,
+        actor=opened_by,
+        label=CLIENT if opened_by is None else None,
         client_visible=True,
         to_status=Status.RECEIVED,
         at=received_at,
@@ -671,15 +685,24 @@ def complaint_record_email(
 
 
 def client_wrote_by_email(
-    *, complaint: Complaint, text: str, documents: Sequence[StoredDocument], received_at: datetime, from_address: str
+    *,
+    complaint: Complaint,
+    text: str,
+    documents: Sequence[StoredDocument],
+    received_at: datetime,
+    from_address: str,
+    attached_by=None,
 ) -> InformationRequest | ClientMessage:
     """The client replied to one of our emails: the answer to our open question, else a message on the case.
 
     Call inside the caller's transaction, its documents already stored. An answer restarts the
     investigation clock exactly as an answer on the client's page does; a message changes no deadline.
-    The investigator (or the leads) is emailed either way.
+    The investigator (or the leads) is emailed either way. ``attached_by``: the complaints lead who
+    attached it to the case from the emails waiting for a person (it came from another address).
     """
     locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    if attached_by is not None and not permissions.can_work_on(attached_by, locked):
+        raise PermissionDenied("You do not have a role in this complaint.")
     if locked.status == Status.AWAITING_CLIENT:
         return _answer(locked, text=text, documents=documents, at=received_at, by_email=True)
     names = [document.upload.original_name for document in documents]
@@ -697,6 +720,13 @@ def client_wrote_by_email(
     if names:
         summary += f", with {', '.join(names)}"
     record_event(locked, kind=Event.CLIENT_WROTE, summary=summary, label=CLIENT, client_visible=True, at=received_at)
+    if attached_by is not None:
+        record_event(
+            locked,
+            kind=Event.CLIENT_WROTE,
+            summary=f"An email from {from_address} was attached to the case by a complaints lead",
+            actor=attached_by,
+        )
     _notify_staff(
         complaint=locked,
         kind="staff_client_reply",

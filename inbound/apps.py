@@ -6,3 +6,10 @@ class InboundConfig(AppConfig):
 
     name = "inbound"
     verbose_name = "Email in"
+
+    def ready(self) -> None:
+        # Imported here, as Django requires: the module uses models, which exist only once the registry is ready.
+        from audit import registry
+        from inbound import audited
+
+        registry.register("staff", audited.STAFF)

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
@@ -431,3 +431,140 @@ def emails_process_stored(*, limit: int = 500) -> int:
         email_process(email_id)
         done += 1
     return done
+
+
+# --- The complaints leads' queue: what a person decides ------------------------------------------
+#
+# Each action takes a message still waiting (WAITING), re-reads its documents from the raw
+# message, and writes what it becomes with the row in one transaction, so two leads acting at
+# once make one thing: the second finds it handled.
+
+
+class AlreadyHandled(Exception):
+    """The message is no longer waiting: another lead dealt with it first."""
+
+
+def _can_handle(actor) -> None:
+    if not actor.has_perm("inbound.handle_inboundemail"):
+        raise PermissionDenied("Only complaints leads deal with emails waiting for a person.")
+
+
+def _read_documents(email: InboundEmail) -> Reading:
+    with email.raw.open("rb") as handle:
+        reading = Reading(email=email, parsed=parsing.parse(handle.read()))
+    _check_documents(reading)
+    return reading
+
+
+def _take(email: InboundEmail) -> InboundEmail:
+    """The row locked, if it still waits for a person; else AlreadyHandled."""
+    locked = InboundEmail.objects.select_for_update().filter(pk=email.pk, state=State.WAITING).first()
+    if locked is None:
+        raise AlreadyHandled(f"Email {email.pk} was dealt with by someone else meanwhile.")
+    return locked
+
+
+def _handled(email: InboundEmail, *, actor, outcome: str, note: str = "", case=None) -> None:
+    email.state = State.HANDLED
+    email.outcome = outcome
+    email.complaint = case if case is not None else email.complaint
+    email.handled_by = actor
+    email.handled_at = timezone.now()
+    email.handled_note = note
+    email.save()
+
+
+def email_open_as_complaint(*, actor, email: InboundEmail, details: ComplaintDetails) -> Complaint:
+    """A lead opens a waiting email as a complaint: received when our server received it, acknowledged by email."""
+    _can_handle(actor)
+    reading = _read_documents(email)
+    public_id = uuid.uuid4()
+    with documents_stored(reading.uploads, public_id=public_id) as documents, transaction.atomic(durable=True):
+        locked = _take(email)
+        complaint = case_services.complaint_record_email(
+            details=details, received_at=locked.arrived_at, documents=documents, public_id=public_id, opened_by=actor
+        )
+        _handled(locked, actor=actor, outcome=Outcome.NEW_COMPLAINT, case=complaint)
+    return complaint
+
+
+def email_attach_to_case(*, actor, email: InboundEmail, reference: str) -> Complaint:
+    """A lead adds a waiting email to a case, having checked who sent it: a message, or the answer to our question."""
+    _can_handle(actor)
+    case = _case_by_reference(reference)
+    reading = _read_documents(email)
+    with documents_stored(reading.uploads, public_id=case.public_id) as documents, transaction.atomic(durable=True):
+        locked = _take(email)
+        written = case_services.client_wrote_by_email(
+            complaint=case,
+            text=parsing.without_quoted_reply(reading.parsed.text),
+            documents=documents,
+            received_at=locked.arrived_at,
+            from_address=reading.parsed.from_address,
+            attached_by=actor,
+        )
+        outcome = Outcome.CLIENT_MESSAGE if isinstance(written, ClientMessage) else Outcome.CLIENT_ANSWER
+        _handled(locked, actor=actor, outcome=outcome, case=case)
+    return case
+
+
+def email_log_as_appeal(*, actor, email: InboundEmail, reference: str, late_reason: str = "") -> Complaint:
+    """A lead logs a waiting email as the appeal on a case (a late one with the reason it is accepted)."""
+    _can_handle(actor)
+    case = _case_by_reference(reference)
+    reading = _read_documents(email)
+    with documents_stored(reading.uploads, public_id=case.public_id) as documents, transaction.atomic(durable=True):
+        locked = _take(email)
+        appeal_services.appeal_record_email(
+            complaint=case,
+            reasons=parsing.without_quoted_reply(reading.parsed.text) or reading.parsed.subject,
+            received_at=locked.arrived_at,
+            documents=documents,
+            logged_by=actor,
+            late_reason=late_reason,
+        )
+        _handled(locked, actor=actor, outcome=Outcome.APPEAL, case=case)
+    return case
+
+
+def email_mark_not_a_complaint(*, actor, email: InboundEmail, reason: str) -> InboundEmail:
+    """A lead decides a waiting email is no complaint (an enquiry, spam, a duplicate): kept, with the reason.
+
+    The sender is told nothing automatically.
+    """
+    _can_handle(actor)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": ["Say why this is not a complaint (an enquiry, spam, a duplicate of ...)."]})
+    with transaction.atomic():
+        locked = _take(email)
+        _handled(locked, actor=actor, outcome=Outcome.NOT_A_COMPLAINT, note=reason)
+    return locked
+
+
+def email_release(*, actor, email: InboundEmail) -> str:
+    """A lead releases a message held as spam, as automatic, or quarantined: it is read again as a person's."""
+    _can_handle(actor)
+    with transaction.atomic():
+        locked = (
+            InboundEmail.objects.select_for_update()
+            .filter(pk=email.pk, state__in=[State.WAITING, State.AUTOMATIC])
+            .first()
+        )
+        if locked is None:
+            raise AlreadyHandled(f"Email {email.pk} was dealt with by someone else meanwhile.")
+        locked.state = State.STORED
+        locked.released = True
+        locked.quarantined = False
+        locked.handled_by = actor
+        locked.handled_at = timezone.now()
+        locked.save()
+    return email_process(email.pk)
+
+
+def _case_by_reference(reference: str) -> Complaint:
+    parsed = references.parse_reference(reference)
+    case = Complaint.objects.filter(reference=str(parsed)).first() if parsed is not None else None
+    if case is None:
+        raise ValidationError({"reference": [f"No case {reference.strip()[:30]}: check the reference and its letter."]})
+    return case

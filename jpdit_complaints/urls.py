@@ -11,6 +11,7 @@ from django.urls import include, path
 from accounts import urls as account_urls
 from appeals import urls as appeal_urls
 from cases import urls as case_urls
+from inbound import urls as inbound_urls
 from jpdit_complaints.health import healthz
 from procedure import urls as procedure_urls
 
@@ -21,6 +22,7 @@ staff_patterns = [
     *account_urls.staff_patterns,
     *case_urls.staff_patterns,
     *appeal_urls.staff_patterns,
+    *inbound_urls.staff_patterns,
     *procedure_urls.staff_patterns,
 ]
 

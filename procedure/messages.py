@@ -12,9 +12,10 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
-from cases import business_days, links
+from cases import business_days, deadlines, links
 from cases.messages import case_of
 from cases.models import Action, Deadline
+from inbound.models import InboundEmail
 from notifications.kinds import MessageKind
 from notifications.models import OutboundMessage
 
@@ -48,6 +49,21 @@ def _closed(message: OutboundMessage, at: datetime) -> dict[str, Any]:
     }
 
 
+def _waiting_email(message: OutboundMessage, at: datetime) -> dict[str, Any]:
+    """Reminders and escalations of an email waiting for a lead: where it is and by when (not its words)."""
+    email = InboundEmail.objects.get(pk=message.context["email_id"])
+    due = date.fromisoformat(message.context["due_date"])
+    today = business_days.london_date(at)
+    return {
+        "mailbox": email.get_mailbox_display(),
+        "arrived_at": email.arrived_at,
+        "reason": email.reason,
+        "due_date": due,
+        "days_late": deadlines.business_days_overdue(due, today),
+        "email_url": settings.SITE_URL + reverse("staff:email", args=[email.pk]),
+    }
+
+
 KINDS = (
     MessageKind(
         "staff_deadline_reminder",
@@ -66,6 +82,18 @@ KINDS = (
         "Overdue action reminder (staff)",
         template="staff_action_overdue",
         prepare=_staff_message,
+    ),
+    MessageKind(
+        "staff_email_reminder",
+        "Email waiting for a person: reminder (staff)",
+        template="staff_email_reminder",
+        prepare=_waiting_email,
+    ),
+    MessageKind(
+        "staff_email_escalation",
+        "Email waiting for a person: missed deadline (staff)",
+        template="staff_email_escalation",
+        prepare=_waiting_email,
     ),
     MessageKind(
         "complaint_closed",

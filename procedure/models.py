@@ -54,3 +54,25 @@ class SweepLock(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class EmailNotice(models.Model):
+    """A reminder or escalation about an email waiting for a complaints lead: at most once each.
+
+    An email that needs a person owes its sender an acknowledgement within two business days
+    of its arrival, as a complaint does; the sweep reminds the leads the day before and escalates
+    once it has passed, under this unique key (email, kind, due date).
+    """
+
+    email = models.ForeignKey("inbound.InboundEmail", on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=12, choices=DeadlineNotice.Kind.choices)
+    due_date = models.DateField()
+    recipients = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["email", "kind", "due_date"], name="email_notice_once")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: email {self.email_id} due {self.due_date}"

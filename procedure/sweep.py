@@ -47,10 +47,11 @@ from appeals.permissions import deciders
 from cases import business_days, deadlines
 from cases.models import Action, Complaint, ComplaintEvent, Deadline
 from cases.permissions import leads
+from inbound.models import InboundEmail
 from notifications.models import OutboundMessage
 from notifications.services import messages_send_pending, sweep_grace
 from notifications.tasks import deliver_messages
-from procedure.models import DeadlineNotice, SweepLock
+from procedure.models import DeadlineNotice, EmailNotice, SweepLock
 
 Kind = DeadlineNotice.Kind
 Status = Complaint.Status
@@ -97,6 +98,35 @@ class _Batch:
     notices: list[DeadlineNotice] = field(default_factory=list)
     events: list[ComplaintEvent] = field(default_factory=list)
     messages: list = field(default_factory=list)
+    email_notices: list[EmailNotice] = field(default_factory=list)
+
+    def add_email(self, email: InboundEmail, *, kind: str, recipients: list, message_kind: str) -> None:
+        """A reminder or escalation about an email waiting for a person (to the complaints leads)."""
+        due = email.acknowledgement_due
+        if due is None:
+            return
+        self.email_notices.append(
+            EmailNotice(
+                email=email, kind=kind, due_date=due, recipients=[u.pk for u in recipients], created_at=self.now
+            )
+        )
+        for user in recipients:
+            if user.email:
+                self.messages.append(
+                    _outbox_row(
+                        kind=message_kind,
+                        key=f"email-deadline:{email.pk}:{kind}:{due}:user:{user.pk}",
+                        to_email=user.email,
+                        complaint_id=None,
+                        client_visible=False,
+                        now=self.now,
+                        context={
+                            "recipient_name": user.get_full_name() or user.get_username(),
+                            "email_id": email.pk,
+                            "due_date": due.isoformat(),
+                        },
+                    )
+                )
 
     def add(self, notice: _Notice, *, message_kind: str, client_visible_event: bool = False) -> None:
         recipients = [user for user in notice.recipients if user is not None]
@@ -145,6 +175,7 @@ class _Batch:
     def write(self) -> int:
 
         DeadlineNotice.objects.bulk_create(self.notices)
+        EmailNotice.objects.bulk_create(self.email_notices)
         ComplaintEvent.objects.bulk_create(self.events)
         OutboundMessage.objects.bulk_create(self.messages, ignore_conflicts=True)
         if self.messages:
@@ -247,6 +278,16 @@ def _complaint_deadlines(kind: str, due_q) -> Iterable[tuple[Complaint, str, dat
             yield complaint, clock.deadline, getattr(complaint, clock.due_field)
 
 
+def _waiting_emails(kind: str, due: Q) -> Iterable[InboundEmail]:
+    """Emails waiting for a person whose acknowledgement due date matches ``due``, not yet noticed."""
+    noticed = EmailNotice.objects.filter(email=OuterRef("pk"), kind=kind, due_date=OuterRef("acknowledgement_due"))
+    return (
+        InboundEmail.objects.filter(due, state=InboundEmail.State.WAITING)
+        .exclude(Exists(noticed))
+        .only("pk", "acknowledgement_due")
+    )
+
+
 def _appeal_deadlines(kind: str, due_q) -> Iterable[tuple[Appeal, str, date]]:
 
     for clock in deadlines.APPEAL_CLOCKS:
@@ -316,6 +357,9 @@ def _escalate_and_close(*, today: date, now: datetime, people: _People, report: 
                 ),
                 message_kind="staff_deadline_escalation",
             )
+            report.escalations += 1
+        for email in _waiting_emails(Kind.ESCALATION, Q(acknowledgement_due__lt=today)):
+            batch.add_email(email, kind=Kind.ESCALATION, recipients=people.leads, message_kind="staff_email_escalation")
             report.escalations += 1
         report.closures += _close_expired(today=today, now=now, batch=batch)
         report.messages_queued += batch.write()
@@ -413,6 +457,11 @@ def _remind(*, today: date, now: datetime, people: _People, report: SweepReport)
                 ),
                 message_kind="staff_deadline_reminder",
             )
+            report.reminders += 1
+        for email in _waiting_emails(
+            Kind.REMINDER, Q(acknowledgement_due__gte=today, acknowledgement_due__lte=horizon)
+        ):
+            batch.add_email(email, kind=Kind.REMINDER, recipients=people.leads, message_kind="staff_email_reminder")
             report.reminders += 1
         overdue_actions = (
             Action.objects.filter(done_at__isnull=True, due_date__lt=today)

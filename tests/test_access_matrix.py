@@ -67,6 +67,8 @@ from tests.factories import (
     lead,
     manager,
 )
+from tests.inbound import mail
+from tests.inbound.helpers import waiting_email
 
 pytestmark = pytest.mark.django_db
 
@@ -144,6 +146,7 @@ FILLERS = {
     "attachment_id": lambda world, actor: world["attachment"].pk,
     "letter_id": lambda world, actor: world["letter"].pk,
     "action_id": lambda world, actor: world["action"].pk,
+    "email_id": lambda world, actor: world["email"].pk,
     "pk": lambda world, actor: world["appeal"].pk,
     "year": lambda world, actor: london_today().year,
 }
@@ -154,6 +157,7 @@ MISSING = {
     "attachment_id": lambda world: MISSING_ID,
     "letter_id": lambda world: MISSING_ID,
     "action_id": lambda world: MISSING_ID,
+    "email_id": lambda world: MISSING_ID,
     "pk": lambda world: MISSING_ID,
     "object_id": lambda world: MISSING_ID,
 }
@@ -213,6 +217,15 @@ MATRIX: dict[str, Rule] = {
     "staff:subject_access": Rule(LEADS),
     "staff:actions": Rule(WORKERS, shows_case=CASE_TEAM),
     "staff:action_done": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="action_id"),
+    # Email in: complaints leads only, whatever case a message names.
+    "staff:email_list": Rule(LEADS, shows_case=LEADS),
+    "staff:email": Rule(LEADS, shows_case=LEADS, key="email_id"),
+    "staff:email_download": Rule(LEADS, shows_case=LEADS, key="email_id"),
+    "staff:email_open": Rule(LEADS, shows_case=LEADS, post=True, key="email_id"),
+    "staff:email_attach": Rule(LEADS, shows_case=LEADS, post=True, key="email_id"),
+    "staff:email_appeal": Rule(LEADS, shows_case=LEADS, post=True, key="email_id"),
+    "staff:email_not_a_complaint": Rule(LEADS, shows_case=LEADS, post=True, key="email_id"),
+    "staff:email_release": Rule(LEADS, shows_case=LEADS, post=True, key="email_id"),
     # Reports: leads and Directors; the CSV lists the cases behind each figure (all of them).
     "reports:report": Rule(LEADS | DIRECTORS),
     "reports:trend": Rule(LEADS | DIRECTORS),
@@ -421,6 +434,9 @@ def world():
         due_date=london_today() + timedelta(days=7),
     )
     b = AcknowledgedComplaintFactory(assignee=other_manager, name="Barnaby Other", email="barnaby@example.net")
+    email = waiting_email(
+        mail.plain(sender="Zebedee Quixote <zeb@elsewhere.example>", subject=f"About {a.reference}", body="Router.")
+    )
     superuser = UserFactory(is_superuser=True, is_staff=True)
     objects = {
         "auth.group": Group.objects.get(name="Managers").pk,
@@ -451,6 +467,7 @@ def world():
         "attachment": attachment,
         "letter": letter,
         "action": action,
+        "email": email,
         "objects": objects,
         "complaint_ct": ContentType.objects.get_for_model(a).pk,
         "users": {

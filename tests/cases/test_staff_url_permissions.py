@@ -36,6 +36,8 @@ from jpdit_complaints.urls import staff_patterns
 from notifications.models import Letter
 from tests.appeals.helpers import responded
 from tests.factories import AcknowledgedComplaintFactory, AttachmentFactory, UserFactory, director, lead, manager
+from tests.inbound import mail
+from tests.inbound.helpers import waiting_email
 
 pytestmark = pytest.mark.django_db
 
@@ -75,11 +77,12 @@ def world():
     )
     busy = manager()
     AcknowledgedComplaintFactory(assignee=busy)
+    email = waiting_email(mail.from_stranger_quoting(complaint.reference))
     return {
         "complaint": complaint,
         "owner": owner,
         "busy": busy,
-        "ids": {"attachment_id": attachment.pk, "letter_id": letter.pk, "action_id": action.pk},
+        "ids": {"attachment_id": attachment.pk, "letter_id": letter.pk, "action_id": action.pk, "email_id": email.pk},
         "secrets": [complaint.reference, complaint.name, complaint.email, complaint.organisation, "quantum router"],
     }
 
@@ -90,6 +93,7 @@ FILLERS = {
     "attachment_id": lambda world: world["ids"]["attachment_id"],
     "letter_id": lambda world: world["ids"]["letter_id"],
     "action_id": lambda world: world["ids"]["action_id"],
+    "email_id": lambda world: world["ids"]["email_id"],
 }
 
 
