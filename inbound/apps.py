@@ -10,6 +10,8 @@ class InboundConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, as Django requires: the module uses models, which exist only once the registry is ready.
         from audit import registry
-        from inbound import audited
+        from cases import dashboard_extras
+        from inbound import audited, selectors
 
         registry.register("staff", audited.STAFF)
+        dashboard_extras.register(selectors.dashboard_extra)

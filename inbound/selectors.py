@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 
+from cases.dashboard_extras import Extra, ExtraItem
 from inbound import parsing
 from inbound.models import InboundEmail
 
@@ -73,4 +75,52 @@ def email_for_staff(email_id: int) -> EmailShown:
         text=parsed.text,
         attachments=[part.name for part in parsed.parts],
         defects=parsed.defects,
+    )
+
+
+# Items shown in a deadline tab: the first ones by due date (the email page lists every one).
+DASHBOARD_ITEMS = 10
+
+
+def dashboard_extra(*, user, today, horizon):
+    """The dashboard's "Email in" tab and the waiting emails due soon or overdue, for complaints leads."""
+    if not user.has_perm("inbound.handle_inboundemail"):
+        return None
+    waiting = InboundEmail.objects.filter(state=State.WAITING)
+    counts = waiting.aggregate(
+        count=Count("pk"),
+        overdue=Count("pk", filter=Q(acknowledgement_due__lt=today)),
+        due_soon=Count("pk", filter=Q(acknowledgement_due__gte=today, acknowledgement_due__lte=horizon)),
+    )
+    fields = ("pk", "from_name", "from_address", "subject", "reason", "arrived_at", "acknowledgement_due")
+    by_due = waiting.order_by("acknowledgement_due", "arrived_at", "pk").only(*fields)
+
+    def item(email: InboundEmail) -> ExtraItem:
+        sender = email.from_name or email.from_address or "an unknown sender"
+        return ExtraItem(
+            label=f"Email from {sender}: {email.subject or '(no subject)'}",
+            url=reverse("staff:email", args=[email.pk]),
+            due=email.acknowledgement_due,
+            arrived_at=email.arrived_at,
+            why=email.reason,
+        )
+
+    return Extra(
+        key="email_in",
+        label="Email in",
+        url=reverse("staff:email_list"),
+        count=counts["count"],
+        due_soon_count=counts["due_soon"],
+        overdue_count=counts["overdue"],
+        due_soon=[
+            item(email)
+            for email in by_due.filter(acknowledgement_due__gte=today, acknowledgement_due__lte=horizon)[
+                :DASHBOARD_ITEMS
+            ]
+        ]
+        if counts["due_soon"]
+        else [],
+        overdue=[item(email) for email in by_due.filter(acknowledgement_due__lt=today)[:DASHBOARD_ITEMS]]
+        if counts["overdue"]
+        else [],
     )

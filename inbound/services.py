@@ -108,7 +108,10 @@ def email_store(*, raw: bytes, mailbox: str, arrived_at: datetime, source: str) 
             )
             transaction.on_commit(partial(enqueue_processing, email.pk))
     except IntegrityError:  # stored a moment ago by another reader
-        return InboundEmail.objects.get(key=key), False
+        existing = InboundEmail.objects.get(key=key)
+        if existing.raw.name != name:
+            storage.delete(name)  # our copy of its file, under another name: only the row's is kept
+        return existing, False
     return email, True
 
 
