@@ -2,6 +2,7 @@
 
 Usage:
     .venv/bin/python bench/html_snapshots.py OUT_DIR [--code DIR] [--postgres NAME]
+    .venv/bin/python bench/html_snapshots.py --compare BEFORE_DIR AFTER_DIR
 
 Builds the same cases in a fresh SQLite database (``--postgres NAME``: a scratch PostgreSQL
 database, made and dropped; the searches then go through PostgreSQL's word index) with the
@@ -15,7 +16,14 @@ so that:
     .venv/bin/python bench/html_snapshots.py /tmp/after
     diff -r /tmp/before /tmp/after
 
-says whether a restructure changed what anyone sees. Cases: every state of the procedure
+says whether a restructure changed what anyone sees. ``--compare`` sorts the pages into
+byte-identical; "whitespace runs only" (the same once every run of spaces and newlines is read
+as one space, as a browser reads it outside <pre> and <textarea>, whose contents must be
+byte-identical: a run may grow or shrink, never appear or vanish); "same elements, attributes
+and text" (parsed: attributes in another order, or whitespace-only text added or removed,
+listed by the tag it stands in, to be read: inside a <select> or between blocks it is not
+drawn, between two inline elements it is a space); and different, with the first difference.
+Cases: every state of the procedure
 (received, acknowledged, investigating, waiting for the client, responded upheld and not
 upheld, under appeal, closed by the Director's decision, withdrawn), with and without an email
 address, assigned and not, with notes, documents, questions, letters and actions; each as the
@@ -45,7 +53,90 @@ CSRF = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+(")')
 CLIENT_LINK = re.compile(r"(/track/)[^/\"]+(/)")
 
 
+WHITESPACE = re.compile(r"\s+")
+LITERAL = re.compile(r"<(textarea|pre)\b.*?</\1>", re.DOTALL)
+
+
+def _events(text: str) -> tuple[list, list]:
+    """The page as a browser builds it: tags with their attributes (in any order) and text with its
+    spaces collapsed; and, apart, where whitespace-only text stands (the tag it is in and the one after)."""
+    from html.parser import HTMLParser
+
+    events: list = []
+    blanks: list = []
+    open_tags: list[str] = []
+
+    class Reader(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            events.append(("<", tag, tuple(sorted(attrs, key=lambda pair: pair[0]))))
+            if tag not in ("input", "br", "meta", "link", "img", "hr"):
+                open_tags.append(tag)
+
+        def handle_endtag(self, tag):
+            events.append((">", tag))
+            if open_tags and open_tags[-1] == tag:
+                open_tags.pop()
+
+        def handle_data(self, data):
+            if data.strip():
+                events.append(("text", WHITESPACE.sub(" ", data)))
+            else:
+                blanks.append((open_tags[-1] if open_tags else "", len(events)))
+
+    Reader(convert_charrefs=True).feed(text)
+    return events, blanks
+
+
+def compare(before: Path, after: Path) -> int:
+    """Print how the pages of two snapshot folders differ; 1 if any differs beyond whitespace and attribute order."""
+    names = sorted({path.name for path in before.glob("*.html")} | {path.name for path in after.glob("*.html")})
+    identical, spacing, same_dom, different = [], [], {}, []
+    for name in names:
+        old, new = (folder / name for folder in (before, after))
+        if not old.exists() or not new.exists():
+            different.append((name, "only in " + str(before if old.exists() else after)))
+            continue
+        old_text, new_text = old.read_text(), new.read_text()
+        if old_text == new_text:
+            identical.append(name)
+            continue
+        if WHITESPACE.sub(" ", old_text) == WHITESPACE.sub(" ", new_text) and LITERAL.findall(
+            old_text
+        ) == LITERAL.findall(new_text):
+            spacing.append(name)
+            continue
+        (old_events, old_blanks), (new_events, new_blanks) = _events(old_text), _events(new_text)
+        if old_events == new_events and LITERAL.findall(old_text) == LITERAL.findall(new_text):
+            # Where whitespace-only text appears or vanishes: inside which tag, before which event.
+            moved = {(tag, at) for tag, at in old_blanks} ^ {(tag, at) for tag, at in new_blanks}
+            same_dom[name] = sorted({tag for tag, _at in moved})
+            continue
+        at = next(
+            (i for i, (a, b) in enumerate(zip(old_events, new_events, strict=False)) if a != b),
+            min(len(old_events), len(new_events)),
+        )
+        different.append((name, f"{old_events[at : at + 3]}\n    -> {new_events[at : at + 3]}"))
+    print(
+        f"{len(names)} pages: {len(identical)} byte-identical, {len(spacing)} differ in the length of whitespace "
+        f"runs only, {len(same_dom)} have the same elements, attributes and text (attributes in another order, "
+        f"whitespace-only text added or removed), {len(different)} differ"
+    )
+    for name in spacing:
+        print(f"  whitespace runs only: {name}")
+    for name, tags in same_dom.items():
+        print(f"  same elements, attributes and text: {name} (whitespace-only text changed inside: {', '.join(tags)})")
+    by_difference: dict[str, list[str]] = {}
+    for name, where in different:
+        by_difference.setdefault(where, []).append(name)
+    for where, pages in by_difference.items():
+        print(f"  DIFFERENT ({len(pages)} pages: {', '.join(pages[:4])}{', ...' if len(pages) > 4 else ''}):")
+        print(f"    {where}")
+    return 1 if different else 0
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--compare"] and len(sys.argv) == 4:
+        return compare(Path(sys.argv[2]), Path(sys.argv[3]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
     parser.add_argument("--code", type=Path, default=Path(__file__).resolve().parent.parent)

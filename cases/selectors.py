@@ -137,6 +137,10 @@ _ROW_COLUMNS = (
 _ASSIGNEE, _CATEGORY = _ROW_COLUMNS.index("assignee_id"), _ROW_COLUMNS.index("category_id")
 
 
+_STATUS_LABELS = dict(Complaint.Status.choices)
+_CHANNEL_LABELS = dict(Complaint.Channel.choices)
+
+
 @dataclass(frozen=True, slots=True)
 class DashboardRow:
     """One case as a dashboard row shows it."""
@@ -153,6 +157,25 @@ class DashboardRow:
     category_id: int | None
     assignee_label: str = ""
     category_name: str = ""
+
+    @property
+    def status_label(self) -> str:
+        return _STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def channel_label(self) -> str:
+        return _CHANNEL_LABELS.get(self.channel, "")
+
+    @property
+    def running_deadline(self) -> str:
+        """Which promise's clock runs (``cases.deadlines.Deadline``), or "" when none does."""
+        clock = deadlines.running_clock(deadlines.COMPLAINT_CLOCKS, self.status)
+        return clock.deadline if clock is not None else ""
+
+    @property
+    def promise_owed(self) -> bool:
+        """Is a promise owed in this state? Without a running deadline, its clock is stopped (waiting for the client)."""
+        return deadlines.owed_clock(deadlines.COMPLAINT_CLOCKS, self.status) is not None
 
 
 _REFERENCE_SHAPE = re.compile(rf"^{references.PREFIX}-?(\d{{4}})-?(\d{{{references.SEQUENCE_WIDTH},}})-?([A-Z])$")

@@ -8,11 +8,8 @@ filter value is reported next to its field and left out; the rest still applies.
 
 from __future__ import annotations
 
-from html import escape
-
 from django import forms
 from django.shortcuts import render
-from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -21,16 +18,6 @@ from cases import permissions, selectors
 from cases.models import Complaint
 
 LOG_PERMISSION = "cases.log_complaint"
-
-
-def _options(choices, current: str) -> str:
-    """The <option>s of a menu, the chosen one marked (every key and label escaped; marked safe)."""
-    markup = []
-    for key, label in choices:
-        value = str(key)
-        chosen = " selected" if value == current else ""
-        markup.append(f'<option value="{escape(value)}"{chosen}>{escape(str(label))}</option>')
-    return mark_safe("".join(markup))
 
 
 class DashboardFilterForm(forms.Form):
@@ -68,9 +55,15 @@ class DashboardFilterForm(forms.Form):
 
     # Shown next to the search box, not in the filter panel.
     FILTER_FIELDS = ("state", "assignee", "channel", "category", "due_before", "received_from", "received_to")
+    # What the order and page-size menus show chosen when the address does not say.
+    DEFAULTS = {"sort": selectors.SORT_DUE, "per_page": str(selectors.DEFAULT_PAGE_SIZE)}
 
-    def __init__(self, *args, options: selectors.DashboardOptions, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data, *, options: selectors.DashboardOptions, **kwargs):
+        data = data.copy()
+        for name, value in self.DEFAULTS.items():
+            if not data.get(name):
+                data[name] = value
+        super().__init__(data, **kwargs)
         self.fields["state"].choices = [
             ("", "Open (default)"),
             (selectors.STATE_OPEN, "Open cases only"),
@@ -117,32 +110,22 @@ class DashboardFilterForm(forms.Form):
             page=data.get("page") or 1,
         )
 
-    def menus(self) -> list[dict]:
-        """Each filter as the template draws it: options with the chosen one marked (no per-option lookups)."""
-        menus = []
+    def filter_fields(self) -> list:
+        """The filter panel's fields (the filters, then the order and page size), as Django draws them.
+
+        Call after ``filters()``: a field with an error is marked (``is-invalid``) and points at its message.
+        """
+        fields = []
         for name in (*self.FILTER_FIELDS, "sort", "per_page"):
+            widget = self.fields[name].widget
+            kind = "form-select form-select-sm" if isinstance(widget, forms.Select) else "form-control form-control-sm"
             bound = self[name]
-            value = bound.value()
-            current = "" if value is None else str(value)
-            if name == "sort":
-                current = current or selectors.SORT_DUE
-            if name == "per_page":
-                current = current or str(selectors.DEFAULT_PAGE_SIZE)
-            choices = getattr(bound.field, "choices", None)
-            menus.append(
-                {
-                    "name": name,
-                    "id": bound.id_for_label,
-                    "label": bound.field.label,
-                    "errors": bound.errors,
-                    "value": current,
-                    # Drawn here in one go: a template loop over every option of every menu
-                    # cost more than the rest of the page (and format_html's checks of every
-                    # argument as much again): plain strings, each value escaped.
-                    "options": None if choices is None else _options(choices, current),
-                }
-            )
-        return menus
+            if bound.errors:
+                widget.attrs.update({"class": f"{kind} is-invalid", "aria-describedby": f"{bound.auto_id}-error"})
+            else:
+                widget.attrs["class"] = kind
+            fields.append(bound)
+        return fields
 
     @property
     def visible_errors(self) -> list[str]:

@@ -638,7 +638,7 @@ def test_postgres_tab_counts_are_read_from_the_open_cases_index_alone(crowd):
     assert "Index Only Scan using complaint_open_counts" in plan
 
 
-# --- the filter panel (drawn in Python) ------------------------------------------------------
+# --- the filter panel (Django's own widgets) ---------------------------------------------------
 
 
 def test_filter_menus_show_the_chosen_values_escaped_and_each_error_by_its_field(client, world):
@@ -648,13 +648,14 @@ def test_filter_menus_show_the_chosen_values_escaped_and_each_error_by_its_field
     assert '<option value="phone" selected>Phone</option>' in page
     assert f'<option value="{odd.pk}" selected>Fees &lt;&quot;extra&quot;&gt; &amp; more</option>' in page
     assert '<option value="" selected>Open (default)</option>' in page
-    assert re.search(
-        r'<input type="date" name="received_from" id="id_received_from" value="not a date"'
-        r' class="form-control form-control-sm is-invalid" aria-describedby="id_received_from-error">',
-        page,
-    )
+    assert '<option value="due" selected>Due date (soonest first)</option>' in page  # the defaults show chosen
+    assert '<option value="25" selected>25</option>' in page
+    assert (
+        '<input type="date" name="received_from" value="not a date" class="form-control form-control-sm is-invalid"'
+        ' aria-describedby="id_received_from-error" aria-invalid="true" id="id_received_from">'
+    ) in page
     assert '<div class="invalid-feedback d-block" id="id_received_from-error">Enter a valid date.</div>' in page
-    assert 'id="id_due_before" value="" class="form-control form-control-sm">' in page  # no error, no mark
+    assert '<input type="date" name="due_before" class="form-control form-control-sm" id="id_due_before">' in page
     assert '<label class="form-label small fw-semibold mb-1" for="id_assignee">Assigned to</label>' in page
 
 
@@ -784,12 +785,3 @@ def test_postgres_managers_unassigned_tab_is_read_from_the_open_cases_order_inde
     rows_sql = queries.captured_queries[-1]["sql"]
     assert " OR " not in rows_sql
     assert "complaint_open_due_order" in _plan(rows_sql)
-
-
-def test_row_dates_are_written_as_strftime_writes_them():
-    from cases.templatetags.dashboard import _day
-
-    first = dt.date(2026, 1, 1)
-    for offset in range(0, 800, 13):  # every weekday and month, over two years
-        day = first + dt.timedelta(days=offset)
-        assert _day(day) == f"{day:%a} {day.day} {day:%b %Y}"
