@@ -39,6 +39,8 @@ Both run under gunicorn at once and every round requests each page from one then
 (alternating which goes first), so background load falls on both alike. It prints both tables,
 the medians side by side, and whether each page's HTML is the same in both (CSRF tokens
 blanked; "whitespace only" when the only difference is the length of runs of spaces and newlines).
+``--database NAME`` names the database(s) otherwise; ``--seeded NAME`` starts from copies of a
+database already seeded with N complaints instead of seeding (each copy migrated by its code).
 """
 
 from __future__ import annotations
@@ -447,28 +449,39 @@ def holds(database: str, count: int) -> bool:
     return kept is not None and 0 <= kept - count < 10
 
 
-def prepare(servers: list[Server], count: int, open_cases: int, reuse: bool) -> None:
-    """Seed (or reuse) the databases. Compared versions share the data: the later one's database is a copy
-    of the earlier one's (CREATE DATABASE ... TEMPLATE), migrated forward by its own code, as production would be."""
+def copy_database(source: str, server: Server) -> None:
+    """``server``'s database as a copy of ``source`` (CREATE DATABASE ... TEMPLATE), migrated by its own code."""
+    print(f"Copying {source} to {server.database} and migrating it with {server.code}...", flush=True)
+    psql(f"DROP DATABASE IF EXISTS {server.database} WITH (FORCE)")
+    psql(f"CREATE DATABASE {server.database} TEMPLATE {source}")
+    manage(server.environment, "migrate", "--noinput", "-v", "0", code=server.code)
+    psql("VACUUM ANALYZE", server.database)
+
+
+def prepare(servers: list[Server], count: int, open_cases: int, reuse: bool, seeded: str | None) -> None:
+    """Seed, copy or reuse the databases, then what each server needs (static files, authenticators).
+
+    Compared versions serve the same rows: the later one's database is a copy of the earlier
+    one's, migrated forward by its own code, as production would be; with ``seeded``, each is a
+    copy of that already seeded database.
+    """
     first = servers[-1]  # the earlier version when two are compared, else the only one
+    fresh = True
     if reuse and holds(first.database, count):
         print(f"Reusing {first.database} with {count:,} complaints (migrating it to its code's schema).")
         manage(first.environment, "migrate", "--noinput", "-v", "0", code=first.code)
         fresh = False
+    elif seeded:
+        copy_database(seeded, first)
     else:
         build_database(first.environment, count, open_cases, first.database, first.code)
-        fresh = True
     if len(servers) == 2:
         later = servers[0]
         if reuse and not fresh and holds(later.database, count):
             print(f"Reusing {later.database} (migrating it to its code's schema).")
             manage(later.environment, "migrate", "--noinput", "-v", "0", code=later.code)
         else:
-            print(f"Copying {first.database} to {later.database} and migrating it with {later.code}...", flush=True)
-            psql(f"DROP DATABASE IF EXISTS {later.database} WITH (FORCE)")
-            psql(f"CREATE DATABASE {later.database} TEMPLATE {first.database}")
-            manage(later.environment, "migrate", "--noinput", "-v", "0", code=later.code)
-            psql("VACUUM ANALYZE", later.database)
+            copy_database(seeded or first.database, later)
     for server in servers:
         manage(server.environment, "collectstatic", "--noinput", "-v", "0", code=server.code)
         manage(server.environment, "shell", "-c", MAKE_DEVICES, code=server.code)
@@ -566,10 +579,14 @@ def main() -> int:
         help="a checkout of the code before a change (git worktree add DIR <commit>): served beside this one, "
         "on a copy of the same data, and measured in the same rounds",
     )
+    parser.add_argument("--database", help="the database's name (jpdit_bench_dash[_N]; with --before, NAME_before too)")
+    parser.add_argument(
+        "--seeded", metavar="NAME", help="start from a copy of this database, already seeded with COUNT complaints"
+    )
     args = parser.parse_args()
 
     global BENCH_DB  # the helpers above read it: set once, before any of them runs
-    BENCH_DB = database_name(args.count)
+    BENCH_DB = args.database or database_name(args.count)
     check_services()
     servers = [Server("after" if args.before else "", ROOT, BENCH_DB, CACHE_DB, BROKER_DB)]
     if args.before:
@@ -581,7 +598,7 @@ def main() -> int:
         )
         for db in (server.cache_db, server.broker_db):
             redis_db(db).flushdb()
-    prepare(servers, args.count, args.open, args.reuse)
+    prepare(servers, args.count, args.open, args.reuse, args.seeded)
     open_now = psql(
         "SELECT count(*) FROM cases_complaint WHERE status IN ('received','acknowledged','investigating',"
         "'awaiting_client')",
