@@ -174,7 +174,7 @@ class DashboardRow:
 
     @property
     def promise_owed(self) -> bool:
-        """Is a promise owed in this state? Without a running deadline, its clock is stopped (waiting for the client)."""
+        """Is a promise owed in this state? Without a running deadline, its clock is stopped (awaiting the client)."""
         return deadlines.owed_clock(deadlines.COMPLAINT_CLOCKS, self.status) is not None
 
 
