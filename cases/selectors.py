@@ -727,7 +727,6 @@ _ACTION_LIST_FIELDS = (
 def actions_visible_to(user):
     """Actions a staff member may see: leads every one; managers those they own or on cases they may see."""
 
-
     if permissions.is_lead(user):
         return Action.objects.all()
     if permissions.is_case_worker(user):
@@ -745,7 +744,6 @@ def action_list_open(*, user, mine: bool = False):
 
 def action_for_staff(*, user, action_id: int):
     """One action the user may see, or 404 (the same answer as for an action that does not exist)."""
-
 
     try:
         return actions_visible_to(user).get(pk=action_id)
