@@ -385,13 +385,16 @@ def dashboard_counts(*, user, today: date, horizon: date) -> dict[str, int]:
     """
     clocks = deadlines.COMPLAINT_CLOCKS
     open_cases = complaints_visible_to(user).filter(status__in=Complaint.OPEN_STATUSES).order_by()
+    # Counting "status" (never null) is counting rows, from a column of that index: counting "pk"
+    # made PostgreSQL read the cases themselves (3,600 table pages at 100,000 cases), and Django's
+    # Count("*") takes no filter.
     return open_cases.aggregate(
         **{
-            TAB_ALL: Count("pk"),
-            TAB_MINE: Count("pk", filter=Q(assignee=user)),
-            TAB_UNASSIGNED: Count("pk", filter=Q(assignee__isnull=True)),
-            TAB_DUE_SOON: Count("pk", filter=deadlines.due_q(clocks, gte=today, lte=horizon)),
-            TAB_OVERDUE: Count("pk", filter=deadlines.due_q(clocks, lt=today)),
+            TAB_ALL: Count("status"),
+            TAB_MINE: Count("status", filter=Q(assignee=user)),
+            TAB_UNASSIGNED: Count("status", filter=Q(assignee__isnull=True)),
+            TAB_DUE_SOON: Count("status", filter=deadlines.due_q(clocks, gte=today, lte=horizon)),
+            TAB_OVERDUE: Count("status", filter=deadlines.due_q(clocks, lt=today)),
         }
     )
 
