@@ -158,6 +158,20 @@ class DashboardRow:
     assignee_label: str = ""
     category_name: str = ""
 
+    # The two dates are written here, not by the template's date filter: it cost 40 microseconds a
+    # date, two a row (2 ms a page of 25, 8 ms at 100 rows); strftime says the same in English.
+    @property
+    def received_label(self) -> str:
+        """When the case was received, London time: ``Tue 1 Dec 2026, 10:00``."""
+        local = self.received_at.astimezone(business_days.LONDON)
+        return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+
+    @property
+    def due_label(self) -> str:
+        """The running deadline: ``Tue 15 Dec 2026`` ("" when none runs)."""
+        due = self.current_due
+        return f"{due:%a} {due.day} {due:%b %Y}" if due else ""
+
     @property
     def status_label(self) -> str:
         return _STATUS_LABELS.get(self.status, self.status)

@@ -8,6 +8,8 @@ filter value is reported next to its field and left out; the rest still applies.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django import forms
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -18,6 +20,18 @@ from cases import permissions, selectors
 from cases.models import Complaint
 
 LOG_PERMISSION = "cases.log_complaint"
+
+
+@dataclass(frozen=True)
+class FilterMenu:
+    """One filter of the panel as templates/staff/dashboard.html draws it."""
+
+    name: str
+    id: str
+    label: str
+    value: str
+    errors: list
+    options: list[tuple[str, str, bool]] | None  # (value, label, chosen); None: a date box
 
 
 class DashboardFilterForm(forms.Form):
@@ -110,22 +124,17 @@ class DashboardFilterForm(forms.Form):
             page=data.get("page") or 1,
         )
 
-    def filter_fields(self) -> list:
-        """The filter panel's fields (the filters, then the order and page size), as Django draws them.
-
-        Call after ``filters()``: a field with an error is marked (``is-invalid``) and points at its message.
-        """
-        fields = []
+    def menus(self) -> list[FilterMenu]:
+        """The filter panel: each filter with its current value, its error and (a menu) its options."""
+        menus = []
         for name in (*self.FILTER_FIELDS, "sort", "per_page"):
-            widget = self.fields[name].widget
-            kind = "form-select form-select-sm" if isinstance(widget, forms.Select) else "form-control form-control-sm"
             bound = self[name]
-            if bound.errors:
-                widget.attrs.update({"class": f"{kind} is-invalid", "aria-describedby": f"{bound.auto_id}-error"})
-            else:
-                widget.attrs["class"] = kind
-            fields.append(bound)
-        return fields
+            value = bound.value()
+            current = "" if value is None else str(value)
+            choices = getattr(bound.field, "choices", None)
+            options = None if choices is None else [(str(key), label, str(key) == current) for key, label in choices]
+            menus.append(FilterMenu(name, bound.id_for_label, bound.label, current, bound.errors, options))
+        return menus
 
     @property
     def visible_errors(self) -> list[str]:

@@ -637,7 +637,7 @@ def test_postgres_tab_counts_are_read_from_the_open_cases_index_alone(crowd):
     assert "Index Only Scan using complaint_open_counts" in plan
 
 
-# --- the filter panel (Django's own widgets) ---------------------------------------------------
+# --- the filter panel -------------------------------------------------------------------------
 
 
 def test_filter_menus_show_the_chosen_values_escaped_and_each_error_by_its_field(client, world):
@@ -649,12 +649,13 @@ def test_filter_menus_show_the_chosen_values_escaped_and_each_error_by_its_field
     assert '<option value="" selected>Open (default)</option>' in page
     assert '<option value="due" selected>Due date (soonest first)</option>' in page  # the defaults show chosen
     assert '<option value="25" selected>25</option>' in page
-    assert (
-        '<input type="date" name="received_from" value="not a date" class="form-control form-control-sm is-invalid"'
-        ' aria-describedby="id_received_from-error" aria-invalid="true" id="id_received_from">'
-    ) in page
+    assert re.search(
+        r'<input type="date" name="received_from" id="id_received_from" value="not a date"'
+        r' class="form-control form-control-sm is-invalid" aria-describedby="id_received_from-error">',
+        page,
+    )
     assert '<div class="invalid-feedback d-block" id="id_received_from-error">Enter a valid date.</div>' in page
-    assert '<input type="date" name="due_before" class="form-control form-control-sm" id="id_due_before">' in page
+    assert 'id="id_due_before" value="" class="form-control form-control-sm">' in page  # no error, no mark
     assert '<label class="form-label small fw-semibold mb-1" for="id_assignee">Assigned to</label>' in page
 
 
