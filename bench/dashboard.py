@@ -2,6 +2,7 @@
 
 Usage:
     .venv/bin/python bench/dashboard.py [N] [--open 5000] [--requests 200] [--workers 2] [--keep] [--reuse]
+                                        [--before DIR]
 
 What it does:
   1. creates a scratch PostgreSQL database (jpdit_bench_dash), migrates it (with the
@@ -30,6 +31,16 @@ no more than 20% slower at 1,000,000.
 ``--keep`` keeps the database afterwards (jpdit_bench_dash for 100,000, jpdit_bench_dash_N
 for other sizes, so both can be kept); ``--reuse`` uses a kept one (when it holds N
 complaints), migrated to the current schema, to measure again without seeding again.
+
+``--before DIR`` measures a change: DIR is a checkout of the code before it (``git worktree
+add DIR <commit>``). That code seeds <database>_before (Redis 6 and 7); this checkout's database
+is a copy of it (CREATE DATABASE ... TEMPLATE), migrated forward, so both serve the same rows.
+Both run under gunicorn at once and every round requests each page from one then the other
+(alternating which goes first), so background load falls on both alike. It prints both tables,
+the medians side by side, and whether each page's HTML is the same in both (CSRF tokens
+blanked; "whitespace only" when the only difference is the length of runs of spaces and newlines).
+``--database NAME`` names the database(s) otherwise; ``--seeded NAME`` starts from copies of a
+database already seeded with N complaints instead of seeding (each copy migrated by its code).
 """
 
 from __future__ import annotations
@@ -86,21 +97,24 @@ def database_name(count: int) -> str:
     return "jpdit_bench_dash" if count == 100_000 else f"jpdit_bench_dash_{count}"
 
 
-def environment_for(scratch: Path) -> dict[str, str]:
+def environment_for(
+    scratch: Path, database: str | None = None, cache_db: int = CACHE_DB, broker_db: int = BROKER_DB
+) -> dict[str, str]:
     environment = production_environment(scratch)
     environment.update(
-        DATABASE_URL=f"{PG}/{BENCH_DB}",
-        CELERY_BROKER_URL=f"{REDIS}/{BROKER_DB}",
-        CACHE_URL=f"{REDIS}/{CACHE_DB}",
+        DATABASE_URL=f"{PG}/{database or BENCH_DB}",
+        CELERY_BROKER_URL=f"{REDIS}/{broker_db}",
+        CACHE_URL=f"{REDIS}/{cache_db}",
     )
     return environment
 
 
-def complaints_in_database() -> int | None:
-    if not psql(f"SELECT 1 FROM pg_database WHERE datname = '{BENCH_DB}'"):  # noqa: S608 - a constant
+def complaints_in_database(database: str | None = None) -> int | None:
+    database = database or BENCH_DB
+    if not psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'"):  # noqa: S608 - a constant
         return None
     try:
-        return psql("SELECT count(*) FROM cases_complaint", BENCH_DB)[0][0]
+        return psql("SELECT count(*) FROM cases_complaint", database)[0][0]
     except Exception:  # noqa: BLE001 - a half-made database: start again
         return None
 
@@ -156,40 +170,45 @@ KNOWN_CLIENT = (
 )
 
 
-def build_database(environment: dict[str, str], count: int, open_cases: int) -> None:
-    psql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-    psql(f"CREATE DATABASE {BENCH_DB}")
-    print("Migrating the scratch database...", flush=True)
-    manage(environment, "migrate", "--noinput", "-v", "0")
-    manage(environment, "seed_demo", "--force", "-v", "0")
-    manage(environment, "shell", "-c", MAKE_MANAGERS)
+def build_database(
+    environment: dict[str, str], count: int, open_cases: int, database: str | None = None, code: Path = ROOT
+) -> None:
+    """Seed a scratch database with the checkout ``code`` (this one, or the older one compared with)."""
+    database = database or BENCH_DB
+    psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    psql(f"CREATE DATABASE {database}")
+    print(f"Migrating the scratch database {database}...", flush=True)
+    manage(environment, "migrate", "--noinput", "-v", "0", code=code)
+    manage(environment, "seed_demo", "--force", "-v", "0", code=code)
+    manage(environment, "shell", "-c", MAKE_MANAGERS, code=code)
     share = min(1.0, open_cases / count)
     print(f"Seeding {count:,} complaints ({share:.3%} open, about {open_cases:,})...", flush=True)
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "manage.py", "seed_complaints", str(count), "--open-share", str(share)],
-        cwd=ROOT,
+        cwd=code,
         env=environment,
         check=True,
         stdout=subprocess.DEVNULL,
     )
     print(f"  seeded in {time.perf_counter() - started:.0f} s; VACUUM ANALYZE...", flush=True)
-    psql(KNOWN_CLIENT, BENCH_DB)
-    psql("VACUUM ANALYZE", BENCH_DB)
+    psql(KNOWN_CLIENT, database)
+    psql("VACUUM ANALYZE", database)
 
 
-def sample_data() -> dict[str, str]:
+def sample_data(database: str | None = None) -> dict[str, str]:
     """Real values from the seeded data to search for (and a mistyped reference)."""
+    database = database or BENCH_DB
     reference, email, org = psql(
         "SELECT reference, email, organisation FROM cases_complaint WHERE status = 'investigating' "
         "ORDER BY id DESC LIMIT 1",
-        BENCH_DB,
+        database,
     )[0]
-    category = psql("SELECT id FROM cases_category WHERE name = 'Billing'", BENCH_DB)[0][0]
+    category = psql("SELECT id FROM cases_category WHERE name = 'Billing'", database)[0][0]
     manager_case = psql(
         "SELECT c.reference FROM cases_complaint c JOIN auth_user u ON u.id = c.assignee_id "
         "WHERE u.username = 'manager' AND c.status = 'investigating' ORDER BY c.id DESC LIMIT 1",
-        BENCH_DB,
+        database,
     )[0][0]
     # One slip: two neighbouring digits of the sequence swapped (they differ, or the slip would not show).
     digits = reference.split("-")[2]
@@ -276,6 +295,7 @@ class Page:
     latencies: list[float] = field(default_factory=list)
     failures: int = 0
     rows: int = 0
+    text: str = ""  # the last answer (compared between the two versions of the code)
     cpu: dict[str, float] = field(default_factory=dict)  # ms per request: gunicorn, PostgreSQL
 
     def hit(self, anonymous: http.client.HTTPConnection) -> None:
@@ -287,7 +307,7 @@ class Page:
         else:
             response, content = self.browser.request("GET", self.path)
         self.latencies.append(time.perf_counter() - started)
-        text = content.decode()
+        text = self.text = content.decode()
         if response.status != self.status or self.expect not in text:
             self.failures += 1
         self.rows = len(REFERENCE_LINK.findall(text))
@@ -358,7 +378,7 @@ def pages(lead: Browser, manager: Browser, sample: dict[str, str]) -> list[Page]
     ]
 
 
-def measure_cpu(port: int, all_pages: list[Page], rounds: int) -> None:
+def measure_cpu(port: int, all_pages: list[Page], rounds: int, database: str | None = None) -> None:
     """CPU per request of each page, in gunicorn and in PostgreSQL (this database's connections).
 
     Requests one page ``rounds`` times in a row and reads the CPU the server's processes
@@ -368,10 +388,10 @@ def measure_cpu(port: int, all_pages: list[Page], rounds: int) -> None:
     anonymous = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     for page in all_pages:
         kept = len(page.latencies)
-        before = cpu_seconds(port, BENCH_DB, by_process=True)
+        before = cpu_seconds(port, database or BENCH_DB, by_process=True)
         for _ in range(rounds):
             page.hit(anonymous)
-        after = cpu_seconds(port, BENCH_DB, by_process=True)
+        after = cpu_seconds(port, database or BENCH_DB, by_process=True)
         del page.latencies[kept:]
         # Per process: a database connection closed meanwhile (CONN_MAX_AGE) must not subtract
         # its whole life from the total; its last moments are lost instead (a few ms a minute).
@@ -382,85 +402,117 @@ def measure_cpu(port: int, all_pages: list[Page], rounds: int) -> None:
         page.cpu = {part: seconds / rounds * 1000 for part, seconds in used.items()}
 
 
-def measure(port: int, all_pages: list[Page], rounds: int, warmup: int) -> float:
-    anonymous = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+# --- the servers -----------------------------------------------------------------------------------
+
+# The Redis databases (cache, broker) of the version compared with (--before).
+BEFORE_REDIS = (6, 7)
+CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+(")')
+WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass
+class Server:
+    """One version of the code, served by gunicorn on a database of its own."""
+
+    label: str  # "after" or "before" when two are compared, else ""
+    code: Path
+    database: str
+    cache_db: int
+    broker_db: int
+    environment: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen | None = None
+    pages: list[Page] = field(default_factory=list)
+    anonymous: http.client.HTTPConnection | None = None
+
+    @property
+    def commit(self) -> str:
+        found = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=self.code, capture_output=True, text=True, check=False
+        )
+        return found.stdout.strip() or "unknown commit"
+
+    def start(self, workers: int) -> None:
+        self.port = free_port()
+        self.process = start_gunicorn(self.environment, self.port, workers, None, code=self.code)
+        self.anonymous = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+def holds(database: str, count: int) -> bool:
+    """Does ``database`` hold the ``count`` seeded complaints (and seed_demo's few)?"""
+    kept = complaints_in_database(database)
+    return kept is not None and 0 <= kept - count < 10
+
+
+def copy_database(source: str, server: Server) -> None:
+    """``server``'s database as a copy of ``source`` (CREATE DATABASE ... TEMPLATE), migrated by its own code."""
+    print(f"Copying {source} to {server.database} and migrating it with {server.code}...", flush=True)
+    psql(f"DROP DATABASE IF EXISTS {server.database} WITH (FORCE)")
+    psql(f"CREATE DATABASE {server.database} TEMPLATE {source}")
+    manage(server.environment, "migrate", "--noinput", "-v", "0", code=server.code)
+    psql("VACUUM ANALYZE", server.database)
+
+
+def prepare(servers: list[Server], count: int, open_cases: int, reuse: bool, seeded: str | None) -> None:
+    """Seed, copy or reuse the databases, then what each server needs (static files, authenticators).
+
+    Compared versions serve the same rows: the later one's database is a copy of the earlier
+    one's, migrated forward by its own code, as production would be; with ``seeded``, each is a
+    copy of that already seeded database.
+    """
+    first = servers[-1]  # the earlier version when two are compared, else the only one
+    fresh = True
+    if reuse and holds(first.database, count):
+        print(f"Reusing {first.database} with {count:,} complaints (migrating it to its code's schema).")
+        manage(first.environment, "migrate", "--noinput", "-v", "0", code=first.code)
+        fresh = False
+    elif seeded:
+        copy_database(seeded, first)
+    else:
+        build_database(first.environment, count, open_cases, first.database, first.code)
+    if len(servers) == 2:
+        later = servers[0]
+        if reuse and not fresh and holds(later.database, count):
+            print(f"Reusing {later.database} (migrating it to its code's schema).")
+            manage(later.environment, "migrate", "--noinput", "-v", "0", code=later.code)
+        else:
+            copy_database(seeded or first.database, later)
+    for server in servers:
+        manage(server.environment, "collectstatic", "--noinput", "-v", "0", code=server.code)
+        manage(server.environment, "shell", "-c", MAKE_DEVICES, code=server.code)
+
+
+def measure_together(servers: list[Server], rounds: int, warmup: int) -> float:
+    """Every page of every server in turn, one request at a time; the servers' order alternates each round."""
     for _ in range(warmup):
-        for page in all_pages:
-            page.hit(anonymous)
-    for page in all_pages:
-        page.latencies.clear()
-        page.failures = 0
+        for server in servers:
+            for page in server.pages:
+                page.hit(server.anonymous)
+    for server in servers:
+        for page in server.pages:
+            page.latencies.clear()
+            page.failures = 0
     started = time.perf_counter()
-    for _ in range(rounds):
-        for page in all_pages:
-            page.hit(anonymous)
+    for number in range(rounds):
+        order = servers if number % 2 == 0 else servers[::-1]
+        for index in range(len(servers[0].pages)):
+            for server in order:
+                server.pages[index].hit(server.anonymous)
     return time.perf_counter() - started
 
 
-# --- main ----------------------------------------------------------------------------------------
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("count", type=int, nargs="?", default=100_000, help="complaints to seed (100000)")
-    parser.add_argument("--open", type=int, default=5000, help="open complaints among them (5000)")
-    parser.add_argument("--requests", type=int, default=200, help="requests per page (200)")
-    parser.add_argument("--warmup", type=int, default=10, help="warm-up rounds (10)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
-    parser.add_argument("--cpu-rounds", type=int, default=50, help="requests per page for CPU figures (50; 0: none)")
-    parser.add_argument("--keep", action="store_true", help="keep the database (jpdit_bench_dash[_N]) afterwards")
-    parser.add_argument("--reuse", action="store_true", help="reuse a kept database holding COUNT complaints")
-    args = parser.parse_args()
-
-    global BENCH_DB  # the helpers above read it: set once, before any of them runs
-    BENCH_DB = database_name(args.count)
-    check_services()
-    scratch = Path(tempfile.mkdtemp(prefix="jpdit-bench-dash-"))
-    environment = environment_for(scratch)
-    for db in (BROKER_DB, CACHE_DB):
-        redis_db(db).flushdb()
-    # seed_demo files a few complaints of its own (a demo complaint, a demo appeal) besides the N seeded.
-    kept = complaints_in_database()
-    if args.reuse and kept is not None and 0 <= kept - args.count < 10:
-        print(f"Reusing {BENCH_DB} with {args.count:,} complaints (migrating it to the current schema).")
-        manage(environment, "migrate", "--noinput", "-v", "0")
-    else:
-        build_database(environment, args.count, args.open)
-    manage(environment, "collectstatic", "--noinput", "-v", "0")
-    manage(environment, "shell", "-c", MAKE_DEVICES)
-    open_now = psql(
-        "SELECT count(*) FROM cases_complaint WHERE status IN ('received','acknowledged','investigating',"
-        "'awaiting_client')",
-        BENCH_DB,
-    )[0][0]
-    sample = sample_data()
-    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-
-    port = free_port()
-    server = start_gunicorn(environment, port, args.workers, None)
-    try:
-        lead = Browser(port, *LEAD)
-        manager = Browser(port, *MANAGER)
-        all_pages = pages(lead, manager, sample)
-        wall = measure(port, all_pages, args.requests, args.warmup)
-        if args.cpu_rounds:
-            measure_cpu(port, all_pages, args.cpu_rounds)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-    trivial = all_pages[0]
-    print()
-    print(
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, load average before {load_before:.2f}. "
-        f"{args.count:,} complaints ({open_now:,} open); gunicorn {args.workers} sync workers, "
-        f"DJANGO_ENV=production, PostgreSQL; {args.requests} requests per page, round-robin, one at a time "
-        f"({wall:.0f} s)."
-    )
+def report(server: Server) -> list[str]:
+    """Print the server's table; return the pages that missed a target."""
+    trivial = server.pages[0]
     header = f"{'page':<38} {'median':>8} {'p95':>8} {'max':>8} {'x trivial':>9} {'rows':>5}"
     print(header + f" {'CPU ms: web':>12} {'db':>5}")
     missed = []
-    for page in all_pages:
+    for page in server.pages:
         ratio = page.median / trivial.median
         print(
             f"{page.name:<38} {page.median:6.1f}ms {page.percentile(95):6.1f}ms {max(page.latencies) * 1000:6.1f}ms"
@@ -485,11 +537,113 @@ def main() -> int:
             f"targets met: every dashboard page's median <= 10 x trivial ({10 * trivial.median:.1f} ms) "
             "and p95 <= 40 ms, the case page's median <= 25 ms, every answer right"
         )
+    return missed
+
+
+def compare(after: Server, before: Server) -> None:
+    """Medians side by side, and whether each page's HTML is the same (CSRF tokens blanked)."""
+    print(f"{'page':<38} {'before':>8} {'after':>8} {'change':>7} {'x trivial: before':>18} {'after':>6}  HTML")
+    same = spacing = 0
+    for old, new in zip(before.pages, after.pages, strict=True):
+        old_text, new_text = (CSRF_VALUE.sub(r"\1-\2", page.text) for page in (old, new))
+        if old_text == new_text:
+            html, same = "same", same + 1
+        elif WHITESPACE.sub(" ", old_text) == WHITESPACE.sub(" ", new_text):
+            html, spacing = "whitespace only", spacing + 1
+        else:
+            html = "DIFFERENT"
+        print(
+            f"{new.name:<38} {old.median:6.1f}ms {new.median:6.1f}ms {100 * (new.median / old.median - 1):+6.0f}%"
+            f" {old.median / before.pages[0].median:17.1f}x {new.median / after.pages[0].median:5.1f}x  {html}"
+        )
+    print(f"HTML: {same} pages byte-identical, {spacing} differ in whitespace only (CSRF tokens blanked)")
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("count", type=int, nargs="?", default=100_000, help="complaints to seed (100000)")
+    parser.add_argument("--open", type=int, default=5000, help="open complaints among them (5000)")
+    parser.add_argument("--requests", type=int, default=200, help="requests per page (200)")
+    parser.add_argument("--warmup", type=int, default=10, help="warm-up rounds (10)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    parser.add_argument("--cpu-rounds", type=int, default=50, help="requests per page for CPU figures (50; 0: none)")
+    parser.add_argument("--keep", action="store_true", help="keep the database (jpdit_bench_dash[_N]) afterwards")
+    parser.add_argument("--reuse", action="store_true", help="reuse a kept database holding COUNT complaints")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="DIR",
+        help="a checkout of the code before a change (git worktree add DIR <commit>): served beside this one, "
+        "on a copy of the same data, and measured in the same rounds",
+    )
+    parser.add_argument("--database", help="the database's name (jpdit_bench_dash[_N]; with --before, NAME_before too)")
+    parser.add_argument(
+        "--seeded", metavar="NAME", help="start from a copy of this database, already seeded with COUNT complaints"
+    )
+    args = parser.parse_args()
+
+    global BENCH_DB  # the helpers above read it: set once, before any of them runs
+    BENCH_DB = args.database or database_name(args.count)
+    check_services()
+    servers = [Server("after" if args.before else "", ROOT, BENCH_DB, CACHE_DB, BROKER_DB)]
+    if args.before:
+        servers.append(Server("before", args.before.resolve(), f"{BENCH_DB}_before", *BEFORE_REDIS))
+    scratch = Path(tempfile.mkdtemp(prefix="jpdit-bench-dash-"))
+    for server in servers:
+        server.environment = environment_for(
+            scratch / (server.label or "code"), server.database, server.cache_db, server.broker_db
+        )
+        for db in (server.cache_db, server.broker_db):
+            redis_db(db).flushdb()
+    prepare(servers, args.count, args.open, args.reuse, args.seeded)
+    open_now = psql(
+        "SELECT count(*) FROM cases_complaint WHERE status IN ('received','acknowledged','investigating',"
+        "'awaiting_client')",
+        BENCH_DB,
+    )[0][0]
+    sample = sample_data()
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+    try:
+        for server in servers:
+            server.start(args.workers)
+            server.pages = pages(Browser(server.port, *LEAD), Browser(server.port, *MANAGER), sample)
+        wall = measure_together(servers, args.requests, args.warmup)
+        if args.cpu_rounds:
+            for server in servers:
+                measure_cpu(server.port, server.pages, args.cpu_rounds, server.database)
+    finally:
+        for server in servers:
+            server.stop()
+
+    print()
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, load average before {load_before:.2f}. "
+        f"{args.count:,} complaints ({open_now:,} open); gunicorn {args.workers} sync workers, "
+        f"DJANGO_ENV=production, PostgreSQL; {args.requests} requests per page, round-robin, one at a time "
+        f"({wall:.0f} s)."
+    )
+    missed: list[str] = []
+    for server in servers:
+        print()
+        if server.label:
+            print(f"{server.label.upper()}: {server.code} at {server.commit}, database {server.database}")
+        found = report(server)
+        if server is servers[0]:  # the exit status is this checkout's
+            missed = found
+    if len(servers) == 2:
+        print()
+        compare(*servers)
 
     if not args.keep:
-        psql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-    for db in (BROKER_DB, CACHE_DB):
-        redis_db(db).flushdb()
+        for server in servers:
+            psql(f"DROP DATABASE IF EXISTS {server.database} WITH (FORCE)")
+    for server in servers:
+        for db in (server.cache_db, server.broker_db):
+            redis_db(db).flushdb()
     shutil.rmtree(scratch, ignore_errors=True)
     return 1 if missed else 0
 

@@ -3,6 +3,7 @@
 Usage:
     .venv/bin/python bench/intake_load.py [--workers 2] [--sequential 300] [--concurrent 1000]
                                           [--clients 10 20] [--rate 150] [--profile 300] [--keep]
+                                          [--code DIR] [--database NAME] [--redis-dbs CACHE BROKER]
 
 What it does:
   1. creates a scratch PostgreSQL database (jpdit_bench; dropped afterwards unless --keep)
@@ -27,6 +28,10 @@ What it does:
      database holds exactly one complaint, one 'submitted' event and one outbox row per POST;
   5. with --profile N: N more POSTs inside one process under cProfile (CPU time), to show
      where the application's time goes.
+
+``--code DIR`` serves another checkout (a git worktree of an older commit) with the same load,
+to measure before and after a change; ``--database`` and ``--redis-dbs`` choose other scratch
+databases than jpdit_bench and Redis 13 and 14.
 
 Targets on the reference machine (2 cores): median <= 15 ms sequential; p95 <= 40 ms and
 >= 150 requests/s with 20 concurrent clients.
@@ -129,16 +134,19 @@ def production_environment(scratch: Path) -> dict[str, str]:
     }
 
 
-def manage(environment: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environment, check=True)
+def manage(environment: dict[str, str], *args: str, code: Path = ROOT) -> None:
+    """``manage.py`` of the checkout ``code`` (this one, or an older one to compare with)."""
+    subprocess.run([sys.executable, "manage.py", *args], cwd=code, env=environment, check=True)
 
 
-def start_gunicorn(environment: dict[str, str], port: int, workers: int, config: str | None) -> subprocess.Popen:
+def start_gunicorn(
+    environment: dict[str, str], port: int, workers: int, config: str | None, code: Path = ROOT
+) -> subprocess.Popen:
     command = [sys.executable, "-m", "gunicorn", "jpdit_complaints.wsgi", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", str(workers), "--worker-class", "sync", "--backlog", "256", "--log-level", "warning"]
     if config:
         command += ["--config", config]
-    server = subprocess.Popen(command, cwd=ROOT, env=environment)
+    server = subprocess.Popen(command, cwd=code, env=environment)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -372,7 +380,7 @@ def profile_child(count: int) -> None:
     import cProfile
     import pstats
 
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, os.environ.get("JPDIT_BENCH_CODE", str(ROOT)))
     from jpdit_complaints.environment import use_default_settings
 
     use_default_settings()
@@ -438,15 +446,25 @@ def profile_child(count: int) -> None:
         print(f"  {100 * cumulative / total:5.1f}%  {label}")
 
 
-def run_profile(environment: dict[str, str], count: int) -> None:
+def run_profile(environment: dict[str, str], count: int, code: Path = ROOT) -> None:
     print()
-    subprocess.run([sys.executable, __file__, PROFILE_CHILD, str(count)], cwd=ROOT, env=environment, check=True)
+    environment = {**environment, "JPDIT_BENCH_CODE": str(code)}
+    subprocess.run([sys.executable, __file__, PROFILE_CHILD, str(count)], cwd=code, env=environment, check=True)
+
+
+def git_commit(code: Path) -> str:
+    """The commit a checkout is at (short), for the figures' heading."""
+    found = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=code, capture_output=True, text=True, check=False
+    )
+    return found.stdout.strip() or "unknown commit"
 
 
 # --- main --------------------------------------------------------------------------------------
 
 
 def main() -> int:
+    global BENCH_DB, CACHE_DB, BROKER_DB  # read by the helpers above: set once, before any of them runs
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
     parser.add_argument("--sequential", type=int, default=300, help="POSTs by one client (default 300)")
@@ -457,9 +475,24 @@ def main() -> int:
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="profile N POSTs in-process afterwards")
     parser.add_argument("--keep", action="store_true", help="keep the jpdit_bench database afterwards")
     parser.add_argument(
+        "--code", type=Path, default=ROOT, help="the checkout to serve (default: this one; an older one to compare)"
+    )
+    parser.add_argument("--database", default=BENCH_DB, help=f"the scratch database's name ({BENCH_DB})")
+    parser.add_argument(
+        "--redis-dbs",
+        type=int,
+        nargs=2,
+        default=[CACHE_DB, BROKER_DB],
+        metavar=("CACHE", "BROKER"),
+        help=f"the scratch Redis databases, flushed ({CACHE_DB} {BROKER_DB})",
+    )
+    parser.add_argument(
         "--gunicorn-config", metavar="PATH", help="for experiments: a gunicorn config file (e.g. a post_fork hook)"
     )
     args = parser.parse_args()
+    BENCH_DB = args.database
+    CACHE_DB, BROKER_DB = args.redis_dbs
+    code = args.code.resolve()
 
     check_services()
     if hasattr(os, "getloadavg") and os.getloadavg()[0] > 0.5:
@@ -471,12 +504,12 @@ def main() -> int:
     for db in (BROKER_DB, CACHE_DB):
         redis_db(db).flushdb()
     print("Migrating the scratch database and collecting static files...", flush=True)
-    manage(environment, "migrate", "--noinput", "-v", "0")
-    manage(environment, "collectstatic", "--noinput", "-v", "0")
+    manage(environment, "migrate", "--noinput", "-v", "0", code=code)
+    manage(environment, "collectstatic", "--noinput", "-v", "0", code=code)
 
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     port = free_port()
-    server = start_gunicorn(environment, port, args.workers, args.gunicorn_config)
+    server = start_gunicorn(environment, port, args.workers, args.gunicorn_config, code=code)
     most = max(args.clients)
     try:
         warm = run_phase(port, "warm-up", min(args.workers, 4), args.warmup, 1000)
@@ -504,7 +537,8 @@ def main() -> int:
     print()
     print(
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, load average before {load_before:.2f}. "
-        f"gunicorn {args.workers} sync workers, DJANGO_ENV=production, PostgreSQL, Redis broker and cache"
+        f"gunicorn {args.workers} sync workers, DJANGO_ENV=production, PostgreSQL, Redis broker and cache; "
+        f"code: {code} ({git_commit(code)})"
     )
     for phase in phases:
         print(phase.line())
@@ -538,7 +572,7 @@ def main() -> int:
     )
 
     if args.profile:
-        run_profile(environment, args.profile)
+        run_profile(environment, args.profile, code)
 
     if not args.keep:
         psql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")

@@ -89,8 +89,11 @@ class AssignForm(CaseActionForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["assignee"]
-        # Checked against the database when sent; shown from the cached menus (selectors.staff_menus).
-        field.queryset = permissions.assignable_users()
+        if self.is_bound:
+            # What is sent is checked against the database. Only a sent form needs the query (building
+            # it costs more than drawing the whole menu), and setting it resets the menu: set first.
+            field.queryset = permissions.assignable_users()
+        # Shown from the cached menus (selectors.staff_menus).
         field.widget.choices = [("", field.empty_label), *selectors.staff_menus()[1]]
 
     def initial_from(self, complaint) -> dict:

@@ -137,6 +137,10 @@ _ROW_COLUMNS = (
 _ASSIGNEE, _CATEGORY = _ROW_COLUMNS.index("assignee_id"), _ROW_COLUMNS.index("category_id")
 
 
+_STATUS_LABELS = dict(Complaint.Status.choices)
+_CHANNEL_LABELS = dict(Complaint.Channel.choices)
+
+
 @dataclass(frozen=True, slots=True)
 class DashboardRow:
     """One case as a dashboard row shows it."""
@@ -153,6 +157,39 @@ class DashboardRow:
     category_id: int | None
     assignee_label: str = ""
     category_name: str = ""
+
+    # The two dates are written here, not by the template's date filter: it cost 40 microseconds a
+    # date, two a row (2 ms a page of 25, 8 ms at 100 rows); strftime says the same in English.
+    @property
+    def received_label(self) -> str:
+        """When the case was received, London time: ``Tue 1 Dec 2026, 10:00``."""
+        local = self.received_at.astimezone(business_days.LONDON)
+        return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+
+    @property
+    def due_label(self) -> str:
+        """The running deadline: ``Tue 15 Dec 2026`` ("" when none runs)."""
+        due = self.current_due
+        return f"{due:%a} {due.day} {due:%b %Y}" if due else ""
+
+    @property
+    def status_label(self) -> str:
+        return _STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def channel_label(self) -> str:
+        return _CHANNEL_LABELS.get(self.channel, "")
+
+    @property
+    def running_deadline(self) -> str:
+        """Which promise's clock runs (``cases.deadlines.Deadline``), or "" when none does."""
+        clock = deadlines.running_clock(deadlines.COMPLAINT_CLOCKS, self.status)
+        return clock.deadline if clock is not None else ""
+
+    @property
+    def promise_owed(self) -> bool:
+        """Is a promise owed in this state? Without a running deadline, its clock is stopped (awaiting the client)."""
+        return deadlines.owed_clock(deadlines.COMPLAINT_CLOCKS, self.status) is not None
 
 
 _REFERENCE_SHAPE = re.compile(rf"^{references.PREFIX}-?(\d{{4}})-?(\d{{{references.SEQUENCE_WIDTH},}})-?([A-Z])$")
@@ -362,13 +399,16 @@ def dashboard_counts(*, user, today: date, horizon: date) -> dict[str, int]:
     """
     clocks = deadlines.COMPLAINT_CLOCKS
     open_cases = complaints_visible_to(user).filter(status__in=Complaint.OPEN_STATUSES).order_by()
+    # Counting "status" (never null) is counting rows, from a column of that index: counting "pk"
+    # made PostgreSQL read the cases themselves (3,600 table pages at 100,000 cases), and Django's
+    # Count("*") takes no filter.
     return open_cases.aggregate(
         **{
-            TAB_ALL: Count("pk"),
-            TAB_MINE: Count("pk", filter=Q(assignee=user)),
-            TAB_UNASSIGNED: Count("pk", filter=Q(assignee__isnull=True)),
-            TAB_DUE_SOON: Count("pk", filter=deadlines.due_q(clocks, gte=today, lte=horizon)),
-            TAB_OVERDUE: Count("pk", filter=deadlines.due_q(clocks, lt=today)),
+            TAB_ALL: Count("status"),
+            TAB_MINE: Count("status", filter=Q(assignee=user)),
+            TAB_UNASSIGNED: Count("status", filter=Q(assignee__isnull=True)),
+            TAB_DUE_SOON: Count("status", filter=deadlines.due_q(clocks, gte=today, lte=horizon)),
+            TAB_OVERDUE: Count("status", filter=deadlines.due_q(clocks, lt=today)),
         }
     )
 

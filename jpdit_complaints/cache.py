@@ -14,32 +14,12 @@ import logging
 import time
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.core.cache.backends.redis import RedisCache
 
 logger = logging.getLogger(__name__)
 
 # Seconds to carry on without Redis after it failed, before trying it again.
 RETRY_AFTER = 5.0
-
-
-class _OneClientPerPool(RedisCacheClient):
-    """Django's Redis cache client, keeping one ``redis.Redis`` per connection pool.
-
-    Django builds a new ``redis.Redis`` around the pool for every cache call (~50 us each, two
-    or three per staff page: the session, the dashboard's menus). A ``redis.Redis`` is safe to
-    share between threads (the pool hands each command its own connection), so one per pool does.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._clients = {}
-
-    def get_client(self, key=None, *, write=False):
-        pool = self._get_connection_pool(write)
-        client = self._clients.get(id(pool))
-        if client is None:
-            client = self._clients[id(pool)] = self._client(connection_pool=pool)
-        return client
 
 
 class ResilientRedisCache(RedisCache):
@@ -49,7 +29,6 @@ class ResilientRedisCache(RedisCache):
         import redis
 
         super().__init__(server, params)
-        self._class = _OneClientPerPool
         self._failures = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
         self._down_until = 0.0
 

@@ -122,13 +122,3 @@ def test_a_hung_redis_costs_one_short_timeout_then_is_left_alone_for_a_while(
     monkeypatch.setattr(resilient.time, "monotonic", lambda: started + resilient.RETRY_AFTER + 60)
     assert cache.get("menus") is None
     assert attempts() == 2
-
-
-def test_each_connection_pool_keeps_one_redis_client_instead_of_one_per_call(cache_on):
-    cache = cache_on(f"redis://127.0.0.1:{closed_port()}/0")
-    client = cache._cache
-
-    first = client.get_client("menus")
-
-    assert client.get_client("session", write=True) is first
-    assert first.connection_pool is client._get_connection_pool(write=False)

@@ -64,30 +64,17 @@ Status = Complaint.Status
 WORK = permissions.WORK
 # Logging an appeal that came by letter (a page of the appeals app, linked from the case page).
 LOG_APPEAL = "appeals.log_appeal"
-FORMS: dict[str, type[CaseActionForm]] = {
-    form.prefix: form
-    for form in (
-        NoteForm,
-        AssignForm,
-        PickUpForm,
-        StartInvestigationForm,
-        CategoriseForm,
-        RequestInformationForm,
-        ExtendDeadlineForm,
-        RevokeLinksForm,
-    )
-}
-
-# Which flag of ``Allowed`` shows each form.
-ALLOWED_BY_PREFIX = {
-    "note": "note",
-    "assign": "assign",
-    "pickup": "pick_up",
-    "start": "start",
-    "categorise": "categorise",
-    "request": "request_information",
-    "extend": "extend",
-    "revoke": "revoke_links",
+# Each form of the page, by prefix, with the flag of ``Allowed`` that offers it: a form is built
+# only when the user may use it now.
+FORMS: dict[str, tuple[type[CaseActionForm], str]] = {
+    NoteForm.prefix: (NoteForm, "note"),
+    AssignForm.prefix: (AssignForm, "assign"),
+    PickUpForm.prefix: (PickUpForm, "pick_up"),
+    StartInvestigationForm.prefix: (StartInvestigationForm, "start"),
+    CategoriseForm.prefix: (CategoriseForm, "categorise"),
+    RequestInformationForm.prefix: (RequestInformationForm, "request_information"),
+    ExtendDeadlineForm.prefix: (ExtendDeadlineForm, "extend"),
+    RevokeLinksForm.prefix: (RevokeLinksForm, "revoke_links"),
 }
 
 
@@ -111,6 +98,10 @@ class Allowed:
     @property
     def any_change(self) -> bool:
         return any((self.assign, self.pick_up, self.start, self.request_information, self.outcome))
+
+    def offers(self, prefix: str) -> bool:
+        """Is the form with this prefix (``FORMS``) offered now?"""
+        return getattr(self, FORMS[prefix][1])
 
 
 def allowed_actions(user, complaint: Complaint) -> Allowed:
@@ -265,14 +256,15 @@ def _render(
     data = data if data is not None else _page_data(complaint)
     allowed = allowed_actions(request.user, complaint)
     initial = {"complaint": complaint, "latest_event_id": data["latest_event_id"]}
-    forms = {prefix: form_class(**initial) for prefix, form_class in FORMS.items()}
+    # Only the forms the user may use now (the template draws no other).
+    forms = {prefix: form_class(**initial) for prefix, (form_class, _flag) in FORMS.items() if allowed.offers(prefix)}
     refused = None
     if bound is not None:
         forms[bound.prefix] = bound
         if bound.errors:
             # The action may no longer be offered (the case moved on): the message then shows at the
             # top only, with what the user wrote, so that nothing typed is lost.
-            shown = getattr(allowed, ALLOWED_BY_PREFIX[bound.prefix])
+            shown = allowed.offers(bound.prefix)
             refused = {"form": bound, "shown": shown, "typed": [] if shown else _typed(bound)}
     context = {
         "complaint": complaint,

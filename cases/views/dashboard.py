@@ -8,11 +8,10 @@ filter value is reported next to its field and left out; the rest still applies.
 
 from __future__ import annotations
 
-from html import escape
+from dataclasses import dataclass
 
 from django import forms
 from django.shortcuts import render
-from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -23,14 +22,16 @@ from cases.models import Complaint
 LOG_PERMISSION = "cases.log_complaint"
 
 
-def _options(choices, current: str) -> str:
-    """The <option>s of a menu, the chosen one marked (every key and label escaped; marked safe)."""
-    markup = []
-    for key, label in choices:
-        value = str(key)
-        chosen = " selected" if value == current else ""
-        markup.append(f'<option value="{escape(value)}"{chosen}>{escape(str(label))}</option>')
-    return mark_safe("".join(markup))
+@dataclass(frozen=True)
+class FilterMenu:
+    """One filter of the panel as templates/staff/dashboard.html draws it."""
+
+    name: str
+    id: str
+    label: str
+    value: str
+    errors: list
+    options: list[tuple[str, str, bool]] | None  # (value, label, chosen); None: a date box
 
 
 class DashboardFilterForm(forms.Form):
@@ -68,9 +69,15 @@ class DashboardFilterForm(forms.Form):
 
     # Shown next to the search box, not in the filter panel.
     FILTER_FIELDS = ("state", "assignee", "channel", "category", "due_before", "received_from", "received_to")
+    # What the order and page-size menus show chosen when the address does not say.
+    DEFAULTS = {"sort": selectors.SORT_DUE, "per_page": str(selectors.DEFAULT_PAGE_SIZE)}
 
-    def __init__(self, *args, options: selectors.DashboardOptions, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data, *, options: selectors.DashboardOptions, **kwargs):
+        data = data.copy()
+        for name, value in self.DEFAULTS.items():
+            if not data.get(name):
+                data[name] = value
+        super().__init__(data, **kwargs)
         self.fields["state"].choices = [
             ("", "Open (default)"),
             (selectors.STATE_OPEN, "Open cases only"),
@@ -117,31 +124,16 @@ class DashboardFilterForm(forms.Form):
             page=data.get("page") or 1,
         )
 
-    def menus(self) -> list[dict]:
-        """Each filter as the template draws it: options with the chosen one marked (no per-option lookups)."""
+    def menus(self) -> list[FilterMenu]:
+        """The filter panel: each filter with its current value, its error and (a menu) its options."""
         menus = []
         for name in (*self.FILTER_FIELDS, "sort", "per_page"):
             bound = self[name]
             value = bound.value()
             current = "" if value is None else str(value)
-            if name == "sort":
-                current = current or selectors.SORT_DUE
-            if name == "per_page":
-                current = current or str(selectors.DEFAULT_PAGE_SIZE)
             choices = getattr(bound.field, "choices", None)
-            menus.append(
-                {
-                    "name": name,
-                    "id": bound.id_for_label,
-                    "label": bound.field.label,
-                    "errors": bound.errors,
-                    "value": current,
-                    # Drawn here in one go: a template loop over every option of every menu
-                    # cost more than the rest of the page (and format_html's checks of every
-                    # argument as much again): plain strings, each value escaped.
-                    "options": None if choices is None else _options(choices, current),
-                }
-            )
+            options = None if choices is None else [(str(key), label, str(key) == current) for key, label in choices]
+            menus.append(FilterMenu(name, bound.id_for_label, bound.label, current, bound.errors, options))
         return menus
 
     @property

@@ -90,8 +90,6 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "cases.context_processors.company",
             ],
-            # {% url %} remembers the addresses of pages named without arguments.
-            "builtins": ["cases.templatetags.cached_urls"],
         },
     },
 ]
