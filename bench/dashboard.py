@@ -10,8 +10,7 @@ What it does:
      (seed_demo: one lead, one manager...) and seven more managers, and seeds N
      complaints with ``seed_complaints`` (default 100,000). ``--open`` keeps the number
      of OPEN cases the same whatever N (default 5,000: ``--open-share`` = open / N), as
-     in a live system, where closed cases pile up but the open work does not (SPEC.md:
-     "work grows with the number of open cases, not all cases ever filed"); makes three
+     in a live system, where closed cases pile up but the open work does not); makes three
      of the manager's latest cases Priya Patel's (``KNOWN_CLIENT``: the manager's name
      search finds a client of theirs; the seeded names hold a few more, as chance gives);
      then VACUUM ANALYZE (what autovacuum would do after such a load);

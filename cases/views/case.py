@@ -18,8 +18,8 @@ anything the user may not see). Which buttons show is worked out from
 ``Complaint.TRANSITIONS`` and ``cases.permissions`` (``allowed_actions``), so
 what is shown is what the services allow.
 
-Not done here yet: an audit record of staff *viewing* a case (SPEC.md asks for
-every view in the audit trail; changes are already events on the timeline).
+Opening the page is recorded in the audit trail by ``audit.middleware`` (the case
+views' entries are in ``cases.audited``); changes are also events on the timeline.
 """
 
 from __future__ import annotations
