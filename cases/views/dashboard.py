@@ -163,6 +163,7 @@ def dashboard(request):
     form = DashboardFilterForm(request.GET, options=options)
     filters = form.filters()
     board = selectors.complaint_dashboard(user=user, filters=filters, options=options)
+    board = selectors.with_extras(board, user=user)
     context.update(
         form=form,
         filters=filters,
