@@ -171,6 +171,18 @@ class RevokeLinksForm(CaseActionForm):
     prefix = "revoke"
 
 
+class NotAComplaintForm(CaseActionForm):
+    """A complaints lead closes a case that is not a complaint (an enquiry, spam, a duplicate), with the reason."""
+
+    prefix = "not_complaint"
+    reason = _area(
+        "Why this is not a complaint",
+        rows=3,
+        required_message="Say why this is not a complaint (an enquiry, spam, a duplicate of ...).",
+        help_text="Kept on the case for the audit trail and left out of the complaint figures. The sender is not told.",
+    )
+
+
 class ClientReplyForm(DocumentsMixin, forms.Form):
     """The client answers our question: words, documents, or both."""
 

@@ -13,7 +13,7 @@ from django.db.models import Count, F, Q
 from django.http import Http404
 
 from accounts.access import is_case_staff
-from cases import business_days, dashboard_extras, deadlines, permissions, references, search, services
+from cases import business_days, deadlines, extensions, permissions, references, search, services
 from cases.access import complaints_visible_to
 from cases.deadlines import due_soon_horizon
 from cases.models import Action, Category, Complaint, ComplaintSearchToken
@@ -280,12 +280,12 @@ class Dashboard:
     today: date
     short_words: list[str]
     # What the apps above add (``with_extras``): their tabs, and their items due soon or overdue.
-    extras: list[dashboard_extras.Extra] = field(default_factory=list)
+    extras: list[extensions.Extra] = field(default_factory=list)
 
     count_cap = COUNT_CAP
 
     @property
-    def extra_items(self) -> list[tuple[dashboard_extras.Extra, list[dashboard_extras.ExtraItem], int]]:
+    def extra_items(self) -> list[tuple[extensions.Extra, list[extensions.ExtraItem], int]]:
         """For a deadline tab (not a search): each app's items in it, listed above the cases, and their number."""
         if self.searching or self.reference_search or self.tab not in (TAB_DUE_SOON, TAB_OVERDUE):
             return []
@@ -735,13 +735,13 @@ def complaint_dashboard(
 
 
 def with_extras(board: Dashboard, *, user) -> Dashboard:
-    """``board`` with what the apps above add for ``user`` (``cases.dashboard_extras``).
+    """``board`` with what the apps above add for ``user`` (``cases.extensions``).
 
     Their items due soon or overdue are counted in those tabs' badges (the work due, whatever
     it is) and listed above the cases there; their own tabs follow the cases' tabs. The counts
     of the cases themselves (the summary line, the pages) are left as they are.
     """
-    extras = dashboard_extras.extras_for(user=user, today=board.today, horizon=due_soon_horizon(board.today))
+    extras = extensions.extras_for(user=user, today=board.today, horizon=due_soon_horizon(board.today))
     if extras:
         added = {
             TAB_DUE_SOON: sum(extra.due_soon_count for extra in extras),

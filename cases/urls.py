@@ -30,6 +30,7 @@ staff_patterns = [
     path("complaints/<str:reference>/category/", case.categorise, name="case_categorise"),
     path("complaints/<str:reference>/extend/", case.extend_deadline, name="case_extend"),
     path("complaints/<str:reference>/revoke-links/", case.revoke_links, name="case_revoke_links"),
+    path("complaints/<str:reference>/not-a-complaint/", case.close_not_a_complaint, name="case_close_not_a_complaint"),
     path(
         "complaints/<str:reference>/request-information/",
         case.request_information,

@@ -10,8 +10,9 @@ class InboundConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, as Django requires: the module uses models, which exist only once the registry is ready.
         from audit import registry
-        from cases import dashboard_extras
+        from cases import extensions
         from inbound import audited, selectors
 
         registry.register("staff", audited.STAFF)
-        dashboard_extras.register(selectors.dashboard_extra)
+        extensions.register(selectors.dashboard_extra)
+        extensions.register_case_links(selectors.case_links)

@@ -8,9 +8,9 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 
-from cases.dashboard_extras import Extra, ExtraItem
+from cases.extensions import CaseLink, Extra, ExtraItem
 from inbound import parsing
-from inbound.models import InboundEmail
+from inbound.models import InboundEmail, Mailbox
 
 State = InboundEmail.State
 # The lists a lead can look at, and what each holds.
@@ -124,3 +124,23 @@ def dashboard_extra(*, user, today, horizon):
         if counts["overdue"]
         else [],
     )
+
+
+def case_links(*, user, complaint) -> list[CaseLink]:
+    """The case page's links to the emails the case came from or that joined it, for complaints leads."""
+    if not user.has_perm("inbound.handle_inboundemail"):
+        return []
+    found = InboundEmail.objects.filter(complaint=complaint).order_by("arrived_at", "pk")
+    outcomes = dict(InboundEmail.Outcome.choices)
+    mailboxes = dict(Mailbox.choices)
+    return [
+        CaseLink(
+            label=f"Email to {mailboxes[mailbox]}: {subject or '(no subject)'}",
+            url=reverse("staff:email", args=[pk]),
+            at=arrived_at,
+            note=outcomes.get(outcome, ""),
+        )
+        for pk, arrived_at, subject, outcome, mailbox in found.values_list(
+            "pk", "arrived_at", "subject", "outcome", "mailbox"
+        )
+    ]

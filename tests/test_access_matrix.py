@@ -130,6 +130,12 @@ def extend_data(world) -> dict:
     return {"extend-expected_revision": revision(world), "extend-new_date": new_date, "extend-reason": "Busy."}
 
 
+def not_a_complaint_data(world) -> dict:
+    """A revision already gone: a lead is let in (409, nothing changed, case A stays open for the rest of the
+    walk); anyone else is refused before the revision is read."""
+    return {"not_complaint-expected_revision": revision(world) + 1, "not_complaint-reason": "Spam."}
+
+
 def token_of(world, actor):
     """The token an actor puts in a client URL: their own case's link, or a forged one if they have none."""
     if actor == CLIENT:
@@ -203,6 +209,9 @@ MATRIX: dict[str, Rule] = {
         LEADS, shows_case=CASE_TEAM, post=True, key="reference", data=lambda world: extend_data(world)
     ),
     "staff:case_revoke_links": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
+    "staff:case_close_not_a_complaint": Rule(
+        LEADS, shows_case=CASE_TEAM, post=True, key="reference", data=lambda world: not_a_complaint_data(world)
+    ),
     "staff:case_request_information": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
     "staff:attachment_download": Rule(CASE_TEAM, shows_case=CASE_TEAM, key="reference"),
     "staff:complaint_logged": Rule(LEADS, shows_case=CASE_TEAM, key="reference"),

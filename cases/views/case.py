@@ -40,7 +40,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import forbidden, staff_required
-from cases import business_days, deadlines, permissions, services
+from cases import business_days, deadlines, extensions, permissions, services
 from cases.access import complaint_for_staff
 from cases.downloads import private_file_response
 from cases.forms_case import (
@@ -48,6 +48,7 @@ from cases.forms_case import (
     CaseActionForm,
     CategoriseForm,
     ExtendDeadlineForm,
+    NotAComplaintForm,
     NoteForm,
     PickUpForm,
     RequestInformationForm,
@@ -75,6 +76,7 @@ FORMS: dict[str, tuple[type[CaseActionForm], str]] = {
     RequestInformationForm.prefix: (RequestInformationForm, "request_information"),
     ExtendDeadlineForm.prefix: (ExtendDeadlineForm, "extend"),
     RevokeLinksForm.prefix: (RevokeLinksForm, "revoke_links"),
+    NotAComplaintForm.prefix: (NotAComplaintForm, "not_a_complaint"),
 }
 
 
@@ -94,6 +96,7 @@ class Allowed:
     outcome: bool = False
     extend: bool = False
     revoke_links: bool = False
+    not_a_complaint: bool = False
 
     @property
     def any_change(self) -> bool:
@@ -121,6 +124,8 @@ def allowed_actions(user, complaint: Complaint) -> Allowed:
         # The same rule as services.complaint_extend_deadline: a lead, before the owed due date passes.
         extend=lead and (owed_due(complaint) or date.min) >= business_days.london_today(),
         revoke_links=bool(complaint.email),
+        # The same rule as services.complaint_close_not_a_complaint: a lead, while the case is open.
+        not_a_complaint=lead and complaint.can_transition_to(Status.NOT_A_COMPLAINT),
     )
 
 
@@ -213,6 +218,11 @@ def _page_data(complaint: Complaint) -> dict:
         "letters": [f for f in files if f.is_letter],
         "requests": requests,
         "open_request": next((r for r in requests if r.answered_at is None), None),
+        # Each message is recorded with a CLIENT_WROTE entry (services.client_wrote_by_email): no query without one.
+        "client_messages": list(complaint.client_messages.all())
+        if any(event.kind == ComplaintEvent.Kind.CLIENT_WROTE for event in events)
+        else [],
+        "bounces": [event for event in events if event.kind == ComplaintEvent.Kind.EMAIL_BOUNCED],
     }
     # Actions exist only with an outcome; the Director's final decision may add more (``from_appeal``).
     actions = list(complaint.actions.select_related("owner")) if complaint.outcome else []
@@ -282,6 +292,8 @@ def _render(
         "outcome_days": settings.COMPLAINT_OUTCOME_DAYS,
         "appeal_decision_days": settings.APPEAL_DECISION_DAYS,
         "running_due": owed_due(complaint),
+        # What other apps hold about the case (the emails it came from...), for whoever may follow the links.
+        "case_links": extensions.case_links_for(user=request.user, complaint=complaint),
         "can_log_appeal": data["appeal"] is None
         and complaint.status in (Status.RESPONDED, Status.CLOSED)
         and request.user.has_perm(LOG_APPEAL),
@@ -505,6 +517,29 @@ def revoke_links(request, reference):
         RevokeLinksForm,
         perform,
         success="The client's secure links no longer work. An old link offers a fresh one, sent to the case's email.",
+    )
+
+
+@never_cache
+@require_POST
+@staff_required
+def close_not_a_complaint(request, reference):
+    """A complaints lead closes a case that is not a complaint: recorded, kept out of the figures, nobody emailed."""
+
+    def perform(complaint, data):
+        services.complaint_close_not_a_complaint(
+            actor=request.user,
+            complaint=complaint,
+            reason=data["reason"],
+            expected_revision=data["expected_revision"],
+        )
+
+    return _act(
+        request,
+        reference,
+        NotAComplaintForm,
+        perform,
+        success="Closed as not a complaint. It is left out of the complaint figures; the sender was not told.",
     )
 
 

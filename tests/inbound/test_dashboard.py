@@ -1,4 +1,4 @@
-"""The emails waiting for a complaints lead on the staff dashboard (cases.dashboard_extras, inbound.selectors)."""
+"""The emails waiting for a complaints lead on the staff dashboard (cases.extensions, inbound.selectors)."""
 
 from __future__ import annotations
 
