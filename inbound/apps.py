@@ -6,3 +6,10 @@ class InboundConfig(AppConfig):
 
     name = "inbound"
     verbose_name = "Email in"
+
+    def ready(self) -> None:
+        from anymail.signals import inbound as anymail_inbound
+
+        from inbound import webhooks
+
+        anymail_inbound.connect(webhooks.email_posted, dispatch_uid="inbound.webhooks.email_posted")
