@@ -146,12 +146,14 @@ def read_forever(reader: Reader, stop: threading.Event) -> None:
                 reader.read_new(stop)
                 failures = 0
                 reader.wait_for_mail(stop)
-            except Exception as error:  # noqa: BLE001 - whatever failed, the messages are still in the mailbox
+            except Exception as error:  # whatever failed, the messages are still in the mailbox
                 if stop.is_set():
                     break
                 failures += 1
                 wait = retry_wait(failures)
                 logger.warning("%s: %s; trying again in %.0f s", reader, type(error).__name__, wait)
+                # The whole story only when asked for (LOG_LEVEL=DEBUG): a database error may quote a message's values.
+                logger.debug("%s: the failure in full", reader, exc_info=True)
                 reader.close()
                 db.connection.close()  # a connection cut by a database restart is not reused
                 stop.wait(wait)
