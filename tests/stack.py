@@ -359,9 +359,9 @@ _collected_static: Path | None = None
 class Stack:
     """gunicorn, a Celery worker and one beat (and the mail reader), as docker-compose.yml runs them, on this machine.
 
-    ``pause_reader_after_store``: a file; the mail reader then runs as ``python -m tests.paused_reader``
-    (the same command, through tests/paused_reader.py), which stops for good after it stored its first
-    batch and before it moves it, writing the batch's UIDs to that file.
+    ``reader_pauses``: variables for tests/paused_reader.py; when given, the mail reader runs as
+    ``python -m tests.paused_reader read_mail`` (the same command, through it), which pauses where they
+    say: for good after its first batch is stored and before it is moved, or in the middle of a batch.
     """
 
     folder: Path
@@ -375,7 +375,7 @@ class Stack:
     port: int = field(default_factory=free_port)
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
     processes: dict[str, Process] = field(default_factory=dict)
-    pause_reader_after_store: Path | None = None
+    reader_pauses: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -426,8 +426,7 @@ class Stack:
             common = compose()["x-app-environment"]
             own = _compose_environment(self.secret_key, service, shell=self.extra_env)
             environment.update({name: value for name, value in own.items() if name not in common})
-            if self.pause_reader_after_store is not None:
-                environment["JPDIT_TEST_READER_PAUSE"] = str(self.pause_reader_after_store)
+            environment.update(self.reader_pauses)
         return environment
 
     def _command(self, service: str) -> list[str]:
@@ -435,7 +434,7 @@ class Stack:
         if service == "mailreader":
             assert command[:3] == ["python", "manage.py", "read_mail"]
             command[0] = sys.executable
-            if self.pause_reader_after_store is not None:
+            if self.reader_pauses:
                 command[1:2] = ["-m", "tests.paused_reader"]
         if service == "web":
             command[command.index("--bind") + 1] = f"127.0.0.1:{self.port}"
