@@ -1,7 +1,7 @@
 """Benchmark of email in: 10,000 messages through a real IMAP server, the mail reader and a Celery worker.
 
 Usage:
-    .venv/bin/python bench/inbound.py [--messages 10000] [--cases 1000] [--concurrency 2] [--keep]
+    .venv/bin/python bench/inbound.py [--messages 10000] [--cases 1000] [--concurrency 2] [--keep] [--profile N]
 
 The product runs as docker-compose.yml runs it (tests/stack.py, ``DJANGO_ENV=production``): the
 ``mailreader`` (``manage.py read_mail``, compose's command, reading complaints@ only) and a Celery worker
@@ -17,12 +17,14 @@ this process that keeps what the worker sends (the acknowledgements). No web ser
    address to our acknowledgement (In-Reply-To: its Message-ID), 10 % out-of-office auto-replies, 10 %
    bounces (RFC 3464 reports) of our acknowledgements. Each has its own Message-ID.
 3. The reader is started again: the clock runs from then until the worker has read the last message
-   (no row left ``stored``), then until the last acknowledgement reached the SMTP server. Every 0.2 s it
+   (no row left ``stored``), then until the last acknowledgement reached the SMTP server. Every 0.5 s it
    samples the rows read and the resident memory (RSS) of the reader and of the worker (its main process
    and its pool processes): the peak so far is reported when 1,000 and when all messages were read.
 4. Checks: one row per message, none left stored, none quarantined; what each became (new complaint,
    client message, automatic, bounce) in the proportions sent; one complaint and one acknowledgement
    per new sender; every message moved to Processed.
+5. With --profile N: the worker stopped, N more messages are stored by the reader and read in this
+   process by ``inbound.services.email_process`` under cProfile (CPU per message, where it goes).
 
 Target on the 2-core reference machine: at least 50 messages a second end to end, and memory that does
 not grow with the count. Everything goes to var/bench-inbound/<UTC time>/ (the processes' logs).
@@ -94,15 +96,16 @@ def bounce(n: int, our_message_id: str) -> bytes:
     return raw.replace(b"<bounce.0004@mail.example.com>", f"<bounce.{n}@mail.example.com>".encode())
 
 
-def messages(count: int, acknowledged: dict[str, str]) -> tuple[list[bytes], Counter]:
-    """``count`` messages in the proportions of MIX, shuffled (fixed seed); and how many of each kind."""
+def messages(count: int, acknowledged: dict[str, str], first: int = 0) -> tuple[list[bytes], Counter]:
+    """``count`` messages in the proportions of MIX, shuffled (fixed seed), numbered from ``first``; and how
+    many of each kind."""
     generator = random.Random(17)
     kinds = [kind for kind, share in MIX.items() for _ in range(round(count * share))][:count]
     kinds += ["new complaint"] * (count - len(kinds))
     generator.shuffle(kinds)
     cases = sorted(acknowledged.items())
     made = []
-    for n, kind in enumerate(kinds):
+    for n, kind in enumerate(kinds, start=first):
         address, our_id = cases[n % len(cases)]
         if kind == "new complaint":
             made.append(new_complaint(n))
@@ -211,14 +214,29 @@ def counts(database_url: str) -> tuple[int, int]:
     return total, read
 
 
-def acknowledgements(mail_server) -> dict[str, str]:
-    """The acknowledgements received by the SMTP server: the client's address → the Message-ID of ours."""
-    found = {}
-    with mail_server.lock:
-        for message in mail_server.messages:
+class Acknowledgements:
+    """The acknowledgements the SMTP server received: the client's address → the Message-ID of ours.
+
+    Read incrementally: the SMTP server runs in this process, and parsing every message again at each
+    sample would starve it (the worker would then wait for its replies, and the figures would be ours).
+    """
+
+    def __init__(self, mail_server):
+        self.mail_server = mail_server
+        self.seen = 0
+        self.by_client: Counter = Counter()
+        self.message_ids: dict[str, str] = {}
+
+    def read(self) -> Acknowledgements:
+        with self.mail_server.lock:
+            new = self.mail_server.messages[self.seen :]
+            self.seen += len(new)
+        for message in new:
             if ACKNOWLEDGEMENT in str(message["Subject"]):
-                found.setdefault(message["To"].addresses[0].addr_spec, str(message["Message-ID"]))
-    return found
+                address = message["To"].addresses[0].addr_spec
+                self.by_client[address] += 1
+                self.message_ids.setdefault(address, str(message["Message-ID"]))
+        return self
 
 
 def wait_for(check, timeout: float, what: str, every: float = 0.5):
@@ -266,11 +284,9 @@ def run(args, folder: Path) -> int:
         imap.append("complaints", *(new_complaint(n, prefix="case") for n in range(args.cases)))
         stack.start("worker", "mailreader")
         wait_for(lambda: counts(database_url) == (args.cases, args.cases), 300, "the warm-up's messages")
-        acknowledged = wait_for(
-            lambda: (found := acknowledgements(mail_server)) and len(found) == args.cases and found,
-            300,
-            "the warm-up's acknowledgements",
-        )
+        warm_up = Acknowledgements(mail_server)
+        wait_for(lambda: len(warm_up.read().by_client) == args.cases, 300, "the warm-up's acknowledgements")
+        acknowledged = warm_up.message_ids
         stack.processes.pop("mailreader").stop()
 
         # 2. The messages, delivered while the reader is stopped.
@@ -286,8 +302,8 @@ def run(args, folder: Path) -> int:
             flush=True,
         )
         del batch
-        with mail_server.lock:
-            mail_server.messages.clear()  # from here on, only this run's acknowledgements
+        acknowledgements = Acknowledgements(mail_server)
+        acknowledgements.seen = len(mail_server.messages)  # from here on, only this run's acknowledgements
 
         # 3. The reader again: the clock runs.
         result = Run(started=time.monotonic())
@@ -309,7 +325,7 @@ def run(args, folder: Path) -> int:
                     "worker": cpu_seconds(worker.pid) - cpu_before["worker"],
                     "PostgreSQL": postgres_cpu_seconds() - cpu_before["PostgreSQL"],
                 }
-            if result.all_read_at and len(acknowledgements(mail_server)) >= kinds["new complaint"]:
+            if result.all_read_at and len(acknowledgements.read().by_client) >= kinds["new complaint"]:
                 result.all_acknowledged_at = now
                 break
             if now > args.timeout:
@@ -318,10 +334,12 @@ def run(args, folder: Path) -> int:
             if not reader.alive() or not worker.alive():
                 problems.append("the reader or the worker died")
                 break
-            time.sleep(0.2)
+            time.sleep(0.5)
         time.sleep(3)  # nothing may arrive twice
-        problems += check(database_url, args, kinds, mail_server, imap)
+        problems += check(database_url, args, kinds, acknowledgements.read(), imap)
         report(result, args, kinds, problems, appended)
+        if args.profile:
+            profile(stack, imap, acknowledged, args)
     finally:
         stack.stop()
         mail_server.stop()
@@ -330,7 +348,7 @@ def run(args, folder: Path) -> int:
     return 1 if problems else 0
 
 
-def check(database_url: str, args, kinds: Counter, mail_server, imap) -> list[str]:
+def check(database_url: str, args, kinds: Counter, acknowledgements: Acknowledgements, imap) -> list[str]:
     import psycopg
 
     problems = []
@@ -360,7 +378,7 @@ def check(database_url: str, args, kinds: Counter, mail_server, imap) -> list[st
     new_cases = args.cases + kinds["new complaint"]
     if (complaints, senders, client_messages) != (new_cases, new_cases, kinds["reply"]):
         problems.append(f"{complaints} complaints from {senders} senders, {client_messages} client messages")
-    acknowledged = Counter(address for address in acknowledgements_all(mail_server))
+    acknowledged = acknowledgements.by_client
     if len(acknowledged) != kinds["new complaint"] or set(acknowledged.values()) != {1}:
         problems.append(f"{sum(acknowledged.values())} acknowledgements to {len(acknowledged)} clients")
     moved = imap.count("complaints", "Processed")
@@ -369,9 +387,39 @@ def check(database_url: str, args, kinds: Counter, mail_server, imap) -> list[st
     return problems
 
 
-def acknowledgements_all(mail_server) -> list[str]:
-    with mail_server.lock:
-        return [m["To"].addresses[0].addr_spec for m in mail_server.messages if ACKNOWLEDGEMENT in str(m["Subject"])]
+def profile(stack, imap, acknowledged: dict[str, str], args) -> None:
+    """--profile N: N more messages stored by the reader (the worker stopped), then read by
+    ``inbound.services.email_process`` in this process under cProfile, with the stack's production settings."""
+    import cProfile
+    import pstats
+
+    stack.processes.pop("worker").stop()
+    batch, _kinds = messages(args.profile, acknowledged, first=args.messages)
+    before = counts(stack.database_url)[0]
+    imap.append("complaints", *batch)
+    wait_for(lambda: counts(stack.database_url)[0] == before + len(batch), 120, "the profiled messages stored")
+    os.environ.update(stack.env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "jpdit_complaints.settings.production"
+    import django
+
+    django.setup()
+    from inbound import services
+    from inbound.models import InboundEmail
+
+    ids = list(InboundEmail.objects.filter(state="stored").order_by("pk").values_list("pk", flat=True))
+    profiler = cProfile.Profile()
+    started = time.process_time()
+    profiler.enable()
+    for email_id in ids:
+        services.email_process(email_id)
+    profiler.disable()
+    cpu = time.process_time() - started
+    print(
+        f"\nprofile: {len(ids)} messages read in this process, {cpu * 1000 / len(ids):.1f} ms CPU each "
+        "(the worker's deliveries of acknowledgements not included); by cumulative time:"
+    )
+    profiler.dump_stats(stack.folder.parent / "email_process.pstats")  # for a closer look: python -m pstats
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"inbound|cases|notifications|appeals|django/db", 25)
 
 
 def report(result: Run, args, kinds: Counter, problems: list[str], appended: float) -> None:
@@ -413,6 +461,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=2, help="the worker's processes (compose: 2)")
     parser.add_argument("--timeout", type=int, default=1800)
     parser.add_argument("--keep", action="store_true", help=f"keep the database {BENCH_DATABASE}")
+    parser.add_argument("--profile", type=int, default=0, help="then N more messages read here under cProfile")
     args = parser.parse_args()
     try:
         socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
