@@ -1,6 +1,6 @@
 # JPDIT complaints & appeals: the two commands a developer needs are `make run` and `make test`.
 #
-#   make run    virtualenv + locked install + migrate + demo data, then the site, a Celery worker and beat
+#   make run    virtualenv + locked install + migrate + demo data, then the site, a Celery worker, beat and the mail reader
 #   make test   the same install, lint, then the whole test suite (prints what it skipped and why)
 #   make suite  the test suite alone (no lint); AT=<moment> runs it as if it were then
 #   make lint   ruff check + ruff format --check + the apps' layers (lint-imports) + types (mypy)
@@ -27,7 +27,7 @@ export PORT SITE_URL
 export PYTHONUNBUFFERED := 1
 
 # Folders the embedded services need before anything starts (the filesystem broker does not create them).
-RUNTIME_DIRS := var/broker/queue var/broker/processed var/mail var/private
+RUNTIME_DIRS := var/broker/queue var/broker/processed var/mail var/private var/inbound/complaints/new var/inbound/appeals/new
 
 # `make test` runs the suite on two processes; override with PYTEST_ARGS="-n 0" (serial) or "-k something".
 PYTEST_ARGS ?= -n 2 --dist loadgroup
@@ -56,13 +56,14 @@ migrate: install | $(RUNTIME_DIRS)
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
-# Web (runserver on $PORT), a Celery worker and one beat, under honcho: Ctrl-C stops them all.
+# Web (runserver on $PORT), a Celery worker, one beat and the mail reader, under honcho: Ctrl-C stops them all.
 # honcho hands the first process of Procfile.dev the port given with -p.
 serve: install | $(RUNTIME_DIRS)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.dev --app-root . start --port $(PORT)
 
 run: seed
-	@echo "Starting the site on http://127.0.0.1:$(PORT)/ with a Celery worker and beat (Ctrl-C stops everything)."
+	@echo "Starting the site on http://127.0.0.1:$(PORT)/ with a Celery worker, beat and the mail reader (Ctrl-C stops everything)."
+	@echo "Emails to complaints@ and appeals@: drop .eml files into var/inbound/complaints/new/ or var/inbound/appeals/new/."
 	@$(MAKE) --no-print-directory serve
 
 test: install lint suite

@@ -2,9 +2,11 @@
 
 Every app lists its own URLs per audience (``public_patterns``, ``client_patterns``,
 ``staff_patterns``); this module is the one place they meet, so each audience keeps one
-namespace ("public", "client", "staff") whichever app serves a page.
+namespace ("public", "client", "staff") whichever app serves a page. A mail provider's inbound
+webhook (anymail/) exists only when ANYMAIL_WEBHOOK_SECRET is set.
 """
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -33,3 +35,7 @@ urlpatterns = [
     path("staff/", include((staff_patterns, "staff"))),
     path("admin/", admin.site.urls),
 ]
+# A mail provider's inbound webhook (django-anymail; inbound/webhooks.py stores what it posts). Only with a
+# secret: without one anymail would accept a post from anyone.
+if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+    urlpatterns.append(path("anymail/", include("anymail.urls")))

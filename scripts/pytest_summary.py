@@ -1,7 +1,7 @@
 """pytest plugin loaded by `make test` (``-p scripts.pytest_summary``).
 
 * Tests that need a shared service or start processes (markers ``redis``, ``worker``,
-  ``browser``, ``stack``) run one after another on a single xdist worker: they share a Redis
+  ``browser``, ``stack``, ``imap``) run one after another on a single xdist worker: they share a Redis
   database and spawn Celery workers, Chromium or the whole stack, which must not race each other.
 * At the end it prints one line saying how many tests ran and what was skipped, grouped
   by reason, so a laptop run without PostgreSQL or Redis says plainly what it left out.
@@ -17,8 +17,8 @@ from collections import Counter
 
 import pytest
 
-SERVICE_MARKERS = ("postgres", "redis", "worker", "browser", "stack")
-SERIAL_MARKERS = ("redis", "worker", "browser", "stack")
+SERVICE_MARKERS = ("postgres", "redis", "worker", "browser", "stack", "imap")
+SERIAL_MARKERS = ("redis", "worker", "browser", "stack", "imap")
 SERIAL_GROUP = "services"
 
 

@@ -1,7 +1,7 @@
 """Shared fixtures.
 
-Services that a laptop may not have (PostgreSQL, Redis, Chromium) are used only
-by tests marked ``postgres``, ``redis``, ``worker`` or ``browser``. Without the
+Services that a laptop may not have (PostgreSQL, Redis, Chromium, Dovecot) are used only
+by tests marked ``postgres``, ``redis``, ``worker``, ``browser`` or ``imap``. Without the
 service such a test is skipped with the reason printed at the end of the run;
 with ``JPDIT_REQUIRE_SERVICES=1`` (set by ``.ci/run``) a missing service fails
 the test instead.
@@ -26,6 +26,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _missing("needs Redis: run with TEST_REDIS_URL=redis://127.0.0.1:6379/15")
     if item.get_closest_marker("browser") and not services.chromium_path():
         _missing("needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
+    if item.get_closest_marker("imap") and not services.dovecot_path():
+        _missing("needs Debian's Dovecot at /usr/sbin/dovecot (apt-get install dovecot-imapd)")
 
 
 @pytest.fixture(autouse=True)
@@ -111,6 +113,16 @@ def redis_server(tmp_path):
     server = RedisServer(tmp_path / "redis").start()
     yield server
     server.process.stop()
+
+
+@pytest.fixture
+def imap_server():
+    """A private Dovecot IMAP server (tests.imap.Dovecot), started; mailboxes complaints and appeals."""
+    from tests.imap import Dovecot
+
+    server = Dovecot().start()
+    yield server
+    server.remove()
 
 
 @pytest.fixture

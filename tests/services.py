@@ -35,6 +35,14 @@ def redis_url() -> str | None:
         return None
 
 
+DOVECOT = "/usr/sbin/dovecot"
+
+
+def dovecot_path() -> str | None:
+    """Debian's Dovecot (dovecot-imapd), which the IMAP tests start as a private server (tests/imap.py)."""
+    return DOVECOT if os.path.exists(DOVECOT) else None
+
+
 def chromium_path() -> str | None:
     if os.path.exists(CHROMIUM):
         return CHROMIUM

@@ -1,19 +1,21 @@
 """The product as production runs it, started for one test: real processes, real services.
 
-``Stack`` starts the three application processes of docker-compose.yml with the commands and the
-environment written there (gunicorn, a Celery worker, one beat, ``DJANGO_ENV=production``), with
-only the addresses changed to point at:
+``Stack`` starts the application processes of docker-compose.yml with the commands and the
+environment written there (gunicorn, a Celery worker, one beat, ``DJANGO_ENV=production``; and, when
+asked, the mail reader, ``manage.py read_mail``), with only the addresses changed to point at:
 
 - ``RedisServer``: a private ``redis-server`` on a free port, which a test may stop and start again
   (the machine's own Redis is never touched);
 - ``MailServer``: an SMTP server (aiosmtpd) in this process that keeps every message it accepts, and
   that a test may take down, bring back, or hold in the middle of a conversation;
 - a PostgreSQL database: the test database this process uses (so the test reads the results with the
-  ORM), or ``PostgresCluster``, a private PostgreSQL server that a test may restart.
+  ORM), or ``PostgresCluster``, a private PostgreSQL server that a test may restart;
+- for the mail reader, ``tests.imap.Dovecot``: a private IMAP server (the test gives its URLs as
+  ``INBOUND_COMPLAINTS_URL`` and ``INBOUND_APPEALS_URL`` in ``extra_env``).
 
 Used by the browser journeys (tests/test_journey_live.py), the load test (tests/test_load.py) and the
-fault tests (tests/test_faults.py). Each process writes its log to the test's folder; a failure
-message carries the end of every log.
+fault tests (tests/test_faults.py, tests/test_mail_faults.py). Each process writes its log to the test's
+folder; a failure message carries the end of every log.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from tests import services
-from tests.test_compose import command_of, compose, interpolate
+from tests.test_compose import command_of, compose, environment_of, interpolate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -342,10 +344,11 @@ def database_url_of(connection) -> str:
 # --- The application ---------------------------------------------------------------------------------
 
 
-def _compose_environment(secret_key: str) -> dict[str, str]:
-    """docker-compose.yml's application environment, interpolated with the stack's secret key."""
-    given = {"SECRET_KEY": secret_key, "SECURE_SSL_REDIRECT": "false"}
-    environment = compose()["x-app-environment"]
+def _compose_environment(secret_key: str, service: str | None = None, shell: dict[str, str] | None = None):
+    """docker-compose.yml's application environment (or one service's), interpolated with the stack's secret
+    key and ``shell`` (what an .env file would give: the mail reader's mailbox URLs)."""
+    given = {**(shell or {}), "SECRET_KEY": secret_key, "SECURE_SSL_REDIRECT": "false"}
+    environment = compose()["x-app-environment"] if service is None else environment_of(service)
     return {name: interpolate(str(value), given) for name, value in environment.items()}
 
 
@@ -354,7 +357,12 @@ _collected_static: Path | None = None
 
 @dataclass
 class Stack:
-    """gunicorn, a Celery worker and one beat, as docker-compose.yml runs them, on this machine."""
+    """gunicorn, a Celery worker and one beat (and the mail reader), as docker-compose.yml runs them, on this machine.
+
+    ``reader_pauses``: variables for tests/paused_reader.py; when given, the mail reader runs as
+    ``python -m tests.paused_reader read_mail`` (the same command, through it), which pauses where they
+    say: for good after its first batch is stored and before it is moved, or in the middle of a batch.
+    """
 
     folder: Path
     database_url: str
@@ -367,6 +375,7 @@ class Stack:
     port: int = field(default_factory=free_port)
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
     processes: dict[str, Process] = field(default_factory=dict)
+    reader_pauses: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -410,8 +419,23 @@ class Stack:
         environment.update(self.extra_env)
         return environment
 
+    def env_of(self, service: str) -> dict[str, str]:
+        """The environment of one process: the mail reader gets its service's own variables too."""
+        environment = self.env
+        if service == "mailreader":
+            common = compose()["x-app-environment"]
+            own = _compose_environment(self.secret_key, service, shell=self.extra_env)
+            environment.update({name: value for name, value in own.items() if name not in common})
+            environment.update(self.reader_pauses)
+        return environment
+
     def _command(self, service: str) -> list[str]:
         command = list(command_of(service))
+        if service == "mailreader":
+            assert command[:3] == ["python", "manage.py", "read_mail"]
+            command[0] = sys.executable
+            if self.reader_pauses:
+                command[1:2] = ["-m", "tests.paused_reader"]
         if service == "web":
             command[command.index("--bind") + 1] = f"127.0.0.1:{self.port}"
             command[command.index("--workers") + 1] = str(self.web_workers)
@@ -443,7 +467,7 @@ class Stack:
 
     def start(self, *names: str) -> Stack:
         for name in names or ("web", "worker", "beat"):
-            process = Process(name, self._command(name), self.env, self.folder / f"{name}.log")
+            process = Process(name, self._command(name), self.env_of(name), self.folder / f"{name}.log")
             self.processes[name] = process.start()
         for name in names or ("web", "worker", "beat"):
             self.wait_ready(name)
@@ -456,7 +480,7 @@ class Stack:
 
     def wait_ready(self, name: str, timeout: float = 60) -> None:
         process = self.processes[name]
-        marker = {"web": None, "worker": "ready.", "beat": "beat: Starting"}[name]
+        marker = {"web": None, "worker": "ready.", "beat": "beat: Starting", "mailreader": "Mail reader ready"}[name]
 
         def ready():
             if not process.alive():

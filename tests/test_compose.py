@@ -24,7 +24,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
-APP_SERVICES = ("web", "worker", "beat", "migrate")
+APP_SERVICES = ("web", "worker", "beat", "migrate", "mailreader")
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL")
 
 # env("NAME", env.bool("NAME", env.list("NAME", env.db("NAME", ... and os.environ.get("NAME") in the module
@@ -80,7 +80,7 @@ def variables_the_settings_read() -> frozenset[str]:
 
 
 def test_compose_has_the_production_services():
-    assert set(services()) == {"db", "redis", "migrate", "web", "worker", "beat", "mailpit"}
+    assert set(services()) == {"db", "redis", "migrate", "web", "worker", "beat", "mailreader", "mailpit"}
     assert services()["db"]["image"].startswith("postgres:16")
     assert services()["redis"]["image"].startswith("redis:7")
     assert services()["mailpit"]["image"].startswith("axllent/mailpit")
@@ -113,10 +113,24 @@ def test_celery_services_run_the_project_app(service, role):
     assert command[3] == role
 
 
+def test_exactly_one_mail_reader_runs_with_the_mailbox_urls_from_outside():
+    readers = [name for name in services() if command_of(name)[-1:] == ["read_mail"]]
+    assert readers == ["mailreader"]
+    assert command_of("mailreader") == ["python", "manage.py", "read_mail"]
+    assert services()["mailreader"]["deploy"]["replicas"] == 1
+    environment = environment_of("mailreader")
+    assert environment["DJANGO_ENV"] == "production"
+    # From the .env file or the shell, never written here (they hold the mailboxes' passwords); unset, read nothing.
+    assert environment["INBOUND_COMPLAINTS_URL"] == "${INBOUND_COMPLAINTS_URL:-}"
+    assert environment["INBOUND_APPEALS_URL"] == "${INBOUND_APPEALS_URL:-}"
+    # It writes each raw message where the worker reads it.
+    assert f"private:{environment['PRIVATE_MEDIA_ROOT']}" in services()["mailreader"]["volumes"]
+
+
 def test_migrations_run_once_before_the_app_starts():
     assert command_of("migrate")[-2:] == ["migrate", "--noinput"]
     assert services()["migrate"]["restart"] == "no"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "beat", "mailreader"):
         assert services()[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert services()[name]["depends_on"]["db"]["condition"] == "service_healthy"
 
@@ -138,7 +152,7 @@ def test_every_variable_compose_sets_for_the_app_is_read_by_the_settings():
         assert not unknown, f"{name} sets variables no setting reads: {sorted(unknown)}"
 
 
-@pytest.mark.parametrize("service", ["web", "worker", "beat"])
+@pytest.mark.parametrize("service", ["web", "worker", "beat", "mailreader"])
 def test_production_essentials_are_set_for_each_app_process(service):
     environment = environment_of(service)
     missing = [name for name in REQUIRED_IN_PRODUCTION if not environment.get(name)]

@@ -105,13 +105,14 @@ def procfile() -> dict[str, list[str]]:
     return entries
 
 
-def test_make_run_serves_the_site_a_worker_and_one_beat():
+def test_make_run_serves_the_site_a_worker_one_beat_and_the_mail_reader():
     entries = procfile()
 
-    assert list(entries) == ["web", "worker", "beat"]  # honcho gives the first entry the port
+    assert list(entries) == ["web", "worker", "beat", "mail"]  # honcho gives the first entry the port
     assert entries["web"][-2:] == ["runserver", "127.0.0.1:$PORT"]
     assert entries["worker"][:4] == ["celery", "-A", "jpdit_complaints", "worker"]
     assert entries["beat"][:4] == ["celery", "-A", "jpdit_complaints", "beat"]
+    assert entries["mail"] == ["python", "manage.py", "read_mail"]
 
 
 def test_make_run_creates_the_folders_the_embedded_broker_and_mail_need():
@@ -127,6 +128,11 @@ def test_make_run_creates_the_folders_the_embedded_broker_and_mail_need():
         loaded["email_file_path"],
     }
     assert {str(Path(path).relative_to(ROOT)) for path in needed} <= set(runtime_dirs)
+    # The Maildirs of complaints@ and appeals@, with the new/ folder where a developer drops .eml files.
+    maildirs = {
+        str(Path(url.removeprefix("maildir://")).relative_to(ROOT)) for url in loaded["inbound_mailboxes"].values()
+    }
+    assert {f"{maildir}/new" for maildir in maildirs} <= set(runtime_dirs)
 
 
 @pytest.mark.django_db

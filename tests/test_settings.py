@@ -34,6 +34,8 @@ print(json.dumps({
     "email_host": settings.EMAIL_HOST, "email_port": settings.EMAIL_PORT, "email_tls": settings.EMAIL_USE_TLS,
     "email_user": settings.EMAIL_HOST_USER,
     "allowed_hosts": settings.ALLOWED_HOSTS,
+    "inbound_mailboxes": settings.INBOUND_MAILBOXES,
+    "beat_tasks": sorted(entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()),
 }))
 """
 
@@ -115,6 +117,20 @@ def test_defaults_are_the_embedded_services_of_make_run():
     assert loaded["broker_options"]["processed_folder"] == str(ROOT / "var" / "broker" / "processed")
     assert loaded["email_backend"] == "django.core.mail.backends.filebased.EmailBackend"
     assert loaded["email_file_path"] == str(ROOT / "var" / "mail")
+    # Email in: a Maildir per mailbox, where a developer drops .eml files (README, `make run`).
+    assert loaded["inbound_mailboxes"] == {
+        "complaints": f"maildir://{ROOT / 'var' / 'inbound' / 'complaints'}",
+        "appeals": f"maildir://{ROOT / 'var' / 'inbound' / 'appeals'}",
+    }
+    assert "inbound.tasks.process_stored_emails" in loaded["beat_tasks"]
+
+
+def test_production_reads_no_mailbox_unless_its_url_is_set():
+    assert load(production(SECRET_KEY=GOOD_KEY))["inbound_mailboxes"] == {"complaints": "", "appeals": ""}
+
+    url = "imaps://complaints%40jpditservices.com:pw@mail.example.com/INBOX"
+    loaded = load(production(SECRET_KEY=GOOD_KEY, INBOUND_COMPLAINTS_URL=url))
+    assert loaded["inbound_mailboxes"] == {"complaints": url, "appeals": ""}
 
 
 def test_service_urls_from_the_environment_are_parsed():

@@ -207,6 +207,34 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="JPD IT Services complaints <complaints@jpditservices.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- Email in: the complaints@ and appeals@ mailboxes (inbound.readers) -----------------
+
+# Where each mailbox is read by `manage.py read_mail`: imaps://user:password@host[:port]/FOLDER in
+# production (settings/production.py: no default there, so a mailbox is read only when its URL is set),
+# a Maildir on a laptop, where a developer drops .eml files into new/.
+INBOUND_MAILBOXES = {
+    "complaints": env("INBOUND_COMPLAINTS_URL", default=f"maildir://{VAR_DIR / 'inbound' / 'complaints'}"),
+    "appeals": env("INBOUND_APPEALS_URL", default=f"maildir://{VAR_DIR / 'inbound' / 'appeals'}"),
+}
+# Where a message goes once stored, or when it cannot be kept (created by the reader if missing).
+INBOUND_PROCESSED_FOLDER = env("INBOUND_PROCESSED_FOLDER", default="Processed")
+INBOUND_QUARANTINE_FOLDER = env("INBOUND_QUARANTINE_FOLDER", default="Quarantine")
+# One IDLE lasts this long before the folder is read again anyway (RFC 2177: under 29 minutes).
+INBOUND_IDLE_SECONDS = env.int("INBOUND_IDLE_SECONDS", default=300)
+# A server without IDLE is asked for new mail this often.
+INBOUND_POLL_SECONDS = env.int("INBOUND_POLL_SECONDS", default=30)
+# Messages fetched and stored per IMAP round, and the most bytes fetched at once (memory stays flat).
+INBOUND_BATCH_SIZE = env.int("INBOUND_BATCH_SIZE", default=100)
+INBOUND_BATCH_BYTES = env.int("INBOUND_BATCH_BYTES", default=20 * 1024 * 1024)
+# After a failure (server, network, database) the reader waits base, 2 x base, 4 x base ... seconds, capped.
+INBOUND_RETRY_BASE_SECONDS = env.int("INBOUND_RETRY_BASE_SECONDS", default=1)
+INBOUND_RETRY_CAP_SECONDS = env.int("INBOUND_RETRY_CAP_SECONDS", default=60)
+# An IMAP server that does not answer a command within this long is given up and reconnected to.
+INBOUND_TIMEOUT_SECONDS = env.int("INBOUND_TIMEOUT_SECONDS", default=60)
+# A mail provider that posts inbound mail (django-anymail's /anymail/<provider>/inbound/): the webhook's
+# basic-auth "user:password". Unset, the webhook addresses do not exist (jpdit_complaints/urls.py).
+ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
+
 # --- Celery (cookiecutter-django style) -------------------------------------
 
 # The default broker needs no server: kombu's filesystem transport under var/.
@@ -279,6 +307,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The reports' summary of past months (reports.summary): builds the months changed since
     # they were kept; until then the reports count them live (slower, never wrong).
+    # The safety net of email in (inbound.services.emails_process_stored): messages stored whose reading
+    # was never queued (the broker was down) are read.
+    "process-stored-emails": {
+        "task": "inbound.tasks.process_stored_emails",
+        "schedule": float(env.int("INBOUND_SWEEP_SECONDS", default=60)),
+    },
     "report-summary": {
         "task": "reports.tasks.refresh_report_summary",
         "schedule": 60.0 * env.int("REPORT_SUMMARY_MINUTES", default=5),

@@ -34,4 +34,10 @@ X_FRAME_OPTIONS = "DENY"
 # Staff sign in with a password and a code from an authenticator app (accounts/two_factor.py).
 STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=True)
 
+# Email in: a mailbox is read only when its URL is set (imaps://...); no Maildir default in production.
+INBOUND_MAILBOXES = {
+    "complaints": env("INBOUND_COMPLAINTS_URL", default=""),
+    "appeals": env("INBOUND_APPEALS_URL", default=""),
+}
+
 LOGGING["root"]["level"] = env("LOG_LEVEL", default="INFO")

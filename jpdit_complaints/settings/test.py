@@ -40,5 +40,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {}
 # another run's tasks from a shared Redis (the worker is given the same name).
 CELERY_TASK_DEFAULT_QUEUE = env("TEST_CELERY_QUEUE", default=f"jpdit-test-{uuid.uuid4().hex[:12]}")
 CELERY_BEAT_SCHEDULE = {}
+# No mailbox is read unless a test gives one (never var/inbound).
+INBOUND_MAILBOXES = {"complaints": "", "appeals": ""}
 AXES_ENABLED = True
 SITE_URL = "http://testserver"
