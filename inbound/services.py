@@ -38,7 +38,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from appeals import services as appeal_services
@@ -61,6 +61,11 @@ State = InboundEmail.State
 Outcome = InboundEmail.Outcome
 # The largest message we keep whole (a mail server refuses far smaller ones): larger is quarantined unread.
 MAX_RAW_BYTES = 50 * 1024 * 1024
+# Failures of what we run on, not of the message (the database restarting, the disk or its mount gone):
+# reading the message waits for them to pass, and never quarantines it for them.
+UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, OSError)
+# A message stored this recently has its own task queued: the sweep leaves it to that task.
+SWEEP_GRACE = timedelta(minutes=2)
 
 
 # --- Storing --------------------------------------------------------------------------------
@@ -147,7 +152,12 @@ class Reading:
 
 
 def email_process(email_id: int) -> str:
-    """Read a stored message and make it what it is, once (see the module's doc). Returns its new state."""
+    """Read a stored message and make it what it is, once (see the module's doc). Returns its new state.
+
+    The database or the storage unavailable (``UNAVAILABLE``) is raised: the message stays stored and
+    is read again (the sweep of stored messages). Anything else going wrong is the message's own
+    problem: it is quarantined for a lead, and the next one is read.
+    """
     email = InboundEmail.objects.filter(pk=email_id).first()
     if email is None or email.state != State.STORED:
         return email.state if email is not None else "missing"
@@ -156,6 +166,8 @@ def email_process(email_id: int) -> str:
             raw = handle.read()
         reading = _read(email, raw)
         return _apply(reading)
+    except UNAVAILABLE:
+        raise
     except Exception as error:  # noqa: BLE001 - one message that cannot be read never stops the others
         logger.warning("Inbound email %s quarantined (%s)", email_id, type(error).__name__)
         return _quarantine(email_id, f"Could not be read: {type(error).__name__}")
@@ -428,10 +440,16 @@ def _quarantine(email_id: int, error: str) -> str:
 
 
 def emails_process_stored(*, limit: int = 500) -> int:
-    """The safety net: read every message still stored (its task lost to a broker outage). Returns how many."""
+    """The safety net: read every message still stored a while after it was (its task lost to a broker
+    outage, or its reading stopped by the database or the disk). Returns how many."""
     done = 0
-    for email_id in InboundEmail.objects.filter(state=State.STORED).order_by("pk").values_list("pk", flat=True)[:limit]:
-        email_process(email_id)
+    stored = InboundEmail.objects.filter(state=State.STORED, created_at__lt=timezone.now() - SWEEP_GRACE)
+    for email_id in stored.order_by("pk").values_list("pk", flat=True)[:limit]:
+        try:
+            email_process(email_id)
+        except UNAVAILABLE as error:  # this one's file, say: logged, and the others still read
+            logger.warning("Inbound email %s left stored for now (%s)", email_id, type(error).__name__)
+            continue
         done += 1
     return done
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.db import transaction
+from django.db import OperationalError, transaction
 
 from appeals.models import Appeal
 from cases import services as case_services
@@ -350,4 +350,53 @@ def test_a_message_that_cannot_be_read_is_quarantined_and_the_next_one_is_read()
     assert (garbage.state, garbage.quarantined) == (State.WAITING, True)
     assert "UnicodeError" in garbage.reason
     assert garbage.raw.read() == b"\x00\xff" * 50  # kept as evidence
+    assert fine.outcome == Outcome.NEW_COMPLAINT
+
+
+# --- What we run on failing: the message waits, never quarantined for it ------------------------
+
+
+def stored(raw: bytes) -> InboundEmail:
+    """Kept as the reader keeps it, its task not run yet."""
+    email, _created = services.email_store(raw=raw, mailbox=Mailbox.COMPLAINTS, arrived_at=ARRIVED, source="pipe")
+    return email
+
+
+def test_the_database_failing_while_a_message_is_read_leaves_it_stored_for_the_sweep(monkeypatch):
+    email = stored(mail.plain())
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "_case_named", database_gone)
+    with pytest.raises(OperationalError):
+        services.email_process(email.pk)
+    email.refresh_from_db()
+    assert (email.state, email.quarantined) == (State.STORED, False)
+
+    monkeypatch.undo()  # the database is back
+    with time_machine.travel(ARRIVED + dt.timedelta(minutes=10), tick=False):
+        assert services.emails_process_stored() == 1
+    email.refresh_from_db()
+    assert (email.state, email.outcome, email.quarantined) == (State.DONE, Outcome.NEW_COMPLAINT, False)
+
+
+def test_the_sweep_leaves_a_message_just_stored_to_its_own_task():
+    email = stored(mail.plain())
+    assert services.emails_process_stored() == 0
+    email.refresh_from_db()
+    assert email.state == State.STORED
+    with time_machine.travel(ARRIVED + dt.timedelta(minutes=10), tick=False):
+        assert services.emails_process_stored() == 1
+
+
+def test_a_message_whose_file_cannot_be_read_does_not_stop_the_sweep_reading_the_others():
+    lost = stored(mail.plain(message_id="<lost@example.com>", body="The first one."))
+    lost.raw.storage.delete(lost.raw.name)
+    fine = stored(mail.plain(sender="Bob <bob@example.com>", message_id="<fine@example.com>"))
+    with time_machine.travel(ARRIVED + dt.timedelta(minutes=10), tick=False):
+        assert services.emails_process_stored() == 1
+    lost.refresh_from_db()
+    fine.refresh_from_db()
+    assert (lost.state, lost.quarantined) == (State.STORED, False)  # read again once its file is back
     assert fine.outcome == Outcome.NEW_COMPLAINT
