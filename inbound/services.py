@@ -7,7 +7,8 @@ killed before it moved the message to Processed) finds the row and stores nothin
 
 ``email_process`` reads a stored message and decides, in this order:
 
-1. a copy of a message that reached the other mailbox too → a duplicate of the first, nothing more;
+1. a message sent to both mailboxes is read once, from complaints@: the appeals@ copy is a duplicate
+   (it waits two minutes for the complaints@ copy to arrive; ``_copy_in_the_other_mailbox``);
 2. a delivery report naming one of our emails → that email marked bounced, staff told on the case;
 3. a message no person wrote (auto-reply, list, bounce: ``parsing.automatic_reason``) → kept and
    listed, never answered, never a case;
@@ -146,7 +147,8 @@ class Reading:
     uploads: list[ValidatedUpload] = field(default_factory=list)
     refused: list[dict[str, str]] = field(default_factory=list)
     case: Complaint | None = None
-    # "new_complaint", "client_message", "appeal", "bounce", "automatic", "duplicate", "waiting"
+    # "new_complaint", "client_message", "appeal", "bounce", "automatic", "duplicate", "waiting",
+    # "wait_for_copy" (left stored a moment: ``_copy_in_the_other_mailbox``)
     becomes: str = ""
     reason: str = ""
 
@@ -186,13 +188,9 @@ def _read(email: InboundEmail, raw: bytes) -> Reading:
 
 def _decide(reading: Reading) -> None:
     email, parsed = reading.email, reading.parsed
-    if (
-        parsed.message_id
-        and (
-            InboundEmail.objects.filter(message_id=parsed.message_id, pk__lt=email.pk).exclude(mailbox=email.mailbox)
-        ).exists()
-    ):
-        reading.becomes, reading.reason = "duplicate", "The same message reached the other mailbox first."
+    copy = _copy_in_the_other_mailbox(reading)
+    if copy:
+        reading.becomes, reading.reason = copy
         return
     if parsed.is_report and parsed.reported_message_ids and parsed.report_action in ("failed", ""):
         reading.becomes = "bounce"
@@ -222,6 +220,30 @@ def _decide(reading: Reading) -> None:
         reading.becomes, reading.reason = "waiting", "No sender address we could read."
         return
     reading.becomes = "new_complaint"
+
+
+def _copy_in_the_other_mailbox(reading: Reading) -> tuple[str, str] | None:
+    """A message sent to both complaints@ and appeals@ is read once, from complaints@, whichever
+    mailbox's reader stored it first: (what this copy becomes, why), or None to read this copy.
+
+    The appeals@ copy of a message that names complaints@ too waits (``SWEEP_GRACE``) for the
+    complaints@ copy, then is a duplicate of it; if none comes within that time, the appeals@ copy is
+    read, and a complaints@ copy that comes after it is then the duplicate.
+    """
+    email, parsed = reading.email, reading.parsed
+    if not parsed.message_id:
+        return None
+    copies = InboundEmail.objects.filter(message_id=parsed.message_id).exclude(mailbox=email.mailbox)
+    if email.mailbox == Mailbox.APPEALS:
+        if copies.exists():
+            return "duplicate", "The same message reached complaints@ too, and is read from there."
+        addressed_to_complaints = str(settings.COMPANY["complaints_email"]).lower() in parsed.to
+        if addressed_to_complaints and timezone.now() - email.created_at < SWEEP_GRACE:
+            return "wait_for_copy", ""
+        return None
+    if copies.exclude(state__in=[State.STORED, State.DUPLICATE]).exists():
+        return "duplicate", "The same message reached appeals@ too, and was read from there first."
+    return None
 
 
 def _decide_for_case(reading: Reading, case: Complaint, how: str) -> None:
@@ -420,6 +442,8 @@ def _settle(reading: Reading) -> str:
             _finish(email, reading, state=State.AUTOMATIC)
         elif reading.becomes == "duplicate":
             _finish(email, reading, state=State.DUPLICATE)
+        elif reading.becomes == "wait_for_copy":
+            return State.STORED  # left as it is, for the sweep once its copy to complaints@ had time to come
         else:
             _finish(email, reading, state=State.WAITING)
         return email.state

@@ -102,6 +102,45 @@ def test_the_same_message_sent_to_both_mailboxes_makes_one_case():
     assert Complaint.objects.count() == 1
 
 
+def test_a_message_to_both_mailboxes_is_read_from_complaints_whichever_was_stored_first():
+    raw = mail.plain(to=f"{mail.COMPLAINTS}, {mail.APPEALS}")
+    to_appeals = receive(raw, Mailbox.APPEALS)  # the appeals@ reader was quicker
+    assert to_appeals.state == State.STORED  # waiting a moment for its copy to complaints@
+
+    to_complaints = receive(raw, Mailbox.COMPLAINTS)
+    with time_machine.travel(ARRIVED + dt.timedelta(minutes=10), tick=False):
+        services.emails_process_stored()
+    to_appeals.refresh_from_db()
+
+    assert to_complaints.outcome == Outcome.NEW_COMPLAINT
+    assert (to_appeals.state, to_appeals.reason) == (
+        State.DUPLICATE,
+        "The same message reached complaints@ too, and is read from there.",
+    )
+    assert Complaint.objects.count() == 1
+    assert OutboundMessage.objects.filter(kind="complaint_acknowledgement").count() == 1
+
+
+def test_an_appeals_copy_whose_complaints_copy_never_comes_is_read_after_the_wait():
+    raw = mail.plain(to=f"{mail.COMPLAINTS}, {mail.APPEALS}")
+    to_appeals = receive(raw, Mailbox.APPEALS)
+    with time_machine.travel(ARRIVED + dt.timedelta(minutes=10), tick=False):
+        assert services.emails_process_stored() == 1
+        to_appeals.refresh_from_db()
+        assert to_appeals.state == State.WAITING  # an appeal naming no case: a lead decides
+        to_complaints = receive(raw, Mailbox.COMPLAINTS)  # its reader was down all that time
+    assert to_complaints.state == State.DUPLICATE
+    assert not Complaint.objects.exists()
+
+
+def test_a_message_to_appeals_alone_is_read_at_once():
+    to_appeals = receive(mail.plain(to=mail.APPEALS), Mailbox.APPEALS)
+    assert (to_appeals.state, to_appeals.reason) == (
+        State.WAITING,
+        "An appeal with no valid reference of a complaint (or one we cannot find).",
+    )
+
+
 def test_a_second_new_complaint_from_one_address_on_one_day_waits_for_a_lead_unacknowledged():
     receive(mail.plain(message_id="<one@example.com>"))
     second = receive(mail.plain(message_id="<two@example.com>", subject="And another thing"))
