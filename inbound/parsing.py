@@ -68,6 +68,23 @@ def parse_headers(raw: bytes) -> Headers:
     return Headers(message_id=_first_id(header(message, "Message-ID")))
 
 
+def unread(*, from_address: str = "", from_name: str = "", subject: str = "") -> ParsedEmail:
+    """A message we could not keep or read, as far as its row knows it: no text, no documents."""
+    return ParsedEmail(
+        message_id="",
+        in_reply_to=[],
+        references=[],
+        from_address=from_address,
+        from_name=from_name,
+        subject=subject,
+        to=[],
+        text="",
+        received_at=None,
+        automatic="",
+        spam=False,
+    )
+
+
 def parse(raw: bytes) -> ParsedEmail:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     defects: list[str] = [type(defect).__name__ for defect in message.defects]

@@ -34,6 +34,7 @@ ends the process.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import mailbox as maildir_format
 import os
@@ -45,6 +46,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -169,16 +171,34 @@ def retry_wait(failures: int) -> float:
 
 
 def store(*, mailbox: str, raw: bytes, arrived_at: datetime, source: str) -> bool:
-    """Keep one message (once: a second time finds it kept); False if it must go to Quarantine instead."""
+    """Keep one message (once: a second time finds it kept); False if it must go to Quarantine instead.
+
+    A message refused is still listed for a complaints lead (``services.email_refused``), before it moves.
+    """
+    refused = partial(
+        services.email_refused,
+        mailbox=mailbox,
+        identity=f"sha256:{hashlib.sha256(raw).hexdigest()}",
+        arrived_at=arrived_at,
+        source=source,
+        size=len(raw),
+    )
     if len(raw) > services.MAX_RAW_BYTES:
         logger.warning("%s@: a message of %d bytes is too large to keep; quarantined", mailbox, len(raw))
+        refused(why=too_large(len(raw)))
         return False
     try:
         services.email_store(raw=raw, mailbox=mailbox, arrived_at=arrived_at, source=source)
     except REFUSED as error:
         logger.warning("%s@: a message could not be stored (%s); quarantined", mailbox, type(error).__name__)
+        refused(why=f"A message that could not be stored ({type(error).__name__}).")
         return False
     return True
+
+
+def too_large(size: int) -> str:
+    limit = services.MAX_RAW_BYTES / 1024 / 1024
+    return f"A message of {size / 1024 / 1024:.1f} MB, larger than the {limit:.1f} MB kept."
 
 
 # --- IMAP ---------------------------------------------------------------------------------------------
@@ -202,6 +222,7 @@ class ImapReader:
         self.location = location
         self._box: BaseMailBox | None = None
         self._idling = False
+        self._uidvalidity = 0  # of the folder as last selected
 
     def __str__(self) -> str:
         return f"{self.mailbox}@ ({self.location.name})"
@@ -250,7 +271,8 @@ class ImapReader:
     def read_new(self, stop: threading.Event) -> int:
         """Store what is new in the folder, move it out, advance the cursor. Returns how many were stored."""
         box = self._connection()
-        cursor = self._cursor(self._select(box))
+        self._uidvalidity = self._select(box)
+        cursor = self._cursor(self._uidvalidity)
         stored = 0
         while not stop.is_set():
             uids = self._uids_after(box, cursor.last_uid)
@@ -287,10 +309,19 @@ class ImapReader:
 
     def _read_batch(self, box: BaseMailBox, uids: list[int]) -> int:
         """Store a batch, then move it: what was stored to Processed, what was refused to Quarantine."""
-        described = {item.uid: item for item in self._fetch(box, uids, "UID RFC822.SIZE")}
+        described = {item.uid: item for item in self._fetch(box, uids, "UID RFC822.SIZE INTERNALDATE")}
         too_big = [uid for uid, item in described.items() if item.size > services.MAX_RAW_BYTES]
         for uid in too_big:
-            logger.warning("%s: UID %d (%d bytes) is too large to keep; quarantined", self, uid, described[uid].size)
+            item = described[uid]
+            logger.warning("%s: UID %d (%d bytes) is too large to keep; quarantined", self, uid, item.size)
+            services.email_refused(
+                mailbox=self.mailbox,
+                identity=f"imap:{self._uidvalidity}:{uid}",
+                arrived_at=item.arrived_at or timezone.now(),
+                source=self.source,
+                size=item.size,
+                why=too_large(item.size),
+            )
         stored: list[int] = []
         refused: list[int] = list(too_big)
         for group in self._by_size([described[uid] for uid in uids if uid in described and uid not in too_big]):

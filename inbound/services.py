@@ -121,6 +121,38 @@ def email_store(*, raw: bytes, mailbox: str, arrived_at: datetime, source: str) 
     return email, True
 
 
+def email_refused(
+    *, mailbox: str, identity: str, arrived_at: datetime, source: str, size: int, why: str
+) -> InboundEmail:
+    """A message the reader could not keep (too large, refused by the database): listed for a lead, once.
+
+    Nothing of it is stored here (it stays in the mailbox's Quarantine folder); the row says what
+    happened and when, so that a person deals with it within the acknowledgement deadline like any
+    message waiting for them. ``identity`` names it where it is (``imap:<uidvalidity>:<uid>``, the
+    file's name, or its SHA-256): recording the same one again finds the row.
+    """
+    email, _created = InboundEmail.objects.get_or_create(
+        key=f"{mailbox}:refused:{identity}"[:300],
+        defaults={
+            "mailbox": mailbox,
+            "source": source,
+            "raw": "",
+            "sha256": "",
+            "size": size,
+            "arrived_at": arrived_at,
+            "state": State.WAITING,
+            "quarantined": True,
+            "reason": (
+                f"{why} Nothing of it could be kept here: it is in the mailbox's "
+                f"{settings.INBOUND_QUARANTINE_FOLDER} folder, for the mail administrator."
+            )[:300],
+            "processed_at": timezone.now(),
+            "acknowledgement_due": business_days.due_date(arrived_at, settings.COMPLAINT_ACKNOWLEDGEMENT_DAYS),
+        },
+    )
+    return email
+
+
 # Named, not imported: the task module imports this one (tests check the name against the task).
 PROCESS_TASK = "inbound.tasks.process_email"
 
@@ -495,6 +527,10 @@ def _can_handle(actor) -> None:
 
 
 def _read_documents(email: InboundEmail) -> Reading:
+    """The message read again, its documents checked; for one quarantined, what its row knows, no documents."""
+    if email.quarantined:
+        parsed = parsing.unread(from_address=email.from_address, from_name=email.from_name, subject=email.subject)
+        return Reading(email=email, parsed=parsed)
     with email.raw.open("rb") as handle:
         reading = Reading(email=email, parsed=parsing.parse(handle.read()))
     _check_documents(reading)
@@ -598,6 +634,8 @@ def email_release(*, actor, email: InboundEmail) -> str:
         )
         if locked is None:
             raise AlreadyHandled(f"Email {email.pk} was dealt with by someone else meanwhile.")
+        if not locked.raw:
+            raise ValidationError("Nothing of this message was kept, so there is nothing to read again.")
         locked.state = State.STORED
         locked.released = True
         locked.quarantined = False

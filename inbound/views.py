@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -95,6 +95,8 @@ def email_page(request: HttpRequest, email_id: int) -> HttpResponse:
 def email_download(request: HttpRequest, email_id: int) -> HttpResponse:
     """The message exactly as it arrived (evidence): always a download, never shown in the browser."""
     email = selectors.email_for_staff(email_id).email
+    if not email.raw:
+        raise Http404("Nothing of this message was kept.")
     return private_file_response(email.raw, filename=email.download_name, content_type="message/rfc822")
 
 
@@ -176,8 +178,8 @@ def email_release(request: HttpRequest, email_id: int) -> HttpResponse:
     email = selectors.email_for_staff(email_id).email
     try:
         services.email_release(actor=request.user, email=email)
-    except services.AlreadyHandled as refusal:
-        messages.error(request, str(refusal))
+    except (services.AlreadyHandled, ValidationError) as refusal:
+        messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
     else:
         messages.success(request, "Released: the message was read again as a person's.")
     return _see_other(reverse("staff:email", args=[email_id]))

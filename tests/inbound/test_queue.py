@@ -223,3 +223,46 @@ def test_two_leads_opening_the_same_email_at_once_make_one_complaint(transaction
         thread.join(timeout=30)
     assert sorted(results) == ["already", "opened"]
     assert Complaint.objects.count() == 1
+
+
+# --- A message the reader could not keep ------------------------------------------------------------
+
+
+def refused_message() -> InboundEmail:
+    return services.email_refused(
+        mailbox="complaints",
+        identity="imap:7:42",
+        arrived_at=ARRIVED,
+        source=InboundEmail.Source.IMAP,
+        size=60 * 1024 * 1024,
+        why="A message of 60.0 MB, larger than the 50.0 MB kept.",
+    )
+
+
+def test_a_message_the_reader_could_not_keep_is_listed_once_and_can_still_be_opened(client, boss):
+    email = refused_message()
+    assert refused_message().pk == email.pk  # the reader recording it again finds it
+    page = text(client.get(reverse("staff:email_list")))
+    assert "A message of 60.0 MB, larger than the 50.0 MB kept." in page
+    assert "Fri 11 Dec 2026" in page  # acknowledged within two business days like any other
+
+    shown = client.get(reverse("staff:email", args=[email.pk]))
+    assert shown.status_code == 200
+    assert "Download the message as it arrived" not in text(shown)
+    assert "Release and read again" not in text(shown)
+    assert client.get(reverse("staff:email_download", args=[email.pk])).status_code == 404
+
+    response = client.post(
+        reverse("staff:email_open", args=[email.pk]),
+        {"open-name": "Grace Hopper", "open-email": "grace@example.com", "open-description": "Sent a huge scan."},
+    )
+    complaint = Complaint.objects.get()
+    assert response.status_code == 303
+    assert (complaint.received_at, complaint.attachments.count()) == (ARRIVED, 0)
+
+
+def test_a_message_nothing_of_which_was_kept_cannot_be_released(client, boss):
+    email = refused_message()
+    client.post(reverse("staff:email_release", args=[email.pk]))
+    email.refresh_from_db()
+    assert (email.state, email.quarantined, email.released) == (State.WAITING, True, False)

@@ -157,10 +157,19 @@ class TestImap:
 
         assert pass_over(complaints) == 2
 
-        assert sorted(InboundEmail.objects.values_list("message_id", flat=True)) == [
+        assert sorted(InboundEmail.objects.filter(quarantined=False).values_list("message_id", flat=True)) == [
             "complaint.1@example.com",
             "complaint.4@example.com",
         ]
+        # Each refused one is listed for a complaints lead, saying why and where it is.
+        listed = InboundEmail.objects.filter(quarantined=True).order_by("size")
+        assert [(email.state, email.raw.name, email.arrived_at) for email in listed] == [
+            (InboundEmail.State.WAITING, "", RECEIVED),
+            (InboundEmail.State.WAITING, "", RECEIVED),
+        ]
+        assert "could not be stored (ValueError)" in listed[0].reason
+        assert "larger than the" in listed[1].reason
+        assert all("Quarantine folder" in email.reason for email in listed)
         quarantined = imap_server.folder("complaints", "Quarantine")
         assert [b"complaint.2@" in raw for raw in quarantined] == [True, False]
         assert b"complaint.3@" in quarantined[1]
@@ -314,7 +323,13 @@ class TestMaildir:
         assert pass_over(maildir) == 1
 
         assert [p.name for p in (maildir.path / ".Quarantine" / "cur").iterdir()] == ["big.eml"]
-        assert InboundEmail.objects.get().message_id == "complaint.2@example.com"
+        assert InboundEmail.objects.get(quarantined=False).message_id == "complaint.2@example.com"
+        refused = InboundEmail.objects.get(quarantined=True)
+        assert (refused.state, refused.size, refused.acknowledgement_due is not None) == (
+            InboundEmail.State.WAITING,
+            len(message(1, body="z" * 2000)),
+            True,
+        )
 
 
 # --- From the settings ----------------------------------------------------------------------------------
