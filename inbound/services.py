@@ -65,8 +65,6 @@ MAX_RAW_BYTES = 50 * 1024 * 1024
 # Failures of what we run on, not of the message (the database restarting, the disk or its mount gone):
 # reading the message waits for them to pass, and never quarantines it for them.
 UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, OSError)
-# A message stored this recently has its own task queued: the sweep leaves it to that task.
-SWEEP_GRACE = timedelta(minutes=2)
 
 
 # --- Storing --------------------------------------------------------------------------------
@@ -258,7 +256,7 @@ def _copy_in_the_other_mailbox(reading: Reading) -> tuple[str, str] | None:
     """A message sent to both complaints@ and appeals@ is read once, from complaints@, whichever
     mailbox's reader stored it first: (what this copy becomes, why), or None to read this copy.
 
-    The appeals@ copy of a message that names complaints@ too waits (``SWEEP_GRACE``) for the
+    The appeals@ copy of a message that names complaints@ too waits (``INBOUND_SWEEP_GRACE_SECONDS``) for the
     complaints@ copy, then is a duplicate of it; if none comes within that time, the appeals@ copy is
     read, and a complaints@ copy that comes after it is then the duplicate.
     """
@@ -270,7 +268,7 @@ def _copy_in_the_other_mailbox(reading: Reading) -> tuple[str, str] | None:
         if copies.exists():
             return "duplicate", "The same message reached complaints@ too, and is read from there."
         addressed_to_complaints = str(settings.COMPANY["complaints_email"]).lower() in parsed.to
-        if addressed_to_complaints and timezone.now() - email.created_at < SWEEP_GRACE:
+        if addressed_to_complaints and timezone.now() - email.created_at < _sweep_grace():
             return "wait_for_copy", ""
         return None
     if copies.exclude(state__in=[State.STORED, State.DUPLICATE]).exists():
@@ -495,11 +493,16 @@ def _quarantine(email_id: int, error: str) -> str:
     return State.WAITING
 
 
+def _sweep_grace() -> timedelta:
+    """A message stored this recently has its own task queued: the sweep leaves it to that task."""
+    return timedelta(seconds=settings.INBOUND_SWEEP_GRACE_SECONDS)
+
+
 def emails_process_stored(*, limit: int = 500) -> int:
     """The safety net: read every message still stored a while after it was (its task lost to a broker
     outage, or its reading stopped by the database or the disk). Returns how many."""
     done = 0
-    stored = InboundEmail.objects.filter(state=State.STORED, created_at__lt=timezone.now() - SWEEP_GRACE)
+    stored = InboundEmail.objects.filter(state=State.STORED, created_at__lt=timezone.now() - _sweep_grace())
     for email_id in stored.order_by("pk").values_list("pk", flat=True)[:limit]:
         try:
             email_process(email_id)

@@ -231,6 +231,9 @@ INBOUND_RETRY_BASE_SECONDS = env.int("INBOUND_RETRY_BASE_SECONDS", default=1)
 INBOUND_RETRY_CAP_SECONDS = env.int("INBOUND_RETRY_CAP_SECONDS", default=60)
 # An IMAP server that does not answer a command within this long is given up and reconnected to.
 INBOUND_TIMEOUT_SECONDS = env.int("INBOUND_TIMEOUT_SECONDS", default=60)
+# The sweep of stored messages leaves one stored this recently to its own task; an appeals@ copy of a
+# message sent to complaints@ too waits this long for that copy (inbound.services).
+INBOUND_SWEEP_GRACE_SECONDS = env.int("INBOUND_SWEEP_GRACE_SECONDS", default=120)
 # A mail provider that posts inbound mail (django-anymail's /anymail/<provider>/inbound/): the webhook's
 # basic-auth "user:password". Unset, the webhook addresses do not exist (jpdit_complaints/urls.py).
 ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
