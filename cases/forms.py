@@ -181,6 +181,18 @@ class AccessibleFormMixin:
         return items
 
 
+class AccessibleForm(AccessibleFormMixin, forms.Form):
+    """A plain form with the staff pages' Bootstrap classes and ARIA wiring, kept after validation."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.annotate_widgets()
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        self.annotate_widgets()
+
+
 class DocumentsMixin(AccessibleFormMixin):
     """Documents checked by content, and kept between posts: for any form with a ``documents`` field.
 

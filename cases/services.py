@@ -258,14 +258,23 @@ def _submit(*, details: ComplaintDetails, documents: Sequence[StoredDocument], p
         documents=documents,
         public_id=public_id,
     )
+    _received(complaint, documents, kind=Event.SUBMITTED, summary="Complaint received through the website")
+    return complaint
+
+
+def _received(
+    complaint: Complaint, documents: Sequence[StoredDocument], *, kind: str, summary: str, actor=None
+) -> None:
+    """The first timeline entries of a complaint the client sent (with their documents), and its acknowledgement."""
     record_event(
         complaint,
-        kind=Event.SUBMITTED,
-        summary="Complaint received through the website",
-        label=CLIENT,
+        kind=kind,
+        summary=summary,
+        actor=actor,
+        label=CLIENT if actor is None else None,
         client_visible=True,
         to_status=Status.RECEIVED,
-        at=received_at,
+        at=complaint.received_at,
     )
     if documents:
         names = ", ".join(document.upload.original_name for document in documents)
@@ -275,10 +284,9 @@ def _submit(*, details: ComplaintDetails, documents: Sequence[StoredDocument], p
             summary=f"Documents sent with the complaint: {names}",
             label=CLIENT,
             client_visible=True,
-            at=received_at,
+            at=complaint.received_at,
         )
     _queue_acknowledgement(complaint)
-    return complaint
 
 
 def complaint_log(
@@ -660,27 +668,13 @@ def complaint_record_email(
         logged_by=opened_by,
         documents_from_client=True,
     )
-    record_event(
+    _received(
         complaint,
+        documents,
         kind=Event.SUBMITTED if opened_by is None else Event.LOGGED,
         summary="Complaint received by email",
         actor=opened_by,
-        label=CLIENT if opened_by is None else None,
-        client_visible=True,
-        to_status=Status.RECEIVED,
-        at=received_at,
     )
-    if documents:
-        names = ", ".join(document.upload.original_name for document in documents)
-        record_event(
-            complaint,
-            kind=Event.ATTACHMENT_ADDED,
-            summary=f"Documents sent with the complaint: {names}",
-            label=CLIENT,
-            client_visible=True,
-            at=received_at,
-        )
-    _queue_acknowledgement(complaint)
     return complaint
 
 

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 from django import forms
 
-from cases.forms import AccessibleFormMixin
+from cases.forms import AccessibleForm
 
 
-class _Form(AccessibleFormMixin, forms.Form):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.annotate_widgets()
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        self.annotate_widgets()
-
-
-class OpenAsComplaintForm(_Form):
+class OpenAsComplaintForm(AccessibleForm):
     name = forms.CharField(label="Complainant's full name", max_length=200)
     email = forms.EmailField(label="Their email address", help_text="The acknowledgement goes here.")
     description = forms.CharField(label="The complaint", widget=forms.Textarea(attrs={"rows": 8}), max_length=20_000)
 
 
-class ReferenceForm(_Form):
+class ReferenceForm(AccessibleForm):
     reference = forms.CharField(
         label="Case reference", max_length=30, help_text="For example JPD-2026-00042-K (the letter is checked)."
     )
@@ -38,7 +28,7 @@ class AppealForm(ReferenceForm):
     )
 
 
-class ReasonForm(_Form):
+class ReasonForm(AccessibleForm):
     reason = forms.CharField(
         label="Why it is not a complaint",
         widget=forms.Textarea(attrs={"rows": 2}),

@@ -45,20 +45,28 @@ class UnknownKind(LookupError):
 _registry: dict[str, MessageKind] = {}
 
 
+def _add(registry: dict, kinds: tuple, what: str) -> None:
+    for kind in kinds:
+        known = registry.get(kind.name)
+        if known is not None and known != kind:
+            raise ValueError(f"Two different {what} kinds are called {kind.name!r}.")
+        registry[kind.name] = kind
+
+
+def _named(registry: dict, name: str, what: str):
+    try:
+        return registry[name]
+    except KeyError:
+        raise UnknownKind(f"No app registered a {what} kind called {name!r}.") from None
+
+
 def register(*kinds: MessageKind) -> None:
     """Add kinds (from an ``AppConfig.ready``); registering the same kind again is harmless."""
-    for kind in kinds:
-        known = _registry.get(kind.name)
-        if known is not None and known != kind:
-            raise ValueError(f"Two different message kinds are called {kind.name!r}.")
-        _registry[kind.name] = kind
+    _add(_registry, kinds, "message")
 
 
 def kind_named(name: str) -> MessageKind:
-    try:
-        return _registry[name]
-    except KeyError:
-        raise UnknownKind(f"No app registered a message kind called {name!r}.") from None
+    return _named(_registry, name, "message")
 
 
 def kind_of(message: OutboundMessage) -> MessageKind:
@@ -87,18 +95,11 @@ _letters: dict[str, LetterKind] = {}
 
 def register_letters(*kinds: LetterKind) -> None:
     """Add letter kinds (from an ``AppConfig.ready``); registering the same kind again is harmless."""
-    for kind in kinds:
-        known = _letters.get(kind.name)
-        if known is not None and known != kind:
-            raise ValueError(f"Two different letter kinds are called {kind.name!r}.")
-        _letters[kind.name] = kind
+    _add(_letters, kinds, "letter")
 
 
 def letter_kind_named(name: str) -> LetterKind:
-    try:
-        return _letters[name]
-    except KeyError:
-        raise UnknownKind(f"No app registered a letter kind called {name!r}.") from None
+    return _named(_letters, name, "letter")
 
 
 def letter_choices() -> list[tuple[str, str]]:

@@ -33,7 +33,7 @@ from audit.models import AuditEntry
 from audit.services import audit_cases
 from cases import permissions
 from cases.access import complaint_for_staff
-from cases.forms import AccessibleFormMixin
+from cases.forms import AccessibleForm
 from cases.models import Complaint
 from notifications.rendering import render_pdf
 from procedure import retention
@@ -42,19 +42,7 @@ LEADS_ONLY = permissions.MANAGE_ALL
 AUDIT_PAGE_SIZE = 50
 
 
-class _Accessible(AccessibleFormMixin, forms.Form):
-    """Bootstrap classes and ARIA wiring, as on every other staff form."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.annotate_widgets()
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        self.annotate_widgets()
-
-
-class SubjectAccessForm(_Accessible):
+class SubjectAccessForm(AccessibleForm):
     email = forms.EmailField(
         label="Email address",
         max_length=254,
@@ -68,7 +56,7 @@ class SubjectAccessForm(_Accessible):
     )
 
 
-class AnonymiseForm(_Accessible):
+class AnonymiseForm(AccessibleForm):
     reason = forms.CharField(
         label="Reason",
         max_length=250,
