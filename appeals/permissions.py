@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from accounts.permissions import users_with_perm
 from cases import permissions as case_permissions
 from cases.models import Complaint, ComplaintEvent
 
-DECIDE = "appeals.decide_appeal"
+DECIDE = case_permissions.DECIDE_APPEAL
 LOG = "appeals.log_appeal"
 
 # Timeline entries that make their actor part of the investigation.
@@ -71,4 +70,4 @@ def independence_problem(user, complaint: Complaint) -> str:
 
 def deciders() -> QuerySet:
     """Active users holding the decide-appeal permission through a group or directly (not bare superusers)."""
-    return users_with_perm(DECIDE)
+    return case_permissions.appeal_deciders()

@@ -53,6 +53,10 @@ STAFF = {
     "outcome_preview_pdf": Audited(DOWNLOAD, "Downloaded the outcome letter preview", "Previewed the outcome letter"),
     "outcome_issue": Audited(VIEW, "Opened the outcome form", "Issued the outcome"),
     "case_revoke_links": Audited(VIEW, "Opened the revoke form", "Revoked the client's secure links"),
+    "case_close_not_a_complaint": Audited(
+        VIEW, "Opened the not-a-complaint form", "Closed the case as not a complaint"
+    ),
+    "case_add_documents": Audited(VIEW, "Opened the documents form", "Added documents to the case"),
     "action_done": Audited(
         VIEW, "Opened an action", "Marked an action done", "action_id", "action", case_of=_through(Action, "action_id")
     ),

@@ -183,6 +183,30 @@ class NotAComplaintForm(CaseActionForm):
     )
 
 
+class AddDocumentsForm(DocumentsMixin, CaseActionForm):
+    """Staff add documents that reached us another way (a letter by post, scanned): the form's content checks."""
+
+    prefix = "documents"
+    documents = MultipleFileField(label="Documents", required=False)
+    note = forms.CharField(
+        label="Where they came from",
+        required=False,
+        max_length=200,
+        help_text='Optional, for the timeline: "the client\'s letter of 3 March, scanned".',
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        hint = str(self.fields["documents"].help_text)
+        self.fields["documents"].help_text = hint.removeprefix("Optional. ")
+
+    def clean(self):
+        data = super().clean()
+        if not self.uploads() and "documents" not in self._errors:
+            self.add_error("documents", "Choose the documents to add.")
+        return data
+
+
 class ClientReplyForm(DocumentsMixin, forms.Form):
     """The client answers our question: words, documents, or both."""
 
@@ -199,9 +223,26 @@ class ClientReplyForm(DocumentsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.annotate_widgets()
 
+    empty_message = "Write your answer, or attach a document that answers our question."
+
     def clean(self):
         data = super().clean()
         has_text = bool((data.get("text") or "").strip())
         if not has_text and not self.uploads() and "documents" not in self._errors and "text" not in self._errors:
-            self.add_error("text", "Write your answer, or attach a document that answers our question.")
+            self.add_error("text", self.empty_message)
         return data
+
+
+class ClientMessageForm(ClientReplyForm):
+    """The client sends us a message or documents at any time while the complaint or its appeal is open."""
+
+    empty_message = "Write your message, or attach a document."
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["text"].label = "Your message"
+        self.fields["text"].help_text = (
+            "Anything you want to add or ask about your complaint. You can also attach documents below, "
+            "or send documents only."
+        )
+        self.annotate_widgets()

@@ -20,6 +20,9 @@ QS = TypeVar("QS", bound=QuerySet)
 WORK = "cases.work_complaint"
 MANAGE_ALL = "cases.manage_all_complaints"
 LOG = "cases.log_complaint"
+# The Directors' permission: defined by the appeals app, named here because a message the client sends
+# while their appeal is open goes to the Directors too (``services._client_message``).
+DECIDE_APPEAL = "appeals.decide_appeal"
 
 
 def is_case_worker(user) -> bool:
@@ -64,3 +67,8 @@ def assignable_users() -> QuerySet:
 def leads() -> QuerySet:
     """The complaints leads: told of new breaches, and of a client's reply on an unassigned case."""
     return users_with_perm(MANAGE_ALL)
+
+
+def appeal_deciders() -> QuerySet:
+    """Active users holding the decide-appeal permission through a group or directly (not bare superusers)."""
+    return users_with_perm(DECIDE_APPEAL)

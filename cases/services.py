@@ -699,21 +699,14 @@ def client_wrote_by_email(
         raise PermissionDenied("You do not have a role in this complaint.")
     if locked.status == Status.AWAITING_CLIENT:
         return _answer(locked, text=text, documents=documents, at=received_at, by_email=True)
-    names = [document.upload.original_name for document in documents]
-    message = ClientMessage.objects.create(
-        complaint=locked,
-        channel=ClientMessage.Channel.EMAIL,
+    message = _client_message(
+        locked,
         text=text,
-        received_at=received_at,
+        documents=documents,
+        at=received_at,
+        channel=ClientMessage.Channel.EMAIL,
         from_address=from_address,
-        document_names=names,
     )
-    for document in documents:
-        attachment_add(complaint=locked, document=document, source=Attachment.Source.CLIENT, record=False)
-    summary = "You wrote to us by email"
-    if names:
-        summary += f", with {', '.join(names)}"
-    record_event(locked, kind=Event.CLIENT_WROTE, summary=summary, label=CLIENT, client_visible=True, at=received_at)
     if attached_by is not None:
         record_event(
             locked,
@@ -721,13 +714,121 @@ def client_wrote_by_email(
             summary=f"An email from {from_address} was attached to the case by a complaints lead",
             actor=attached_by,
         )
+    return message
+
+
+def client_write(
+    *, complaint: Complaint, text: str, files: Sequence[ValidatedUpload] = ()
+) -> InformationRequest | ClientMessage:
+    """The client writes on their case page, with documents: the answer to our open question, else a message.
+
+    Allowed while the complaint or its appeal is open. An answer restarts the investigation clock
+    (``complaint_client_reply``); a message changes no deadline. Staff are emailed either way.
+    """
+    text = text.strip()
+    if not text and not files:
+        raise ValidationError("Write a message or attach a document.")
+    with documents_stored(files, public_id=complaint.public_id) as documents, transaction.atomic(durable=True):
+        locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+        now = timezone.now()
+        if locked.status == Status.AWAITING_CLIENT:
+            return _answer(locked, text=text, documents=documents, at=now)
+        return _client_message(locked, text=text, documents=documents, at=now, channel=ClientMessage.Channel.WEB)
+
+
+def client_may_write(complaint: Complaint) -> bool:
+    """May the client send us a message or documents now? While the complaint or its appeal is open."""
+    return complaint.is_open or complaint.status == Status.UNDER_APPEAL
+
+
+def _client_message(
+    locked: Complaint,
+    *,
+    text: str,
+    documents: Sequence[StoredDocument],
+    at: datetime,
+    channel: str,
+    from_address: str = "",
+) -> ClientMessage:
+    """A message from the client that answers no question: recorded with its documents; no deadline changes.
+
+    Its documents belong to the appeal while one is open (the Director sees them with it). Whoever
+    works the case is emailed: the assigned manager, else the complaints leads, and the Directors
+    while the appeal is open.
+    """
+    if not client_may_write(locked):
+        raise ValidationError(
+            f"Complaint {locked.reference} is {locked.get_status_display().lower()}: "
+            "we can no longer add messages to it."
+        )
+    under_appeal = locked.status == Status.UNDER_APPEAL
+    names = [document.upload.original_name for document in documents]
+    message = ClientMessage.objects.create(
+        complaint=locked,
+        channel=channel,
+        text=text,
+        received_at=at,
+        from_address=from_address,
+        document_names=names,
+    )
+    for document in documents:
+        attachment_add(
+            complaint=locked, document=document, source=Attachment.Source.CLIENT, record=False, for_appeal=under_appeal
+        )
+    if channel == ClientMessage.Channel.EMAIL:
+        summary = "You wrote to us by email"
+    elif text:
+        summary = "You sent us a message"
+    else:
+        summary = "You sent us documents"
+    if names:
+        summary += f"{', with' if text or channel == ClientMessage.Channel.EMAIL else ':'} {', '.join(names)}"
+    record_event(locked, kind=Event.CLIENT_WROTE, summary=summary, label=CLIENT, client_visible=True, at=at)
+    users = [locked.assignee] if locked.assignee else list(permissions.leads())
+    if under_appeal:
+        users += [user for user in permissions.appeal_deciders() if user not in users]
     _notify_staff(
         complaint=locked,
         kind="staff_client_reply",
         key=f"client-message:{message.pk}",
-        users=[locked.assignee] if locked.assignee else list(permissions.leads()),
+        users=users,
+        context={"message_only": True, "for_appeal": under_appeal},
     )
     return message
+
+
+def complaint_add_documents(
+    *, actor, complaint: Complaint, files: Sequence[ValidatedUpload], note: str = "", expected_revision=None
+) -> list[Attachment]:
+    """Staff add documents to the case (a letter that came by post, scanned): recorded as who added them.
+
+    The files are stored before the case is locked (``documents_stored``). Staff-only on the timeline;
+    the client is not emailed. Not on a case whose personal data was removed.
+    """
+    if not files:
+        raise ValidationError("Choose the documents to add.")
+    if not permissions.can_work_on(actor, complaint):
+        raise PermissionDenied("You do not have a role in this complaint.")
+    with documents_stored(files, public_id=complaint.public_id) as documents, transaction.atomic(durable=True):
+        locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+        if locked.anonymised_at is not None:
+            raise ValidationError("The personal data of this case was removed: documents cannot be added.")
+        added = [
+            attachment_add(
+                complaint=locked,
+                document=document,
+                source=Attachment.Source.STAFF,
+                uploaded_by=actor,
+                record=False,
+                for_appeal=locked.status == Status.UNDER_APPEAL,
+            )
+            for document in documents
+        ]
+        names = ", ".join(attachment.original_name for attachment in added)
+        note = note.strip()
+        summary = f"Documents added by staff: {names}" + (f" ({note})" if note else "")
+        record_event(locked, kind=Event.ATTACHMENT_ADDED, summary=summary[:300], actor=actor)
+        return added
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ client_patterns = [
     path("<str:token>/new-link/", client.fresh_link, name="fresh_link"),
     path("<str:token>/letters/<int:letter_id>/", client.letter_download, name="letter_download"),
     path("<str:token>/reply/", client.reply, name="reply"),
+    path("<str:token>/write/", client.write, name="write"),
 ]
 
 staff_patterns = [
@@ -24,6 +25,7 @@ staff_patterns = [
     path("complaints/new/", staff.complaint_log, name="complaint_log"),
     path("complaints/<str:reference>/", case.case_page, name="case"),
     path("complaints/<str:reference>/notes/", case.note_add, name="case_note"),
+    path("complaints/<str:reference>/documents/", case.add_documents, name="case_add_documents"),
     path("complaints/<str:reference>/assign/", case.assign, name="case_assign"),
     path("complaints/<str:reference>/pick-up/", case.pick_up, name="case_pick_up"),
     path("complaints/<str:reference>/start/", case.start_investigation, name="case_start"),

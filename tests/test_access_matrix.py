@@ -186,6 +186,7 @@ MATRIX: dict[str, Rule] = {
     "client:case": Rule(frozenset({CLIENT, OTHER_CLIENT}), shows_case=frozenset({CLIENT}), key=CLIENT_KEY),
     "client:fresh_link": Rule(frozenset({CLIENT, OTHER_CLIENT}), post=True, key=CLIENT_KEY),
     "client:reply": Rule(frozenset({CLIENT, OTHER_CLIENT}), shows_case=frozenset({CLIENT}), post=True, key=CLIENT_KEY),
+    "client:write": Rule(frozenset({CLIENT, OTHER_CLIENT}), shows_case=frozenset({CLIENT}), post=True, key=CLIENT_KEY),
     "client:appeal": Rule(frozenset({CLIENT, OTHER_CLIENT}), shows_case=frozenset({CLIENT}), key=CLIENT_KEY),
     # A's letter: only with A's link; B's link with A's letter id is refused like a missing letter.
     "client:letter_download": Rule(frozenset({CLIENT}), shows_case=frozenset({CLIENT}), key="letter_id"),
@@ -198,6 +199,7 @@ MATRIX: dict[str, Rule] = {
     "staff:complaint_log": Rule(LEADS),
     "staff:case": Rule(CASE_TEAM, shows_case=CASE_TEAM, key="reference"),
     "staff:case_note": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
+    "staff:case_add_documents": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
     # A valid form, so that the role check behind the form's is reached.
     "staff:case_assign": Rule(
         LEADS, shows_case=CASE_TEAM, post=True, key="reference", data=lambda world: assign_data(world)

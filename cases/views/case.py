@@ -44,6 +44,7 @@ from cases import business_days, deadlines, extensions, permissions, services
 from cases.access import complaint_for_staff
 from cases.downloads import private_file_response
 from cases.forms_case import (
+    AddDocumentsForm,
     AssignForm,
     CaseActionForm,
     CategoriseForm,
@@ -77,6 +78,7 @@ FORMS: dict[str, tuple[type[CaseActionForm], str]] = {
     ExtendDeadlineForm.prefix: (ExtendDeadlineForm, "extend"),
     RevokeLinksForm.prefix: (RevokeLinksForm, "revoke_links"),
     NotAComplaintForm.prefix: (NotAComplaintForm, "not_a_complaint"),
+    AddDocumentsForm.prefix: (AddDocumentsForm, "add_documents"),
 }
 
 
@@ -97,6 +99,7 @@ class Allowed:
     extend: bool = False
     revoke_links: bool = False
     not_a_complaint: bool = False
+    add_documents: bool = False
 
     @property
     def any_change(self) -> bool:
@@ -126,6 +129,8 @@ def allowed_actions(user, complaint: Complaint) -> Allowed:
         revoke_links=bool(complaint.email),
         # The same rule as services.complaint_close_not_a_complaint: a lead, while the case is open.
         not_a_complaint=lead and complaint.can_transition_to(Status.NOT_A_COMPLAINT),
+        # The same rule as services.complaint_add_documents: anyone working the case, until it is anonymised.
+        add_documents=complaint.anonymised_at is None,
     )
 
 
@@ -342,10 +347,20 @@ def _stale(request, form: CaseActionForm, complaint_ref: str):
     return _render(request, complaint, data=data, bound=again, changes=changes or None, status=409)
 
 
-def _act(request, reference: str, form_class: type[CaseActionForm], perform, *, success: str, anchor: str = ""):
-    """Parse ``form_class`` from the POST, call ``perform(complaint, cleaned_data)``, answer as the module says."""
+def _act(
+    request,
+    reference: str,
+    form_class: type[CaseActionForm],
+    perform,
+    *,
+    success: str,
+    anchor: str = "",
+    form: CaseActionForm | None = None,
+):
+    """Parse ``form_class`` from the POST (or take ``form``, bound already), call ``perform(complaint,
+    cleaned_data)``, answer as the module says."""
     complaint = complaint_for_staff(request.user, reference, permission=WORK)
-    form = form_class(request.POST)
+    form = form if form is not None else form_class(request.POST)
     if not form.is_valid():
         return _render(request, complaint, bound=form, status=400)
     try:
@@ -382,6 +397,28 @@ def note_add(request, reference):
         lambda complaint, data: services.complaint_add_note(actor=request.user, complaint=complaint, text=data["text"]),
         success="Note added.",
         anchor="#notes",
+    )
+
+
+@never_cache
+@require_POST
+@staff_required
+def add_documents(request, reference):
+    """Staff add documents to the case (a letter that came by post, scanned), recorded as who added them."""
+    form = AddDocumentsForm(request.POST, request.FILES)
+
+    def perform(complaint, data):
+        services.complaint_add_documents(
+            actor=request.user,
+            complaint=complaint,
+            files=form.uploads(),
+            note=data["note"],
+            # Documents conflict with no other change: added even if the case moved on since the page was read.
+        )
+        form.clear_staging()  # the documents kept from an earlier post are on the case now
+
+    return _act(
+        request, reference, AddDocumentsForm, perform, success="Documents added.", anchor="#attachments", form=form
     )
 
 

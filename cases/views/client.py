@@ -33,8 +33,8 @@ from django.views.decorators.http import require_POST, require_safe
 
 from cases import deadlines, links, services
 from cases.downloads import private_file_response
-from cases.forms_case import ClientReplyForm
-from cases.models import CLIENT, Attachment, Complaint
+from cases.forms_case import ClientMessageForm, ClientReplyForm
+from cases.models import CLIENT, Attachment, Complaint, InformationRequest
 from notifications import letters
 
 Status = Complaint.Status
@@ -205,21 +205,39 @@ def _show_case(
     complaint: Complaint,
     *,
     reply_form: ClientReplyForm | None = None,
+    message_form: ClientMessageForm | None = None,
     not_waiting: bool = False,
     unsent_text: str = "",
+    closed: bool = False,
+    closed_text: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    """The case page; while we wait for the client, with our question and the form to answer it."""
+    """The case page: while we wait for the client, our question and the form to answer it; else, while the
+    complaint or its appeal is open, the form to send us a message or documents."""
     context = _case_context(complaint)
     open_request = None
     if complaint.status == Status.AWAITING_CLIENT:
         open_request = complaint.information_requests.filter(answered_at__isnull=True).first()
-    context.update(token=token, open_request=open_request, not_waiting=not_waiting, unsent_text=unsent_text)
+    context.update(
+        token=token,
+        open_request=open_request,
+        not_waiting=not_waiting,
+        unsent_text=unsent_text,
+        closed=closed,
+        closed_text=closed_text,
+    )
+    has_form = False
     if open_request is not None:
         context["reply_form"] = reply_form or ClientReplyForm()
+        has_form = True
+    elif services.client_may_write(complaint):
+        # What the client typed as an answer we no longer wait for is offered again as a message.
+        context["message_form"] = message_form or ClientMessageForm(initial={"text": unsent_text})
+        has_form = True
+    if has_form:
         context["referrer_policy"] = FORM_REFERRER_POLICY
     response = render(request, "cases/client/case.html", context, status=status)
-    if open_request is not None:
+    if has_form:
         response["Referrer-Policy"] = FORM_REFERRER_POLICY
     return response
 
@@ -280,6 +298,45 @@ def reply(request: HttpRequest, token: str) -> HttpResponse:
     messages.success(request, notice)
     response = redirect(reverse("client:case", args=[token]) + "#main")
     response.status_code = 303  # See Other: reloading the page never sends the answer again
+    return response
+
+
+@private_page
+@require_POST
+def write(request: HttpRequest, token: str) -> HttpResponse:
+    """The client sends us a message or documents while the complaint or its appeal is open.
+
+    If we are waiting for their answer, this is the answer (the clock restarts). Documents get the
+    complaint form's checks. A closed case saves nothing and says so, showing the text back.
+    """
+    check = links.check_client_token(token)
+    if not check.ok:
+        return _link_expired(request, token) if check.stale_for is not None else _not_found(request)
+    complaint = check.complaint
+    if not services.client_may_write(complaint):
+        return _show_case(
+            request, token, complaint, closed=True, closed_text=(request.POST.get("text") or "").strip(), status=409
+        )
+    form = ClientMessageForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _show_case(request, token, complaint, message_form=form, status=400)
+    try:
+        written = services.client_write(complaint=complaint, text=form.cleaned_data["text"], files=form.uploads())
+    except ValidationError as refusal:
+        complaint.refresh_from_db()
+        if not services.client_may_write(complaint):
+            form.clear_staging()
+            return _show_case(request, token, complaint, closed=True, closed_text=form.cleaned_data["text"], status=409)
+        form.add_error(None, refusal)
+        form.stage_uploads()
+        return _show_case(request, token, complaint, message_form=form, status=400)
+    form.clear_staging()
+    if isinstance(written, InformationRequest):
+        messages.success(request, "Thank you: we have your answer and have started working on your complaint again.")
+    else:
+        messages.success(request, "Thank you: your message has reached us. We will reply if it needs an answer.")
+    response = redirect(reverse("client:case", args=[token]) + "#main")
+    response.status_code = 303  # See Other: reloading the page never sends the message again
     return response
 
 

@@ -141,7 +141,15 @@ def test_what_the_client_typed_is_escaped(client):
 
 
 def test_the_case_page_is_private(client):
-    assert_private(client.get(case_path(ComplaintFactory())))
+    # An open case's page has the message form: "same-origin" lets it post (see test_client_reply.py).
+    assert_private(client.get(case_path(ComplaintFactory())), referrer_policy="same-origin")
+
+
+def test_a_closed_case_page_has_no_form_and_sends_no_referrer(client):
+    closed = ComplaintFactory(status=Complaint.Status.CLOSED)
+    response = client.get(case_path(closed))
+    assert_private(response)
+    assert b"Send us a message" not in response.content
 
 
 def test_the_case_page_does_not_accept_posts(client):

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases import business_days, links, services, uploads
-from cases.models import Attachment, Complaint, ComplaintEvent, InformationRequest
+from cases.models import Attachment, ClientMessage, Complaint, ComplaintEvent, InformationRequest
 from notifications.models import OutboundMessage
 from tests.cases.test_uploads import EXE, PDF
 from tests.factories import AcknowledgedComplaintFactory, lead, manager
@@ -96,14 +96,15 @@ def test_a_page_with_the_answer_form_stays_private_and_can_post(client):
     assert b'<meta name="referrer" content="same-origin">' in response.content
 
 
-def test_no_form_when_we_are_not_waiting(client):
+def test_no_answer_form_when_we_are_not_waiting_only_the_message_form(client):
     worker = manager()
     complaint = AcknowledgedComplaintFactory(assignee=worker)
     complaint = services.complaint_start_investigation(actor=worker, complaint=complaint)
     response = client.get(page_url(complaint))
     assert "We need more information from you" not in text_of(response)
     assert b"/reply/" not in response.content
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert "Send us a message or documents" in text_of(response)
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 # --- Answering ---------------------------------------------------------------------------------------
@@ -245,9 +246,13 @@ def test_an_answer_sent_twice_is_saved_once_and_the_second_says_why(client):
     again = client.post(reply_url(complaint), {"text": "Second answer."})
     assert again.status_code == 409
     assert_private(again)
+    assert again["Referrer-Policy"] == "same-origin"
     page = text_of(again)
-    assert "We are not waiting for information on this complaint at the moment" in page
-    assert "What you wrote (not sent): Second answer." in page
+    assert "We are not waiting for an answer on this complaint at the moment, so nothing was sent" in page
+    # What they wrote is offered again as a message (the case is still open), not lost.
+    assert b'name="text"' in again.content
+    assert b"Second answer.</textarea>" in again.content
+    assert b"/write/" in again.content
     assert list(InformationRequest.objects.values_list("answer", flat=True)) == ["First answer."]
     assert ComplaintEvent.objects.filter(complaint=complaint, kind=ComplaintEvent.Kind.CLIENT_REPLIED).count() == 1
 
@@ -257,7 +262,8 @@ def test_an_answer_when_nothing_was_asked_is_refused(client):
     complaint = AcknowledgedComplaintFactory(assignee=worker)
     response = client.post(reply_url(complaint), {"text": "Hello?"})
     assert response.status_code == 409
-    assert "We are not waiting for information" in text_of(response)
+    assert "We are not waiting for an answer" in text_of(response)
+    assert not ClientMessage.objects.exists()
     complaint.refresh_from_db()
     assert complaint.status == Status.ACKNOWLEDGED
 
