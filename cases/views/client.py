@@ -34,7 +34,7 @@ from django.views.decorators.http import require_POST, require_safe
 from cases import deadlines, links, services
 from cases.downloads import private_file_response
 from cases.forms_case import ClientMessageForm, ClientReplyForm
-from cases.models import CLIENT, Attachment, Complaint, InformationRequest
+from cases.models import CLIENT, Attachment, Complaint, ComplaintEvent, InformationRequest
 from notifications import letters
 
 Status = Complaint.Status
@@ -134,7 +134,7 @@ def mask_email(address: str) -> str:
 
 def _case_context(complaint: Complaint) -> dict:
     """Everything the client may see of their case, and nothing else."""
-    events = complaint.events.filter(client_visible=True).order_by("created_at", "pk")
+    events = list(complaint.events.filter(client_visible=True).order_by("created_at", "pk"))
     timeline = [
         # Staff act as the company on this page: no staff names.
         TimelineEntry(at=event.created_at, summary=event.summary, by_client=event.actor_label == CLIENT)
@@ -161,6 +161,10 @@ def _case_context(complaint: Complaint) -> dict:
         "appeal_problem": complaint.appeal_problem() if has_outcome and appeal is None else None,
         "decision_days": settings.APPEAL_DECISION_DAYS,
         "timeline": timeline,
+        # What they wrote to us besides answers (by email or here); each has a CLIENT_WROTE entry: no query without one.
+        "client_messages": list(complaint.client_messages.all())
+        if any(event.kind == ComplaintEvent.Kind.CLIENT_WROTE for event in events)
+        else [],
         "letters": complaint.letters.filter(client_visible=True).only("pk", "kind", "created_at", "complaint_id"),
     }
 

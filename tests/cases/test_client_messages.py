@@ -184,6 +184,8 @@ def test_a_message_with_a_document_reaches_the_case_and_shows_on_the_page(client
     assert "your message has reached us" in page
     assert "You sent us a message, with letter.pdf" in page
     assert "letter.pdf" in page  # listed with their documents
+    assert "Your messages to us" in page
+    assert "Photos of the cabinet attached." in page  # what they wrote, on their own page
     assert ClientMessage.objects.get(complaint=complaint).text == "Photos of the cabinet attached."
 
 
