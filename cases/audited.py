@@ -57,6 +57,8 @@ STAFF = {
         VIEW, "Opened the not-a-complaint form", "Closed the case as not a complaint"
     ),
     "case_add_documents": Audited(VIEW, "Opened the documents form", "Added documents to the case"),
+    "case_withdraw": Audited(VIEW, "Opened the withdrawal form", "Recorded the client's withdrawal"),
+    "case_reopen": Audited(VIEW, "Opened the reopen form", "Reopened a withdrawn complaint"),
     "action_done": Audited(
         VIEW, "Opened an action", "Marked an action done", "action_id", "action", case_of=_through(Action, "action_id")
     ),

@@ -207,6 +207,47 @@ class AddDocumentsForm(DocumentsMixin, CaseActionForm):
         return data
 
 
+class WithdrawForm(CaseActionForm):
+    """A complaints lead records a withdrawal the client made by phone or letter."""
+
+    prefix = "withdraw"
+    reason = _area(
+        "How and when the client withdrew",
+        rows=3,
+        required_message="Say how the client withdrew (a phone call, a letter) and when.",
+        help_text='For example: "Phone call with the client, 3 March, 10:15". Staff only. '
+        "The client is emailed a confirmation.",
+    )
+
+
+class ReopenForm(CaseActionForm):
+    """A complaints lead reopens a withdrawal made by mistake."""
+
+    prefix = "reopen"
+    reason = _area(
+        "Why it is reopened",
+        rows=3,
+        required_message="Say why the withdrawal is reopened.",
+        help_text="Staff only. The case returns to where it was; its due date moves on by the days it was withdrawn.",
+    )
+
+
+class ClientWithdrawForm(AccessibleFormMixin, forms.Form):
+    """The client withdraws their complaint from their page: the reason is theirs to give or not."""
+
+    reason = forms.CharField(
+        label="Why you are withdrawing it (optional)",
+        required=False,
+        max_length=2000,
+        help_text="It helps us improve; you do not have to say.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.annotate_widgets()
+
+
 class ClientReplyForm(DocumentsMixin, forms.Form):
     """The client answers our question: words, documents, or both."""
 

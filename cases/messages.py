@@ -40,6 +40,17 @@ def _with_client_link(message: OutboundMessage, at: datetime) -> dict[str, Any]:
     return {"complaint": complaint, "tracking_url": links.client_url(complaint)}
 
 
+def _withdrawal(message: OutboundMessage, at: datetime) -> dict[str, Any]:
+    """When it was withdrawn, and until when a mistake can be put right (``services.reopen_deadline``)."""
+    complaint = case_of(message)
+    withdrawn_at = complaint.withdrawn_at or message.created_at
+    return {
+        **_with_client_link(message, at),
+        "withdrawn_on": business_days.london_date(withdrawn_at),
+        "reopen_until": services.reopen_deadline(complaint),
+    }
+
+
 def _acknowledgement(message: OutboundMessage, at: datetime) -> dict[str, Any]:
     """The complaint as it will be once this email has gone: acknowledged at ``at``, its outcome due date set.
 
@@ -101,4 +112,5 @@ KINDS = (
     MessageKind("staff_client_reply", "Client replied (staff)", template="staff_client_reply", prepare=staff_case_link),
     # The extension (old date, new date, reason) is read from the row named in the context.
     MessageKind("deadline_extension", "Deadline extended", template="deadline_extension", prepare=_extension),
+    MessageKind("complaint_withdrawn", "Withdrawal confirmed", template="complaint_withdrawn", prepare=_withdrawal),
 )

@@ -263,7 +263,9 @@ class Complaint(StateMachine):
         # Only for a late appeal that staff accept after the complaint closed at
         # the end of its appeal window; a complaint has at most one appeal.
         Status.CLOSED: (Status.UNDER_APPEAL,),
-        Status.WITHDRAWN: (),
+        # A withdrawal made by mistake is reopened by a lead (``services.complaint_reopen``), into the
+        # state it was withdrawn from (investigating, when a question to the client was open then).
+        Status.WITHDRAWN: (Status.RECEIVED, Status.ACKNOWLEDGED, Status.INVESTIGATING),
         Status.NOT_A_COMPLAINT: (),
     }
     # Only a complaint in one of these states can have an appeal (lodging one moves it to under_appeal).
@@ -334,6 +336,11 @@ class Complaint(StateMachine):
     investigation_started_at = models.DateTimeField(null=True, blank=True)
     # Set while the case waits for the client: the investigation clock is stopped.
     clock_stopped_at = models.DateTimeField(null=True, blank=True)
+    # A withdrawal (by the client on their page, or recorded by a lead): when, from which state, why.
+    # Reopened within the allowed time, the case returns to that state and its due dates move on.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_from = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    withdrawal_reason = models.TextField(blank=True)
 
     # The outcome.
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
@@ -527,6 +534,8 @@ class ComplaintEvent(models.Model):
         CLIENT_WROTE = "client_wrote", "The client wrote to us"
         NOT_A_COMPLAINT = "not_a_complaint", "Closed: not a complaint"
         EMAIL_BOUNCED = "email_bounced", "An email to the client was not delivered"
+        WITHDRAWN = "withdrawn", "Complaint withdrawn"
+        REOPENED = "reopened", "Withdrawal reopened"
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)

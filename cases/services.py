@@ -46,7 +46,7 @@ from cases.references import format_reference
 from cases.uploads import ValidatedUpload
 from jpdit_complaints.storage import private_storage
 from notifications import letters
-from notifications.models import Letter
+from notifications.models import Letter, OutboundMessage
 from notifications.rendering import render_pdf
 from notifications.services import message_queue
 
@@ -858,6 +858,167 @@ def complaint_close_not_a_complaint(
         answered_at=timezone.now(), answer="(closed as not a complaint)"
     )
     return locked
+
+
+# --- Withdrawal -------------------------------------------------------------------------------------------
+
+WITHDRAWABLE = (Status.RECEIVED, Status.ACKNOWLEDGED, Status.INVESTIGATING, Status.AWAITING_CLIENT)
+
+
+def may_withdraw(complaint: Complaint) -> bool:
+    """May the complaint be withdrawn now? At any point before the outcome."""
+    return complaint.status in WITHDRAWABLE
+
+
+@transaction.atomic
+def complaint_withdraw(
+    *, complaint: Complaint, reason: str = "", actor=None, expected_revision: int | None = None
+) -> Complaint:
+    """The complaint is withdrawn before its outcome: by the client on their page (``actor`` None, an
+    optional reason), or recorded by a complaints lead for a withdrawal made by phone or letter
+    (``reason``: how and when it was made, required).
+
+    Every deadline stops (the state has no clock: no reminder or escalation fires); an open question
+    to the client ends; the client is emailed a confirmation. Reopened by mistake within
+    ``WITHDRAWAL_REOPEN_DAYS`` business days, the due dates move on by the days it was withdrawn.
+    """
+    reason = reason.strip()
+    if actor is not None:
+        if not permissions.is_lead(actor):
+            raise PermissionDenied("Only a complaints lead can record a withdrawal.")
+        if not reason:
+            raise ValidationError({"reason": ["Say how the client withdrew (a phone call, a letter) and when."]})
+        locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+    else:
+        locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    if not may_withdraw(locked):
+        raise ValidationError(
+            f"Complaint {locked.reference} is {locked.get_status_display().lower()}: "
+            "it can be withdrawn only before our written outcome."
+        )
+    now = timezone.now()
+    # Waiting for the client, the pause began with the question: it goes on until a reopening.
+    locked.clock_stopped_at = locked.clock_stopped_at or now
+    locked.withdrawn_from = Status.INVESTIGATING if locked.status == Status.AWAITING_CLIENT else locked.status
+    locked.withdrawn_at = now
+    locked.withdrawal_reason = reason
+    InformationRequest.objects.filter(complaint=locked, answered_at__isnull=True).update(
+        answered_at=now, answer="(the complaint was withdrawn)"
+    )
+    locked.transition(
+        Status.WITHDRAWN,
+        event=Event.WITHDRAWN,
+        summary="You withdrew your complaint",
+        label=CLIENT if actor is None else None,
+        actor=actor,
+        client_visible=True,
+        at=now,
+        fields=["clock_stopped_at", "withdrawn_from", "withdrawn_at", "withdrawal_reason"],
+    )
+    if actor is not None:
+        record_event(locked, kind=Event.WITHDRAWN, summary=f"Withdrawal recorded: {reason}"[:300], actor=actor, at=now)
+    elif reason:
+        record_event(locked, kind=Event.WITHDRAWN, summary=f"The client's reason: {reason}"[:300], label=CLIENT, at=now)
+    if locked.email:
+        message_queue(
+            kind="complaint_withdrawn",
+            dedupe_key=f"complaint:{locked.pk}:withdrawn:{now.isoformat()}",
+            to_email=locked.email,
+            complaint=locked,
+        )
+    return locked
+
+
+def reopen_deadline(complaint: Complaint) -> date | None:
+    """The last day a withdrawal may be reopened (``WITHDRAWAL_REOPEN_DAYS`` business days after it)."""
+    if complaint.status != Status.WITHDRAWN or complaint.withdrawn_at is None:
+        return None
+    return business_days.due_date(complaint.withdrawn_at, settings.WITHDRAWAL_REOPEN_DAYS)
+
+
+def may_reopen(complaint: Complaint) -> bool:
+    deadline = reopen_deadline(complaint)
+    return deadline is not None and business_days.london_today() <= deadline
+
+
+@transaction.atomic
+def complaint_reopen(*, actor, complaint: Complaint, reason: str, expected_revision: int | None = None) -> Complaint:
+    """A complaints lead reopens a withdrawal made by mistake, with the reason, within the allowed time.
+
+    The case returns to the state it was withdrawn from (investigating if a question was open then);
+    the due date it was working towards moves on by the business days it was paused, as after an
+    answer to a question.
+    """
+    if not permissions.is_lead(actor):
+        raise PermissionDenied("Only a complaints lead can reopen a withdrawn complaint.")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": ["Say why the withdrawal is reopened."]})
+    locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+    if locked.status != Status.WITHDRAWN:
+        raise ValidationError(f"Complaint {locked.reference} is not withdrawn.")
+    if not may_reopen(locked):
+        raise ValidationError(
+            f"Complaint {locked.reference} was withdrawn more than {settings.WITHDRAWAL_REOPEN_DAYS} business days "
+            "ago: it cannot be reopened. Log it as a new complaint if the client wants to go on."
+        )
+    now = timezone.now()
+    paused = max(
+        business_days.business_days_between(
+            business_days.effective_date(locked.clock_stopped_at or locked.withdrawn_at or now),
+            business_days.effective_date(now),
+        ),
+        0,
+    )
+    target = locked.withdrawn_from or Status.RECEIVED
+    due: date | None
+    if target == Status.RECEIVED:
+        locked.acknowledgement_due = business_days.add_business_days(locked.acknowledgement_due, paused)
+        due, what = locked.acknowledgement_due, "acknowledgement"
+    else:
+        if locked.outcome_due:
+            locked.outcome_due = business_days.add_business_days(locked.outcome_due, paused)
+        due, what = locked.outcome_due, "written outcome"
+    locked.clock_stopped_at = None
+    locked.withdrawn_at = None
+    locked.withdrawn_from = ""
+    locked.withdrawal_reason = ""
+    summary = "We reopened your complaint"
+    if due:
+        summary += f"; our {what} is now due {due:%-d %B %Y}"
+    locked.transition(
+        target,
+        event=Event.REOPENED,
+        summary=summary,
+        actor=actor,
+        client_visible=True,
+        at=now,
+        fields=[
+            "acknowledgement_due",
+            "outcome_due",
+            "clock_stopped_at",
+            "withdrawn_at",
+            "withdrawn_from",
+            "withdrawal_reason",
+        ],
+    )
+    record_event(
+        locked,
+        kind=Event.REOPENED,
+        summary=f"Withdrawal reopened after {paused} business day{'s' if paused != 1 else ''}: {reason}"[:300],
+        actor=actor,
+        at=now,
+    )
+    if target == Status.RECEIVED and _acknowledgement_sent(locked):
+        # The acknowledgement went out while the case was withdrawn: the client has it, so it counts from now.
+        return complaint_acknowledge(complaint=locked, at=now)
+    return locked
+
+
+def _acknowledgement_sent(complaint: Complaint) -> bool:
+    return OutboundMessage.objects.filter(
+        dedupe_key=f"complaint:{complaint.pk}:acknowledgement", state=OutboundMessage.State.SENT
+    ).exists()
 
 
 def outcome_validate(*, outcome: str, findings: str, reasons: str, actions: Sequence[ActionSpec]) -> None:

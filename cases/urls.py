@@ -18,6 +18,7 @@ client_patterns = [
     path("<str:token>/letters/<int:letter_id>/", client.letter_download, name="letter_download"),
     path("<str:token>/reply/", client.reply, name="reply"),
     path("<str:token>/write/", client.write, name="write"),
+    path("<str:token>/withdraw/", client.withdraw, name="withdraw"),
 ]
 
 staff_patterns = [
@@ -26,6 +27,8 @@ staff_patterns = [
     path("complaints/<str:reference>/", case.case_page, name="case"),
     path("complaints/<str:reference>/notes/", case.note_add, name="case_note"),
     path("complaints/<str:reference>/documents/", case.add_documents, name="case_add_documents"),
+    path("complaints/<str:reference>/withdraw/", case.withdraw, name="case_withdraw"),
+    path("complaints/<str:reference>/reopen/", case.reopen, name="case_reopen"),
     path("complaints/<str:reference>/assign/", case.assign, name="case_assign"),
     path("complaints/<str:reference>/pick-up/", case.pick_up, name="case_pick_up"),
     path("complaints/<str:reference>/start/", case.start_investigation, name="case_start"),

@@ -157,6 +157,7 @@ def figure_conditions() -> dict[str, Q]:
     conditions = {
         "all": Q(),
         "responded": ~Q(outcome=""),
+        "withdrawn": Q(status=Complaint.Status.WITHDRAWN),
         "appealed": Q(appeal__isnull=False),
         "appeal_changed": Q(appeal__decision=Appeal.Decision.ORIGINAL_DECISION_CHANGED),
     }
@@ -213,6 +214,7 @@ class Figures:
     appeal: Share = field(default_factory=Share)
     outcomes: list[tuple[str, str, int]] = field(default_factory=list)  # (value, label, count)
     responded: int = 0
+    withdrawn: int = 0
     appealed: int = 0
     appeals_decided: int = 0
     appeals_changed: int = 0
@@ -245,6 +247,7 @@ def figures_from(tally: Tally, today: date, names: dict[int, str]) -> Figures:
         by_channel=[(value, label, tally[f"channel:{value}"]) for value, label in Complaint.Channel.choices],
         outcomes=[(value, label, tally[f"result:{value}"]) for value, label in Outcome.choices],
         responded=tally["responded"],
+        withdrawn=tally["withdrawn"],
         appealed=tally["appealed"],
         appeals_decided=tally["appeals_decided"],
         appeals_changed=tally["appeals_changed"],

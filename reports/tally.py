@@ -232,7 +232,9 @@ def count(cohort: Cohort, by: tuple[str, ...] = ()) -> Counted:
 
     complaints = (
         Complaint.objects.filter(cohort(""))
-        .values("channel", "category_id", "outcome", "appeal__status", "appeal__decision", **dims(""), **facts(""))
+        .values(
+            "channel", "category_id", "status", "outcome", "appeal__status", "appeal__decision", **dims(""), **facts("")
+        )
         .annotate(n=Count("pk"))
         .order_by()
     )
@@ -317,6 +319,8 @@ def _add_complaints(tally: Tally, row: dict) -> None:
     tally["received"] += n
     tally[f"channel:{row['channel']}"] += n
     tally[category_key(row["category_id"])] += n
+    if row["status"] == Status.WITHDRAWN:
+        tally["withdrawn"] += n
     if row["outcome"]:
         tally["responded"] += n
         tally[f"result:{row['outcome']}"] += n

@@ -136,6 +136,12 @@ def not_a_complaint_data(world) -> dict:
     return {"not_complaint-expected_revision": revision(world) + 1, "not_complaint-reason": "Spam."}
 
 
+def stale_data(world, prefix: str) -> dict:
+    """A valid form against a revision already gone: a lead is let in (409, nothing changed); anyone else is
+    refused by the service's role check before the revision is read."""
+    return {f"{prefix}-expected_revision": revision(world) + 1, f"{prefix}-reason": "By phone, this morning."}
+
+
 def token_of(world, actor):
     """The token an actor puts in a client URL: their own case's link, or a forged one if they have none."""
     if actor == CLIENT:
@@ -187,6 +193,7 @@ MATRIX: dict[str, Rule] = {
     "client:fresh_link": Rule(frozenset({CLIENT, OTHER_CLIENT}), post=True, key=CLIENT_KEY),
     "client:reply": Rule(frozenset({CLIENT, OTHER_CLIENT}), shows_case=frozenset({CLIENT}), post=True, key=CLIENT_KEY),
     "client:write": Rule(frozenset({CLIENT, OTHER_CLIENT}), shows_case=frozenset({CLIENT}), post=True, key=CLIENT_KEY),
+    "client:withdraw": Rule(frozenset({CLIENT, OTHER_CLIENT}), shows_case=frozenset({CLIENT}), key=CLIENT_KEY),
     "client:appeal": Rule(frozenset({CLIENT, OTHER_CLIENT}), shows_case=frozenset({CLIENT}), key=CLIENT_KEY),
     # A's letter: only with A's link; B's link with A's letter id is refused like a missing letter.
     "client:letter_download": Rule(frozenset({CLIENT}), shows_case=frozenset({CLIENT}), key="letter_id"),
@@ -200,6 +207,12 @@ MATRIX: dict[str, Rule] = {
     "staff:case": Rule(CASE_TEAM, shows_case=CASE_TEAM, key="reference"),
     "staff:case_note": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
     "staff:case_add_documents": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
+    "staff:case_withdraw": Rule(
+        LEADS, shows_case=CASE_TEAM, post=True, key="reference", data=lambda world: stale_data(world, "withdraw")
+    ),
+    "staff:case_reopen": Rule(
+        LEADS, shows_case=CASE_TEAM, post=True, key="reference", data=lambda world: stale_data(world, "reopen")
+    ),
     # A valid form, so that the role check behind the form's is reached.
     "staff:case_assign": Rule(
         LEADS, shows_case=CASE_TEAM, post=True, key="reference", data=lambda world: assign_data(world)

@@ -52,9 +52,11 @@ from cases.forms_case import (
     NotAComplaintForm,
     NoteForm,
     PickUpForm,
+    ReopenForm,
     RequestInformationForm,
     RevokeLinksForm,
     StartInvestigationForm,
+    WithdrawForm,
 )
 from cases.models import Attachment, Complaint, ComplaintEvent, InformationRequest, TransitionNotAllowed
 from notifications.kinds import letter_kind_named
@@ -79,6 +81,8 @@ FORMS: dict[str, tuple[type[CaseActionForm], str]] = {
     RevokeLinksForm.prefix: (RevokeLinksForm, "revoke_links"),
     NotAComplaintForm.prefix: (NotAComplaintForm, "not_a_complaint"),
     AddDocumentsForm.prefix: (AddDocumentsForm, "add_documents"),
+    WithdrawForm.prefix: (WithdrawForm, "withdraw"),
+    ReopenForm.prefix: (ReopenForm, "reopen"),
 }
 
 
@@ -100,10 +104,12 @@ class Allowed:
     revoke_links: bool = False
     not_a_complaint: bool = False
     add_documents: bool = False
+    withdraw: bool = False
+    reopen: bool = False
 
     @property
     def any_change(self) -> bool:
-        return any((self.assign, self.pick_up, self.start, self.request_information, self.outcome))
+        return any((self.assign, self.pick_up, self.start, self.request_information, self.outcome, self.reopen))
 
     def offers(self, prefix: str) -> bool:
         """Is the form with this prefix (``FORMS``) offered now?"""
@@ -131,6 +137,10 @@ def allowed_actions(user, complaint: Complaint) -> Allowed:
         not_a_complaint=lead and complaint.can_transition_to(Status.NOT_A_COMPLAINT),
         # The same rule as services.complaint_add_documents: anyone working the case, until it is anonymised.
         add_documents=complaint.anonymised_at is None,
+        # The same rules as services.complaint_withdraw and complaint_reopen: a lead, before the outcome;
+        # a lead, within the reopening time.
+        withdraw=lead and services.may_withdraw(complaint),
+        reopen=lead and services.may_reopen(complaint),
     )
 
 
@@ -297,6 +307,8 @@ def _render(
         "outcome_days": settings.COMPLAINT_OUTCOME_DAYS,
         "appeal_decision_days": settings.APPEAL_DECISION_DAYS,
         "running_due": owed_due(complaint),
+        "reopen_until": services.reopen_deadline(complaint),
+        "reopen_days": settings.WITHDRAWAL_REOPEN_DAYS,
         # What other apps hold about the case (the emails it came from...), for whoever may follow the links.
         "case_links": extensions.case_links_for(user=request.user, complaint=complaint),
         "can_log_appeal": data["appeal"] is None
@@ -420,6 +432,41 @@ def add_documents(request, reference):
     return _act(
         request, reference, AddDocumentsForm, perform, success="Documents added.", anchor="#attachments", form=form
     )
+
+
+@never_cache
+@require_POST
+@staff_required
+def withdraw(request, reference):
+    """A lead records a withdrawal the client made by phone or letter."""
+
+    def perform(complaint, data):
+        services.complaint_withdraw(
+            actor=request.user,
+            complaint=complaint,
+            reason=data["reason"],
+            expected_revision=data["expected_revision"],
+        )
+
+    success = "Withdrawal recorded. Every deadline has stopped; the client is emailed a confirmation."
+    return _act(request, reference, WithdrawForm, perform, success=success)
+
+
+@never_cache
+@require_POST
+@staff_required
+def reopen(request, reference):
+    """A lead reopens a withdrawal made by mistake; the deadlines resume as if paused."""
+
+    def perform(complaint, data):
+        services.complaint_reopen(
+            actor=request.user,
+            complaint=complaint,
+            reason=data["reason"],
+            expected_revision=data["expected_revision"],
+        )
+
+    return _act(request, reference, ReopenForm, perform, success="Reopened. The deadline runs again.")
 
 
 @never_cache

@@ -29,11 +29,11 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cases import deadlines, links, services
 from cases.downloads import private_file_response
-from cases.forms_case import ClientMessageForm, ClientReplyForm
+from cases.forms_case import ClientMessageForm, ClientReplyForm, ClientWithdrawForm
 from cases.models import CLIENT, Attachment, Complaint, ComplaintEvent, InformationRequest
 from notifications import letters
 
@@ -165,6 +165,7 @@ def _case_context(complaint: Complaint) -> dict:
         "client_messages": list(complaint.client_messages.all())
         if any(event.kind == ComplaintEvent.Kind.CLIENT_WROTE for event in events)
         else [],
+        "may_withdraw": services.may_withdraw(complaint),
         "letters": complaint.letters.filter(client_visible=True).only("pk", "kind", "created_at", "complaint_id"),
     }
 
@@ -341,6 +342,51 @@ def write(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, "Thank you: your message has reached us. We will reply if it needs an answer.")
     response = redirect(reverse("client:case", args=[token]) + "#main")
     response.status_code = 303  # See Other: reloading the page never sends the message again
+    return response
+
+
+@private_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def withdraw(request: HttpRequest, token: str) -> HttpResponse:
+    """The client withdraws their complaint before our outcome: a confirmation page, then the withdrawal.
+
+    Once it can no longer be withdrawn (an outcome sent, withdrawn already), the case page says why.
+    """
+    check = links.check_client_token(token)
+    if not check.ok:
+        return _link_expired(request, token) if check.stale_for is not None else _not_found(request)
+    complaint = check.complaint
+    if not services.may_withdraw(complaint):
+        messages.warning(
+            request, f"This complaint is {complaint.get_status_display().lower()}: it cannot be withdrawn."
+        )
+        return _see_case(token)
+    form = ClientWithdrawForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.complaint_withdraw(complaint=complaint, reason=form.cleaned_data["reason"])
+        except ValidationError as refusal:
+            messages.warning(request, " ".join(refusal.messages))
+            return _see_case(token)
+        notice = "Your complaint is withdrawn. We have stopped working on it"
+        notice += " and emailed you a confirmation." if complaint.email else "."
+        messages.success(request, notice)
+        return _see_case(token)
+    context = {
+        "complaint": complaint,
+        "token": token,
+        "form": form,
+        "referrer_policy": FORM_REFERRER_POLICY,
+        "reopen_days": settings.WITHDRAWAL_REOPEN_DAYS,
+    }
+    response = render(request, "cases/client/withdraw.html", context, status=400 if form.errors else 200)
+    response["Referrer-Policy"] = FORM_REFERRER_POLICY
+    return response
+
+
+def _see_case(token: str) -> HttpResponse:
+    response = redirect(reverse("client:case", args=[token]) + "#main")
+    response.status_code = 303  # See Other: reloading the page never posts again
     return response
 
 

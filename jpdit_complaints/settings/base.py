@@ -363,6 +363,8 @@ APPEAL_ACKNOWLEDGEMENT_DAYS = 2
 APPEAL_DECISION_DAYS = 15
 # Business days after the outcome letter within which an appeal may be lodged.
 APPEAL_WINDOW_DAYS = env.int("APPEAL_WINDOW_DAYS", default=20)
+# Business days after a withdrawal within which a complaints lead may reopen it (a withdrawal made by mistake).
+WITHDRAWAL_REOPEN_DAYS = 20
 # Years after a case closes (or is withdrawn) before its personal data is anonymised.
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=6)
 # How long a client's secure tracking link stays valid.
