@@ -6,7 +6,8 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -21,12 +22,23 @@ class StaffLoginView(auth_views.LoginView):
     template_name = "staff/login.html"
     redirect_authenticated_user = True
 
+    def get_default_redirect_url(self):
+        return home_for(self.request.user)
+
     def get_success_url(self):
         url = super().get_success_url()
         if two_factor.missing(self.request.user):
             # The password is right; now the second factor (accounts.two_factor), then on to ``url``.
             return redirect_to_login(url, "staff:two_factor").url
         return url
+
+
+def home_for(user) -> str:
+    """Where a user lands after signing in with no page asked for: a Director who works no cases, on the
+    appeals they decide (in the admin); everyone else on the complaints dashboard."""
+    if user.has_perm("appeals.decide_appeal") and not user.has_perm("cases.work_complaint"):
+        return reverse("admin:appeals_appeal_changelist")
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 # POST only (Django's LogoutView refuses GET): a link or an image cannot sign anyone out.
@@ -47,7 +59,7 @@ def _next(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
-    return settings.LOGIN_REDIRECT_URL
+    return home_for(request.user)
 
 
 @never_cache

@@ -10,6 +10,7 @@ queue the messages.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -558,6 +559,28 @@ class ComplaintEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.complaint_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def staff_summary(self) -> str:
+        """The summary as staff pages say it: an entry the client sees speaks to them ("We asked you for
+        more information"); staff read it of the client ("We asked the client for more information")."""
+        if not self.client_visible:
+            return self.summary
+        text = self.summary
+        for pattern, words in _SAID_OF_THE_CLIENT:
+            text = pattern.sub(words, text)
+        return text
+
+
+# Second person to third, for staff pages (``ComplaintEvent.staff_summary``); in this order.
+_SAID_OF_THE_CLIENT = (
+    (re.compile(r"^Your (complaint|appeal)\b"), r"The \1"),
+    (re.compile(r"\byour (complaint|appeal)\b"), r"the \1"),
+    (re.compile(r"^Your\b"), "The client's"),
+    (re.compile(r"^You\b"), "The client"),
+    (re.compile(r"\byou\b"), "the client"),
+    (re.compile(r"\byour\b"), "the client's"),
+)
 
 
 def attachment_path_for(public_id: uuid.UUID) -> str:
