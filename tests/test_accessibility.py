@@ -284,3 +284,66 @@ def test_the_public_form_can_be_completed_with_the_keyboard_alone(live_server, p
     assert page.locator(".reference-number").inner_text() == complaint.reference
     assert complaint.name == "Grace Hopper"
     assert complaint.incident_date == incident
+
+
+PHONE = {"width": 390, "height": 844}
+# Each word of the page's tables, as the browser laid it out: a word on more than one line was broken.
+BROKEN_WORDS = """(selector) => {
+  const broken = [];
+  for (const cell of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      for (const match of node.textContent.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const tops = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)));
+        if (tops.size > 1 && match[0].length < 20) broken.push(match[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+def test_the_directors_appeal_page_reads_on_a_phone(live_server, browser, settings):
+    from tests.appeals.helpers import lodged
+    from tests.factories import director
+    from tests.services import screenshot_dir
+
+    settings.STAFF_REQUIRE_2FA = True
+    user = director()
+    device = TOTPDevice.objects.create(user=user, name="Phone", confirmed=True)
+    appeal = lodged()
+    context = browser.new_context(viewport=PHONE, locale="en-GB", timezone_id="Europe/London", is_mobile=True)
+    page = context.new_page()
+    try:
+        go(page, live_server.url + "/staff/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", PASSWORD)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        page.fill("#id_token", f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.url == live_server.url + "/admin/appeals/appeal/"  # a Director lands on the appeals
+
+        go(page, live_server.url + f"/admin/appeals/appeal/{appeal.pk}/change/")
+        page.screenshot(path=screenshot_dir() / "director-appeal-phone.png", full_page=True)
+
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert page.evaluate(BROKEN_WORDS, ".appeal-file table") == []
+        outside = page.evaluate(
+            """(width) => [...document.querySelectorAll('.decision-form input, .decision-form select,'
+                + ' .decision-form textarea, .decision-form button')]
+                .filter((el) => el.offsetParent !== null && el.getBoundingClientRect().right > width)
+                .map((el) => el.name || el.id || el.tagName)""",
+            PHONE["width"],
+        )
+        assert outside == []
+        audit = Audit(page)
+        audit.check("the Director's appeal page on a phone")
+        audit.assert_clean()
+    finally:
+        context.close()
