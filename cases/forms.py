@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from cases import references
 from cases.business_days import london_today
 from cases.models import Complaint
 from cases.services import ComplaintDetails
@@ -509,3 +510,32 @@ class StaffComplaintForm(ComplaintDetailsForm):
                 "Without an email address the acknowledgement goes by post: enter a postal address.",
             )
         return data
+
+
+class NewLinkForm(AccessibleForm):
+    """The public "Get a new link to my complaint": the reference and the email address on the complaint."""
+
+    reference = forms.CharField(
+        label="Your reference number",
+        max_length=40,
+        help_text="It looks like JPD-2026-00012-K: it is in our emails and letters about your complaint.",
+        error_messages={"required": "Enter your reference number."},
+    )
+    email = forms.EmailField(
+        label="The email address you gave us",
+        max_length=254,
+        help_text="We send the link to the address on the complaint, and nowhere else.",
+        error_messages={
+            "required": "Enter your email address.",
+            "invalid": "Enter an email address like name@example.com.",
+        },
+    )
+
+    def clean_reference(self) -> str:
+        parsed = references.parse_reference(self.cleaned_data["reference"])
+        if parsed is None:
+            raise ValidationError(
+                "This is not one of our reference numbers: check it against our email or letter "
+                "(it looks like JPD-2026-00012-K, and the letter at the end must match)."
+            )
+        return str(parsed)

@@ -416,6 +416,18 @@ def complaint_send_fresh_link(*, complaint: Complaint) -> bool:
     return message.state == message.State.PENDING
 
 
+def complaint_request_link(*, reference: str, email: str) -> None:
+    """Someone asks on the public site for a new link to a complaint: it goes to the case's own address only,
+    if the reference and the address match a complaint whose data is kept. Says nothing either way (the
+    page answers the same), so it tells nobody whether a complaint exists.
+    """
+    wanted = email.strip().lower()
+    complaint = Complaint.objects.filter(reference=reference.strip().upper(), anonymised_at__isnull=True).first()
+    if complaint is None or not complaint.email or complaint.email.strip().lower() != wanted:
+        return
+    complaint_send_fresh_link(complaint=complaint)
+
+
 # --- The investigation (issue 3): every action one transition, locked and recorded ----
 
 

@@ -9,6 +9,7 @@ public_patterns = [
     path("complaint/received/<str:token>/", public.complaint_received, name="complaint_received"),
     path("complaint/thanks/", public.complaint_thanks, name="complaint_thanks"),
     path("procedure/", public.procedure, name="procedure"),
+    path("new-link/", public.new_link, name="new_link"),
     path("privacy/", public.privacy, name="privacy"),
 ]
 

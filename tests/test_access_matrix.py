@@ -183,6 +183,7 @@ MATRIX: dict[str, Rule] = {
     "public:complaint_thanks": Rule(EVERYONE),
     "public:procedure": Rule(EVERYONE),
     "public:privacy": Rule(EVERYONE),
+    "public:new_link": Rule(EVERYONE),
     # The confirmation after filing: only with the case's own link (the holder sees their case).
     "public:complaint_received": Rule(
         frozenset({CLIENT, OTHER_CLIENT}), shows_case=frozenset({CLIENT}), key=CLIENT_KEY

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from cases import links, ratelimit, services
 from cases.business_days import add_business_days
-from cases.forms import PublicComplaintForm
+from cases.forms import NewLinkForm, PublicComplaintForm
 
 logger = logging.getLogger(__name__)
 
@@ -129,3 +129,24 @@ def procedure(request):
 def privacy(request):
     """The privacy notice for complainants."""
     return render(request, "cases/public/privacy.html", {"retention_years": settings.RETENTION_YEARS})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def new_link(request):
+    """ "Get a new link to my complaint": the reference and the email on the complaint; a fresh link goes to
+    that address only. The answer is the same whether or not they match a complaint, and it is rate limited."""
+    form = NewLinkForm(request.POST or None)
+    context = {"form": form, "interval_minutes": int(services.FRESH_LINK_INTERVAL.total_seconds() // 60)}
+    if request.method != "POST" or not form.is_valid():
+        status = 400 if form.errors else 200
+        return render(request, "cases/public/new_link.html", context, status=status)
+    decision = ratelimit.link_request_attempt(request)
+    if not decision.allowed:
+        logger.warning("New link page: hourly limit reached for an address, nothing sent")
+        context.update(rate_limited=decision, retry_at=timezone.localtime(decision.retry_at))
+        response = render(request, "cases/public/new_link.html", context, status=429)
+        response["Retry-After"] = str(decision.retry_after_seconds)
+        return response
+    services.complaint_request_link(reference=form.cleaned_data["reference"], email=form.cleaned_data["email"])
+    return render(request, "cases/public/new_link_sent.html", context)

@@ -376,6 +376,8 @@ INTAKE_MAX_FILE_BYTES = 10 * 1024 * 1024
 INTAKE_RATE_LIMIT_ENABLED = env.bool("INTAKE_RATE_LIMIT_ENABLED", default=True)
 # Complaints accepted from one address per hour before it is asked to wait.
 INTAKE_RATE_LIMIT_PER_HOUR = env.int("INTAKE_RATE_LIMIT_PER_HOUR", default=5)
+# Requests for a new link to a complaint (the public "Get a new link" page) per address per hour.
+LINK_REQUEST_RATE_LIMIT_PER_HOUR = env.int("LINK_REQUEST_RATE_LIMIT_PER_HOUR", default=5)
 TRUSTED_PROXY_COUNT = AXES_IPWARE_PROXY_COUNT
 
 COMPANY = {
