@@ -1056,6 +1056,10 @@ def outcome_validate(*, outcome: str, findings: str, reasons: str, actions: Sequ
             errors.setdefault("actions", []).append(f"Action {number}: give it an owner.")
         if action.due_date is None or action.due_date < today:
             errors.setdefault("actions", []).append(f"Action {number}: its due date cannot be in the past.")
+        elif not business_days.is_business_day(action.due_date):
+            errors.setdefault("actions", []).append(
+                f"Action {number}: {action.due_date:%A %-d %B %Y} is not a business day: choose a working day."
+            )
     if errors:
         raise ValidationError(errors)
 

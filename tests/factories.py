@@ -34,6 +34,12 @@ class UserFactory(factory.django.DjangoModelFactory):
                 self.groups.add(Group.objects.get(name=name))
 
 
+def business_days_from_today(n: int) -> dt.date:
+    """The Nth business day after today (before it for negative n), London: an action's due date must be one,
+    and "today + 7 days" can fall on a bank holiday whatever day the suite runs."""
+    return business_days.add_business_days(business_days.london_today(), n)
+
+
 def lead(**kwargs):
     return UserFactory(groups=["Complaints leads"], **kwargs)
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -63,6 +62,7 @@ from tests.factories import (
     CategoryFactory,
     ClosureDayFactory,
     UserFactory,
+    business_days_from_today,
     director,
     lead,
     manager,
@@ -456,7 +456,7 @@ def world():
         kind=Action.Kind.PUT_RIGHT,
         description="Refund the fee.",
         owner=owner,
-        due_date=london_today() + timedelta(days=7),
+        due_date=business_days_from_today(7),
     )
     b = AcknowledgedComplaintFactory(assignee=other_manager, name="Barnaby Other", email="barnaby@example.net")
     email = waiting_email(

@@ -28,7 +28,7 @@ from appeals import services as appeal_services
 from cases import links, services
 from cases.business_days import london_today
 from cases.models import Complaint
-from tests.factories import AcknowledgedComplaintFactory, ComplaintFactory, lead
+from tests.factories import AcknowledgedComplaintFactory, ComplaintFactory, business_days_from_today, lead
 from tests.services import chromium_path, missing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -161,7 +161,7 @@ def _issued_upheld(worker) -> Complaint:
                 kind="put_right",
                 description="Refund the call-out fee.",
                 owner=worker,
-                due_date=london_today() + timedelta(days=7),
+                due_date=business_days_from_today(7),
             )
         ],
     )

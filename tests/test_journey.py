@@ -37,7 +37,7 @@ from cases.models import Complaint
 from inbound.models import InboundEmail
 from notifications.models import OutboundMessage
 from tests.cases.test_uploads import PDF
-from tests.factories import director, lead, manager
+from tests.factories import business_days_from_today, director, lead, manager
 from tests.inbound import mail
 from tests.services import chromium_path, missing
 from tests.stack import attachments_of, text_of, usable_in_production, wait_until
@@ -254,7 +254,7 @@ def test_a_complaint_from_filing_to_the_directors_final_decision(stack, browser,
     staff.select_option("#id_actions-0-kind", "put_right")
     staff.fill("#id_actions-0-description", "Refund the call-out fee.")
     staff.select_option("#id_actions-0-owner", str(worker.pk))
-    staff.fill("#id_actions-0-due_date", (london_today() + timedelta(days=14)).isoformat())
+    staff.fill("#id_actions-0-due_date", (business_days_from_today(14)).isoformat())
     with staff.expect_navigation():
         staff.get_by_role("button", name="Preview letter", exact=True).last.click()
     assert "Your complaint is upheld." in " ".join(staff.locator("#letter-preview").inner_text().split())

@@ -49,7 +49,8 @@ def deliver(*, kind: str) -> list[OutboundMessage]:
 
 
 def in_days(n: int) -> dt.date:
-    return business_days.london_today() + dt.timedelta(days=n)
+    """N business days from today (an action's due date must be a business day)."""
+    return business_days.add_business_days(business_days.london_today(), n)
 
 
 def last_mail_to(address: str):

@@ -18,14 +18,14 @@ from django.utils import timezone
 
 from appeals import services as appeal_services
 from appeals.models import Appeal
-from cases import business_days, uploads
+from cases import uploads
 from cases.models import Attachment, Complaint, ComplaintEvent
 from cases.services import ActionSpec
 from cases.uploads import validate_upload
 from notifications.models import OutboundMessage
 from tests.appeals.helpers import APPEAL_REASONS, lodged, responded
 from tests.cases.test_uploads import EXE, PDF
-from tests.factories import AcknowledgedComplaintFactory, director, lead, manager
+from tests.factories import AcknowledgedComplaintFactory, business_days_from_today, director, lead, manager
 
 pytestmark = pytest.mark.django_db
 
@@ -343,7 +343,7 @@ def test_the_decision_shows_read_only_once_issued(as_lead, case):
                 kind="put_right",
                 description="Refund the call-out fee.",
                 owner=owner,
-                due_date=business_days.london_today() + timedelta(days=7),
+                due_date=business_days_from_today(7),
             )
         ],
     )

@@ -21,7 +21,15 @@ from audit.models import AppendOnly, AuditEntry
 from cases import links, services
 from notifications.models import Letter
 from tests.appeals.helpers import lodged
-from tests.factories import AcknowledgedComplaintFactory, AttachmentFactory, UserFactory, director, lead, manager
+from tests.factories import (
+    AcknowledgedComplaintFactory,
+    AttachmentFactory,
+    UserFactory,
+    business_days_from_today,
+    director,
+    lead,
+    manager,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -124,9 +132,7 @@ def test_a_change_posted_to_a_case_is_recorded_as_a_change(as_lead):
 
 
 def test_marking_an_action_done_is_recorded_on_its_case(as_lead, boss):
-    import datetime as dt
 
-    from cases.business_days import london_today
     from cases.models import Action as CaseAction
 
     complaint = AcknowledgedComplaintFactory()
@@ -135,7 +141,7 @@ def test_marking_an_action_done_is_recorded_on_its_case(as_lead, boss):
         kind=CaseAction.Kind.PUT_RIGHT,
         description="Refund the fee.",
         owner=boss,
-        due_date=london_today() + dt.timedelta(days=3),
+        due_date=business_days_from_today(3),
     )
 
     as_lead.post(reverse("staff:action_done", args=[action.pk]), {})

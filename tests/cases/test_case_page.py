@@ -23,6 +23,7 @@ from tests.factories import (
     AttachmentFactory,
     CategoryFactory,
     ComplaintFactory,
+    business_days_from_today,
     director,
     lead,
     manager,
@@ -167,7 +168,7 @@ def test_an_outcome_shows_findings_actions_and_letters(as_lead, boss, worker):
                 kind="put_right",
                 description="Refund the call-out fee.",
                 owner=boss,
-                due_date=services.business_days.london_today() + dt.timedelta(days=7),
+                due_date=business_days_from_today(7),
             )
         ],
     )
@@ -247,7 +248,7 @@ def test_timeline_marks_what_the_client_can_see(as_lead, worker):
     entries = re.findall(r"<li.*?</li>", timeline, flags=re.S)
     assert len(entries) == 2
     started, note = entries
-    assert "We started investigating your complaint" in started
+    assert "We started investigating the complaint" in started
     assert "Client can see this" in started
     assert "Internal note added" in note
     assert "Client can see this" not in note
@@ -596,7 +597,7 @@ def test_a_responded_case_with_letters_and_actions_stays_within_the_budget(as_le
                 kind="prevent_recurrence",
                 description="Retrain the rota team.",
                 owner=boss,
-                due_date=services.business_days.london_today() + dt.timedelta(days=10),
+                due_date=business_days_from_today(10),
             )
         ],
     )

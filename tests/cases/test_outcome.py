@@ -7,6 +7,7 @@ import html
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from cases import business_days, services
@@ -27,7 +28,8 @@ def investigating(worker=None, **kwargs) -> Complaint:
 
 
 def in_days(n: int) -> dt.date:
-    return business_days.london_today() + dt.timedelta(days=n)
+    """N business days from today (an action's due date must be a business day)."""
+    return business_days.add_business_days(business_days.london_today(), n)
 
 
 def action(owner, *, kind="put_right", description="Refund the second call-out fee.", due=None) -> dict:
@@ -456,3 +458,19 @@ def test_manager_records_previews_and_issues_an_outcome_in_a_browser(live_server
     complaint.refresh_from_db()
     assert complaint.status == Complaint.Status.RESPONDED
     assert complaint.actions.count() == 2
+
+
+def test_an_action_due_on_a_bank_holiday_is_refused_with_the_reason():
+    from cases.business_days import is_business_day
+
+    worker = manager()
+    # The first day after today that is not a business day (a weekend day at the latest).
+    day = business_days.london_today() + dt.timedelta(days=1)
+    while is_business_day(day):
+        day += dt.timedelta(days=1)
+    action_spec = services.ActionSpec(kind="put_right", description="Refund.", owner=worker, due_date=day)
+
+    with pytest.raises(ValidationError) as refused:
+        services.outcome_validate(outcome="upheld", findings="Late.", reasons="", actions=[action_spec])
+
+    assert f"Action 1: {day:%A %-d %B %Y} is not a business day: choose a working day." in refused.value.messages

@@ -21,7 +21,6 @@ get a test of their own below.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
@@ -30,12 +29,19 @@ from django.urls import URLPattern, reverse
 
 from appeals.models import Appeal
 from cases import links, services
-from cases.business_days import london_today
 from cases.models import Action
 from jpdit_complaints.urls import staff_patterns
 from notifications.models import Letter
 from tests.appeals.helpers import responded
-from tests.factories import AcknowledgedComplaintFactory, AttachmentFactory, UserFactory, director, lead, manager
+from tests.factories import (
+    AcknowledgedComplaintFactory,
+    AttachmentFactory,
+    UserFactory,
+    business_days_from_today,
+    director,
+    lead,
+    manager,
+)
 from tests.inbound import mail
 from tests.inbound.helpers import waiting_email
 
@@ -73,7 +79,7 @@ def world():
         kind=Action.Kind.PUT_RIGHT,
         description="Refund the fee.",
         owner=owner,
-        due_date=london_today() + timedelta(days=7),
+        due_date=business_days_from_today(7),
     )
     busy = manager()
     AcknowledgedComplaintFactory(assignee=busy)

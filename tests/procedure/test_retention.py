@@ -18,7 +18,6 @@ from appeals import services as appeal_services
 from appeals.models import Appeal
 from audit.models import AuditEntry
 from cases import links, services
-from cases.business_days import london_today
 from cases.models import (
     Action,
     Attachment,
@@ -38,6 +37,7 @@ from tests.factories import (
     AttachmentFactory,
     CategoryFactory,
     ComplaintEventFactory,
+    business_days_from_today,
     director,
     lead,
     manager,
@@ -99,7 +99,7 @@ def closed_case() -> Complaint:
                 kind="put_right",
                 description="Apologise to Persephone Quillfeather in person.",
                 owner=boss,
-                due_date=london_today() + dt.timedelta(days=10),
+                due_date=business_days_from_today(10),
             )
         ],
     )
