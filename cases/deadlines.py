@@ -228,3 +228,10 @@ def deadline_label(due: date | None, today: date | None = None) -> str:
     if due > today:
         return f"due in {_plural(business_days.business_days_between(today, due))}"
     return f"overdue by {_plural(business_days_overdue(due, today))}"
+
+
+def business_days_late(due: date | None, done: date) -> int:
+    """How many business days after ``due`` the day ``done`` is: 0 when on or before it (or with no due date)."""
+    if due is None or done <= due:
+        return 0
+    return business_days.business_days_between(due, done)

@@ -438,6 +438,18 @@ class Complaint(StateMachine):
         return business_days.effective_date(self.received_at)
 
     @property
+    def acknowledgement_late_by(self) -> int:
+        """Business days the acknowledgement went out after its due date; not out yet, how late it already is
+        (a complaint logged long after it arrived). 0 when on time."""
+        if self.acknowledged_at is not None:
+            done = business_days.london_date(self.acknowledged_at)
+        elif self.status == self.Status.RECEIVED:
+            done = business_days.london_today()
+        else:
+            return 0
+        return deadlines.business_days_late(self.acknowledgement_due, done)
+
+    @property
     def received_local(self):
         return timezone.localtime(self.received_at)
 

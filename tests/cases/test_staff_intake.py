@@ -322,3 +322,25 @@ def test_staff_pages_screenshots(live_server, monkeypatch):
         page.close()
         browser.close()
     assert Complaint.objects.filter(status=Complaint.Status.ACKNOWLEDGED).count() == 2
+
+
+def test_a_complaint_logged_after_its_acknowledgement_was_due_is_flagged_late(frozen_now, lead_client):
+    # Received by letter on Friday 20 November: acknowledgement due Tuesday 24th; logged Friday 27th.
+    response = lead_client.post(
+        LOG_URL, without_email(channel=Complaint.Channel.LETTER, received_at="2026-11-20T11:00")
+    )
+    complaint = Complaint.objects.get()
+    assert complaint.acknowledgement_due == dt.date(2026, 11, 24)
+    assert complaint.acknowledgement_late_by == 3  # Wednesday, Thursday, Friday
+
+    confirmation = text_of(lead_client.get(response["Location"]))
+    assert "so it is acknowledged late by 3 business days" in confirmation
+    case_page = text_of(lead_client.get(reverse("staff:case", args=[complaint.reference])))
+    assert "acknowledged late by 3 business days" in case_page
+
+
+def test_a_complaint_logged_in_time_is_not_flagged(frozen_now, lead_client):
+    response = lead_client.post(LOG_URL, form_data(received_at="2026-11-26T16:00"))
+    complaint = Complaint.objects.get()
+    assert complaint.acknowledgement_late_by == 0
+    assert "acknowledged late" not in text_of(lead_client.get(response["Location"]))
