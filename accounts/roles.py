@@ -43,6 +43,16 @@ ROLES: dict[str, list[tuple[str, str]]] = {
 }
 
 
+# How a role is named to a client ("Responsible: Complaints lead"): staff names stay inside the firm.
+ROLE_TITLES = {DIRECTORS: "Director", LEADS: "Complaints lead", MANAGERS: "Manager"}
+
+
+def role_title(group_names) -> str:
+    """The title of the most senior role among ``group_names`` (the user's groups), or "Our team"."""
+    names = set(group_names)
+    return next((title for group, title in ROLE_TITLES.items() if group in names), "Our team")
+
+
 def sync_roles(apps=None, *, verbosity: int = 0) -> None:
     """Create the groups and grant the table's permissions (idempotent).
 

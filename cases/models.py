@@ -656,6 +656,8 @@ class InformationRequest(models.Model):
     message = models.TextField()
     answered_at = models.DateTimeField(null=True, blank=True)
     answer = models.TextField(blank=True)
+    # Closed with the case (withdrawn, not a complaint) rather than answered: ``answered_at`` is when.
+    ended_without_answer = models.BooleanField(default=False)
     # Business days the clock stood still, added to the outcome due date on resume.
     paused_business_days = models.PositiveIntegerField(default=0)
 

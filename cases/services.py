@@ -867,7 +867,7 @@ def complaint_close_not_a_complaint(
         fields=["clock_stopped_at"],
     )
     InformationRequest.objects.filter(complaint=locked, answered_at__isnull=True).update(
-        answered_at=timezone.now(), answer="(closed as not a complaint)"
+        answered_at=timezone.now(), answer="(closed as not a complaint)", ended_without_answer=True
     )
     return locked
 
@@ -915,7 +915,7 @@ def complaint_withdraw(
     locked.withdrawn_at = now
     locked.withdrawal_reason = reason
     InformationRequest.objects.filter(complaint=locked, answered_at__isnull=True).update(
-        answered_at=now, answer="(the complaint was withdrawn)"
+        answered_at=now, answer="(the complaint was withdrawn)", ended_without_answer=True
     )
     locked.transition(
         Status.WITHDRAWN,

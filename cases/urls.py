@@ -17,6 +17,7 @@ client_patterns = [
     path("<str:token>/", client.case_page, name="case"),
     path("<str:token>/new-link/", client.fresh_link, name="fresh_link"),
     path("<str:token>/letters/<int:letter_id>/", client.letter_download, name="letter_download"),
+    path("<str:token>/documents/<int:attachment_id>/", client.document_download, name="document_download"),
     path("<str:token>/reply/", client.reply, name="reply"),
     path("<str:token>/write/", client.write, name="write"),
     path("<str:token>/withdraw/", client.withdraw, name="withdraw"),

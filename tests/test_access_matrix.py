@@ -198,6 +198,8 @@ MATRIX: dict[str, Rule] = {
     "client:appeal": Rule(frozenset({CLIENT, OTHER_CLIENT}), shows_case=frozenset({CLIENT}), key=CLIENT_KEY),
     # A's letter: only with A's link; B's link with A's letter id is refused like a missing letter.
     "client:letter_download": Rule(frozenset({CLIENT}), shows_case=frozenset({CLIENT}), key="letter_id"),
+    # A's own document: only with A's link (B's link with A's document id is refused like a missing one).
+    "client:document_download": Rule(frozenset({CLIENT}), shows_case=frozenset({CLIENT}), key="attachment_id"),
     # Staff pages.
     "staff:login": Rule(EVERYONE),
     "staff:logout": Rule(EVERYONE, post=True),

@@ -20,7 +20,7 @@ shows the appeal and its decision.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import wraps
 
 from django.conf import settings
@@ -31,7 +31,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from cases import deadlines, links, services
+from accounts.roles import role_title
+from cases import business_days, deadlines, links, services
 from cases.downloads import private_file_response
 from cases.forms_case import ClientMessageForm, ClientReplyForm, ClientWithdrawForm
 from cases.models import CLIENT, Attachment, Complaint, ComplaintEvent, InformationRequest
@@ -166,8 +167,40 @@ def _case_context(complaint: Complaint) -> dict:
         if any(event.kind == ComplaintEvent.Kind.CLIENT_WROTE for event in events)
         else [],
         "may_withdraw": services.may_withdraw(complaint),
+        # Our response in the page itself (the letter's words, for reading on a phone), with each promised
+        # action's progress; only once there is one.
+        "actions": _actions_shown(complaint) if complaint.outcome else [],
+        # Our questions and the client's own answers.
+        "questions": list(complaint.information_requests.order_by("requested_at"))
+        if any(event.kind == ComplaintEvent.Kind.INFORMATION_REQUESTED for event in events)
+        else [],
         "letters": complaint.letters.filter(client_visible=True).only("pk", "kind", "created_at", "complaint_id"),
     }
+
+
+@dataclass(frozen=True)
+class ActionShown:
+    """A promised action as the client reads it: what, who is responsible (their role, not their name), by when."""
+
+    description: str
+    responsible: str
+    due: date
+    done_on: date | None
+    from_appeal: bool
+
+
+def _actions_shown(complaint: Complaint) -> list[ActionShown]:
+    actions = complaint.actions.select_related("owner").prefetch_related("owner__groups").order_by("from_appeal", "pk")
+    return [
+        ActionShown(
+            description=action.description,
+            responsible=role_title(group.name for group in action.owner.groups.all()),
+            due=action.due_date,
+            done_on=business_days.london_date(action.done_at) if action.done_at else None,
+            from_appeal=action.from_appeal,
+        )
+        for action in actions
+    ]
 
 
 def client_complaint(request: HttpRequest, token: str) -> tuple[Complaint | None, HttpResponse | None]:
@@ -408,6 +441,19 @@ def fresh_link(request: HttpRequest, token: str) -> HttpResponse:
         "interval_minutes": int(services.FRESH_LINK_INTERVAL.total_seconds() // 60),
     }
     return render(request, "cases/client/link_sent.html", context)
+
+
+@private_page
+@require_safe
+def document_download(request: HttpRequest, token: str, attachment_id: int) -> HttpResponse:
+    """A document the client sent us on this case, back to them: only this token's case, only their own."""
+    check = links.check_client_token(token)
+    if not check.ok:
+        return _link_expired(request, token) if check.stale_for is not None else _not_found(request)
+    document = check.complaint.attachments.filter(pk=attachment_id, source=Attachment.Source.CLIENT).first()
+    if document is None:
+        return _not_found(request)
+    return private_file_response(document.file, filename=document.original_name, content_type=document.content_type)
 
 
 @private_page
