@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from appeals.models import Appeal
 from cases.forms import MAX_TEXT
 from cases.forms_outcome import PREFIX, ActionFormSet
+from cases.models import Complaint
 from cases.services import ActionSpec
 
 
@@ -21,6 +22,12 @@ class DecisionForm(forms.Form):
         choices=Appeal.Decision.choices,
         required=False,  # decision_validate says what is missing
         widget=forms.RadioSelect,
+    )
+    new_outcome = forms.ChoiceField(
+        label="The outcome now (if you change the original decision)",
+        choices=[("", "Choose the outcome it changes to"), *Complaint.Outcome.choices],
+        required=False,  # decision_validate says when it is needed
+        help_text="Required when the original decision is changed. The letter and the client's page say what changed.",
     )
     reasons = forms.CharField(
         label="Reasons for the decision",
@@ -68,6 +75,7 @@ class DecisionEntry:
         data = self.form.cleaned_data
         return {
             "decision": data.get("decision") or "",
+            "new_outcome": data.get("new_outcome") or "",
             "reasons": data.get("reasons") or "",
             "recommendations": data.get("recommendations") or "",
             "actions": self.actions(),

@@ -30,6 +30,7 @@ def _decision(letter: Letter) -> bytes:
         actions=list(appeal.complaint.actions.filter(from_appeal=True).select_related("owner").order_by("pk")),
         issued_at=letter.created_at,
         decided_by=appeal.decided_by,
+        new_outcome=appeal.new_outcome,
     )
     return render_pdf("letters/appeal_decision.html", context)
 

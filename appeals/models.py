@@ -78,6 +78,8 @@ class Appeal(StateMachine):
 
     review_started_at = models.DateTimeField(null=True, blank=True)
     decision = models.CharField(max_length=30, choices=Decision.choices, blank=True)
+    # When the original decision is changed: the complaint's outcome now (its original stays on the complaint).
+    new_outcome = models.CharField(max_length=20, choices=Complaint.Outcome.choices, blank=True)
     decision_reasons = models.TextField("reasons for the decision", blank=True)
     recommendations = models.TextField(blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)

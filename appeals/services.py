@@ -369,11 +369,28 @@ def appeal_start_review(*, actor, appeal: Appeal, expected_revision: int | None 
     return locked
 
 
-def decision_validate(*, decision: str, reasons: str, actions: Sequence[ActionSpec]) -> None:
-    """The rules of a final decision: a decision, its reasons, and complete actions."""
+def decision_validate(
+    *, decision: str, reasons: str, actions: Sequence[ActionSpec], new_outcome: str = "", complaint=None
+) -> None:
+    """The rules of a final decision: a decision, its reasons, and complete actions; a changed decision says
+    what the outcome is now (not what it was), and an outcome that finds fault has an action to put it right."""
     errors: dict[str, list[str]] = {}
     if decision not in Appeal.Decision.values:
         errors["decision"] = ["Choose whether the original decision is upheld or changed."]
+    elif decision == Appeal.Decision.ORIGINAL_DECISION_CHANGED:
+        original = complaint.outcome if complaint is not None else ""
+        if new_outcome not in Complaint.Outcome.values:
+            errors["new_outcome"] = ["Choose what the outcome is now: upheld, partially upheld or not upheld."]
+        elif new_outcome == original:
+            label = Complaint.Outcome(original).label.lower()
+            errors["new_outcome"] = [f"The original outcome was already {label}: choose the outcome it changes to."]
+        elif (
+            new_outcome in (Complaint.Outcome.UPHELD, Complaint.Outcome.PARTIALLY_UPHELD)
+            and not actions
+            and complaint is not None
+            and not complaint.actions.exists()
+        ):
+            errors["actions"] = ["An upheld outcome needs at least one action: what we will do to put it right."]
     if not reasons.strip():
         errors["reasons"] = ["Give the reasons for the decision: the client is entitled to know them."]
     try:
@@ -386,14 +403,26 @@ def decision_validate(*, decision: str, reasons: str, actions: Sequence[ActionSp
 
 
 def decision_letter_context(
-    *, appeal: Appeal, decision: str, reasons: str, recommendations: str, actions, issued_at, decided_by
+    *,
+    appeal: Appeal,
+    decision: str,
+    reasons: str,
+    recommendations: str,
+    actions,
+    issued_at,
+    decided_by,
+    new_outcome: str = "",
 ):
     """What the final decision letter shows; the same for the preview and the letter sent."""
+    changed = decision == Appeal.Decision.ORIGINAL_DECISION_CHANGED and new_outcome in Complaint.Outcome.values
     return {
         "complaint": appeal.complaint,
         "appeal": appeal,
         "decision": decision,
         "decision_label": Appeal.Decision(decision).label if decision in Appeal.Decision.values else "",
+        # What changed: the outcome as it was and as it is now.
+        "original_outcome_label": appeal.complaint.get_outcome_display() if changed else "",
+        "new_outcome_label": Complaint.Outcome(new_outcome).label if changed else "",
         "reasons": reasons,
         "recommendations": recommendations,
         "actions": actions,
@@ -402,7 +431,9 @@ def decision_letter_context(
     }
 
 
-def decision_letter_preview(*, actor, appeal: Appeal, decision, reasons, recommendations, actions) -> bytes:
+def decision_letter_preview(
+    *, actor, appeal: Appeal, decision, reasons, recommendations, actions, new_outcome: str = ""
+) -> bytes:
     """The PDF the client would receive, from a draft, saving nothing."""
 
     problem = permissions.independence_problem(actor, appeal.complaint)
@@ -416,6 +447,7 @@ def decision_letter_preview(*, actor, appeal: Appeal, decision, reasons, recomme
         actions=actions,
         issued_at=timezone.now(),
         decided_by=actor,
+        new_outcome=new_outcome,
     )
     return render_pdf("letters/appeal_decision.html", {**context, "is_preview": True})
 
@@ -429,6 +461,7 @@ def appeal_decide(
     reasons: str,
     recommendations: str = "",
     actions: Sequence[ActionSpec] = (),
+    new_outcome: str = "",
     expected_revision: int | None = None,
 ) -> Appeal:
     """under_review → decided, and the complaint under_appeal → closed. Final.
@@ -439,12 +472,15 @@ def appeal_decide(
     changed afterwards, and no further appeal is possible (one per complaint).
     """
 
-    decision_validate(decision=decision, reasons=reasons, actions=actions)
+    decision_validate(
+        decision=decision, reasons=reasons, actions=actions, new_outcome=new_outcome, complaint=appeal.complaint
+    )
     locked = _lock(actor=actor, appeal=appeal, expected_revision=expected_revision)
     now = timezone.now()
     if locked.status == Status.ACKNOWLEDGED:
         _start_review(locked, actor=actor, at=now)
     locked.decision = decision
+    locked.new_outcome = new_outcome if decision == Appeal.Decision.ORIGINAL_DECISION_CHANGED else ""
     locked.decision_reasons = reasons.strip()
     locked.recommendations = recommendations.strip()
     locked.decided_at = now
@@ -452,11 +488,14 @@ def appeal_decide(
     locked.transition(
         Status.DECIDED,
         event=Event.APPEAL_DECIDED,
-        summary=f"Final decision on the appeal issued: {Appeal.Decision(decision).label.lower()}",
+        summary=f"Final decision on the appeal issued: {Appeal.Decision(decision).label.lower()}"
+        + (
+            f" (the outcome is now {Complaint.Outcome(locked.new_outcome).label.lower()})" if locked.new_outcome else ""
+        ),
         actor=actor,
         client_visible=True,
         at=now,
-        fields=["decision", "decision_reasons", "recommendations", "decided_at", "decided_by"],
+        fields=["decision", "new_outcome", "decision_reasons", "recommendations", "decided_at", "decided_by"],
     )
     complaint = locked.complaint
     complaint.transition(

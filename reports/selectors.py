@@ -166,7 +166,10 @@ def figure_conditions() -> dict[str, Q]:
         conditions[f"{short}_on_time"] = Q(**{f"{promise.name}_state": ON_TIME})
         conditions[f"{short}_late"] = Q(**{f"{promise.name}_state": LATE})
     for value in Outcome.values:
-        conditions[f"outcome_{value}"] = Q(outcome=value)
+        # The outcome in force: the Director's where the appeal changed it (as reports.tally counts it).
+        conditions[f"outcome_{value}"] = Q(appeal__new_outcome=value) | (
+            Q(outcome=value) & (Q(appeal__isnull=True) | Q(appeal__new_outcome=""))
+        )
     for value in Complaint.Channel.values:
         conditions[f"channel_{value}"] = Q(channel=value)
     return conditions

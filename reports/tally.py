@@ -233,7 +233,15 @@ def count(cohort: Cohort, by: tuple[str, ...] = ()) -> Counted:
     complaints = (
         Complaint.objects.filter(cohort(""))
         .values(
-            "channel", "category_id", "status", "outcome", "appeal__status", "appeal__decision", **dims(""), **facts("")
+            "channel",
+            "category_id",
+            "status",
+            "outcome",
+            "appeal__status",
+            "appeal__decision",
+            "appeal__new_outcome",
+            **dims(""),
+            **facts(""),
         )
         .annotate(n=Count("pk"))
         .order_by()
@@ -323,8 +331,10 @@ def _add_complaints(tally: Tally, row: dict) -> None:
         tally["withdrawn"] += n
     if row["outcome"]:
         tally["responded"] += n
-        tally[f"result:{row['outcome']}"] += n
-        if row["outcome"] in FOUND_FAULT:
+        # The outcome in force: the Director's, where the appeal changed it.
+        outcome = row["appeal__new_outcome"] or row["outcome"]
+        tally[f"result:{outcome}"] += n
+        if outcome in FOUND_FAULT:
             tally[fault_key(row["category_id"])] += n
     if row["appeal__status"]:
         tally["appealed"] += n

@@ -29,8 +29,11 @@ def page(appeal) -> str:
 
 
 def decision_post(appeal, *, confirm=True, actions=(), **extra) -> dict:
+    """A complete decision: with actions, the original outcome (not upheld) changed to partially upheld;
+    without, the original decision upheld."""
     data = {
-        "decision": "original_decision_changed",
+        "decision": "original_decision_changed" if actions else "original_decision_upheld",
+        "new_outcome": "partially_upheld" if actions else "",
         "reasons": "Nobody told the client of the change of plan; that was our failing.",
         "recommendations": "Tell clients when an engineer is diverted.",
         "expected_revision": str(appeal.revision),

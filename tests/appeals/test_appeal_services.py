@@ -256,6 +256,7 @@ def test_the_director_decides_and_the_appeal_and_complaint_close_with_a_letter_e
         appeal,
         boss,
         decision="original_decision_changed",
+        new_outcome="upheld",
         reasons="The client was not told of the change of plan.",
         recommendations="Brief the dispatch team on telling clients about delays.",
         actions=[
@@ -297,7 +298,7 @@ def test_a_decision_is_final_and_cannot_be_made_again():
     appeal = decide(lodged(), boss)
 
     with pytest.raises(TransitionNotAllowed, match="decided"):
-        decide(appeal, boss, decision="original_decision_changed")
+        decide(appeal, boss)
 
     appeal.refresh_from_db()
     assert appeal.decision == "original_decision_upheld"

@@ -20,10 +20,11 @@ from appeals import services as appeal_services
 from appeals.models import Appeal
 from cases import business_days, links, uploads
 from cases.models import Attachment, Complaint, ComplaintEvent
+from cases.services import ActionSpec
 from notifications.models import OutboundMessage
 from tests.appeals.helpers import APPEAL_REASONS, FINDINGS, REASONS, deliver, lodged, responded
 from tests.cases.test_uploads import EXE, PDF
-from tests.factories import AcknowledgedComplaintFactory, director
+from tests.factories import AcknowledgedComplaintFactory, business_days_from_today, director
 
 pytestmark = pytest.mark.django_db
 
@@ -314,7 +315,12 @@ def test_the_case_page_follows_the_appeal_to_its_final_decision_and_its_letter(c
 
     boss = director()
     appeal_services.appeal_decide(
-        actor=boss, appeal=appeal, decision="original_decision_changed", reasons="The wait was too long."
+        actor=boss,
+        appeal=appeal,
+        decision="original_decision_changed",
+        new_outcome="upheld",
+        reasons="The wait was too long.",
+        actions=[ActionSpec(kind="put_right", description="Refund.", owner=boss, due_date=business_days_from_today(5))],
     )
     deliver(kind="appeal_decision_letter")
     response = client.get(page_url(token))

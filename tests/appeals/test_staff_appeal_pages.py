@@ -336,6 +336,7 @@ def test_the_decision_shows_read_only_once_issued(as_lead, case):
         actor=director(),
         appeal=appeal,
         decision="original_decision_changed",
+        new_outcome="upheld",
         reasons="The engineer's delay was not explained.",
         recommendations="Tell clients when a visit is moved.",
         actions=[
