@@ -1,4 +1,4 @@
-"""The admin for complaints data: closure days and categories are edited here; complaints,
+"""The admin for complaints data: closure days, categories and reusable paragraphs are edited here; complaints,
 their emails and their letters are only read.
 
 Complaints come in and change state only through ``cases.services`` (the public
@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from cases import permissions
-from cases.models import Attachment, Category, ClosureDay, Complaint, ComplaintEvent
+from cases.models import Attachment, Category, ClosureDay, Complaint, ComplaintEvent, Paragraph
 from cases.references import parse_reference
 from jpdit_complaints.admin_mixins import ReadOnlyAdminMixin
 from notifications.models import Letter, OutboundMessage
@@ -40,6 +40,15 @@ class CategoryAdmin(admin.ModelAdmin):
     list_display = ("name", "active")
     list_filter = ("active",)
     search_fields = ("name",)
+
+
+@admin.register(Paragraph)
+class ParagraphAdmin(admin.ModelAdmin):
+    """Reusable paragraphs staff insert into updates, questions to the client and findings (administrators)."""
+
+    list_display = ("title", "active")
+    list_filter = ("active",)
+    search_fields = ("title", "text")
 
 
 class ComplaintEventInline(ReadOnlyAdminMixin, admin.TabularInline):

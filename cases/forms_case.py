@@ -133,6 +133,8 @@ class CategoriseForm(CaseActionForm):
 
 class RequestInformationForm(CaseActionForm):
     prefix = "request"
+    # The text a reusable paragraph is inserted into (``cases.views.case._with_paragraph``).
+    paragraph_field = "message"
     message = _area(
         "Your question to the client",
         rows=6,
@@ -205,6 +207,19 @@ class AddDocumentsForm(DocumentsMixin, CaseActionForm):
         if not self.uploads() and "documents" not in self._errors:
             self.add_error("documents", "Choose the documents to add.")
         return data
+
+
+class UpdateForm(CaseActionForm):
+    """News for the client that is not a question: emailed, shown on their page; no clock changes."""
+
+    prefix = "update"
+    paragraph_field = "text"
+    text = _area(
+        "Your update to the client",
+        rows=5,
+        required_message="Write the update.",
+        help_text="Emailed to the client with their reference and shown on their page. It changes no date.",
+    )
 
 
 class WithdrawForm(CaseActionForm):

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from cases import business_days, links, services
-from cases.models import Complaint, Extension, InformationRequest
+from cases.models import ClientUpdate, Complaint, Extension, InformationRequest
 from notifications.kinds import MessageKind
 from notifications.models import OutboundMessage
 
@@ -38,6 +38,11 @@ def case_of(message: OutboundMessage) -> Complaint:
 def _with_client_link(message: OutboundMessage, at: datetime) -> dict[str, Any]:
     complaint = case_of(message)
     return {"complaint": complaint, "tracking_url": links.client_url(complaint)}
+
+
+def _update(message: OutboundMessage, at: datetime) -> dict[str, Any]:
+    update = ClientUpdate.objects.get(pk=message.context["update_id"], complaint=message.complaint)
+    return {**_with_client_link(message, at), "update": update}
 
 
 def _withdrawal(message: OutboundMessage, at: datetime) -> dict[str, Any]:
@@ -113,4 +118,6 @@ KINDS = (
     # The extension (old date, new date, reason) is read from the row named in the context.
     MessageKind("deadline_extension", "Deadline extended", template="deadline_extension", prepare=_extension),
     MessageKind("complaint_withdrawn", "Withdrawal confirmed", template="complaint_withdrawn", prepare=_withdrawal),
+    # The update's words are read from the ClientUpdate named in the row's context.
+    MessageKind("client_update", "Update to the client", template="client_update", prepare=_update),
 )

@@ -549,6 +549,7 @@ class ComplaintEvent(models.Model):
         EMAIL_BOUNCED = "email_bounced", "An email to the client was not delivered"
         WITHDRAWN = "withdrawn", "Complaint withdrawn"
         REOPENED = "reopened", "Withdrawal reopened"
+        UPDATE_SENT = "update_sent", "Update sent to the client"
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -672,6 +673,36 @@ class InformationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Request on {self.complaint_id} at {self.requested_at:%Y-%m-%d}"
+
+
+class Paragraph(models.Model):
+    """A reusable paragraph the administrator keeps in the admin (the specification's letter templates):
+    staff insert it into an update, a question to the client or an outcome's findings, then edit it."""
+
+    title = models.CharField(max_length=100, unique=True)
+    text = models.TextField()
+    active = models.BooleanField(default=True, help_text="Offered to staff; untick to retire it.")
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ClientUpdate(models.Model):
+    """News we send the client that is not a question: emailed with the reference, shown on their page."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="updates")
+    text = models.TextField()
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Update on {self.complaint_id} at {self.sent_at:%Y-%m-%d %H:%M}"
 
 
 class ClientMessage(models.Model):

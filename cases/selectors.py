@@ -16,7 +16,7 @@ from accounts.access import is_case_staff
 from cases import business_days, deadlines, extensions, permissions, references, search, services
 from cases.access import complaints_visible_to
 from cases.deadlines import due_soon_horizon
-from cases.models import Action, Category, Complaint, ComplaintSearchToken
+from cases.models import Action, Category, Complaint, ComplaintSearchToken, Paragraph
 from notifications.models import Letter, OutboundMessage
 
 RECENT_LIMIT = 25
@@ -362,6 +362,31 @@ def staff_menus() -> tuple[list[tuple[int, str, bool]], list[tuple[int, str]]]:
         menus = (categories, [(person.pk, user_label(person)) for person in people])
         cache.set(OPTIONS_CACHE_KEY, menus, OPTIONS_CACHE_SECONDS)
     return menus
+
+
+PARAGRAPHS_CACHE_KEY = "cases:paragraphs:v1"
+
+
+def paragraphs() -> list[tuple[int, str, str]]:
+    """The reusable paragraphs offered to staff (pk, title, text), by title; cached a minute like the menus.
+
+    When one is inserted, the form reads it again from the database (an edit in the admin shows at once there).
+    """
+    offered = cache.get(PARAGRAPHS_CACHE_KEY)
+    if offered is None:
+        offered = list(Paragraph.objects.filter(active=True).values_list("pk", "title", "text"))
+        cache.set(PARAGRAPHS_CACHE_KEY, offered, OPTIONS_CACHE_SECONDS)
+    return offered
+
+
+def with_paragraph(data, *, field: str, chosen: str):
+    """A copy of posted form ``data`` with the chosen reusable paragraph (still offered) added to the end of
+    ``field``'s text, for the writer to edit before sending; unchanged if the choice is not one."""
+    data = data.copy()
+    paragraph = Paragraph.objects.filter(pk=chosen, active=True).first() if chosen.isdigit() else None
+    if paragraph is not None:
+        data[field] = "\n\n".join(part for part in (data.get(field, "").rstrip(), paragraph.text) if part)
+    return data
 
 
 def dashboard_options(*, user) -> DashboardOptions:

@@ -31,6 +31,7 @@ from cases.models import (  # noqa: F401 - how the timeline names them; imported
     Action,
     Attachment,
     ClientMessage,
+    ClientUpdate,
     Complaint,
     ComplaintEvent,
     Deadline,
@@ -807,6 +808,34 @@ def _client_message(
         context={"message_only": True, "for_appeal": under_appeal},
     )
     return message
+
+
+@transaction.atomic
+def complaint_send_update(*, actor, complaint: Complaint, text: str, expected_revision: int | None = None):
+    """Staff send the client news that is not a question: emailed with the reference (when there is an
+    address), shown on the client's page. No clock changes. While the complaint or its appeal is open."""
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": ["Write the update."]})
+    locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+    if not client_may_write(locked):
+        raise ValidationError(
+            f"Complaint {locked.reference} is {locked.get_status_display().lower()}: updates are for open cases."
+        )
+    update = ClientUpdate.objects.create(complaint=locked, text=text, sent_by=actor)
+    how = "by email and on your page" if locked.email else "on your page"
+    record_event(
+        locked, kind=Event.UPDATE_SENT, summary=f"We sent you an update {how}", actor=actor, client_visible=True
+    )
+    if locked.email:
+        message_queue(
+            kind="client_update",
+            dedupe_key=f"complaint:{locked.pk}:update:{update.pk}",
+            to_email=locked.email,
+            complaint=locked,
+            context={"update_id": update.pk},
+        )
+    return update
 
 
 def complaint_add_documents(

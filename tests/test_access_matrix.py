@@ -53,7 +53,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.models import AuditEntry
 from cases import links, services
 from cases.business_days import add_business_days, london_today
-from cases.models import Action, Complaint
+from cases.models import Action, Complaint, Paragraph
 from notifications.models import OutboundMessage
 from tests.appeals.helpers import lodged, responded
 from tests.factories import (
@@ -210,6 +210,7 @@ MATRIX: dict[str, Rule] = {
     "staff:case": Rule(CASE_TEAM, shows_case=CASE_TEAM, key="reference"),
     "staff:case_note": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
     "staff:case_add_documents": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
+    "staff:case_update": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
     "staff:case_withdraw": Rule(
         LEADS, shows_case=CASE_TEAM, post=True, key="reference", data=lambda world: stale_data(world, "withdraw")
     ),
@@ -328,6 +329,8 @@ ADMIN_MODELS: dict[str, AdminModel] = {
     "axes.accessfailurelog": AdminModel(add=NOBODY),
     "otp_totp.totpdevice": ADMIN_ONLY,
     "cases.closureday": ADMIN_ONLY,
+    # The reusable paragraphs: kept by the administrator; staff use them on the case and outcome pages.
+    "cases.paragraph": ADMIN_ONLY,
     # Everyone on the team may read the categories; leads add them; only an administrator deletes.
     "cases.category": AdminModel(
         changelist=STAFF, change=STAFF, history=STAFF, add=LEADS, delete=frozenset({SUPERUSER})
@@ -477,6 +480,7 @@ def world():
         ).pk,
         "otp_totp.totpdevice": TOTPDevice.objects.create(user=owner, name="phone", confirmed=True).pk,
         "cases.closureday": ClosureDayFactory().pk,
+        "cases.paragraph": Paragraph.objects.create(title="Apology", text="We are sorry.").pk,
         "cases.category": CategoryFactory().pk,
         "cases.complaint": a.pk,
         "appeals.appeal": appeal.pk,

@@ -40,7 +40,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import forbidden, staff_required
-from cases import business_days, deadlines, extensions, permissions, services
+from cases import business_days, deadlines, extensions, permissions, selectors, services
 from cases.access import complaint_for_staff
 from cases.downloads import private_file_response
 from cases.forms_case import (
@@ -56,6 +56,7 @@ from cases.forms_case import (
     RequestInformationForm,
     RevokeLinksForm,
     StartInvestigationForm,
+    UpdateForm,
     WithdrawForm,
 )
 from cases.models import Attachment, Complaint, ComplaintEvent, InformationRequest, TransitionNotAllowed
@@ -82,6 +83,7 @@ FORMS: dict[str, tuple[type[CaseActionForm], str]] = {
     NotAComplaintForm.prefix: (NotAComplaintForm, "not_a_complaint"),
     AddDocumentsForm.prefix: (AddDocumentsForm, "add_documents"),
     WithdrawForm.prefix: (WithdrawForm, "withdraw"),
+    UpdateForm.prefix: (UpdateForm, "update"),
     ReopenForm.prefix: (ReopenForm, "reopen"),
 }
 
@@ -106,6 +108,7 @@ class Allowed:
     add_documents: bool = False
     withdraw: bool = False
     reopen: bool = False
+    update: bool = False
 
     @property
     def any_change(self) -> bool:
@@ -141,6 +144,8 @@ def allowed_actions(user, complaint: Complaint) -> Allowed:
         # a lead, within the reopening time.
         withdraw=lead and services.may_withdraw(complaint),
         reopen=lead and services.may_reopen(complaint),
+        # The same rule as services.complaint_send_update: while the complaint or its appeal is open.
+        update=services.client_may_write(complaint),
     )
 
 
@@ -308,6 +313,8 @@ def _render(
         "appeal_decision_days": settings.APPEAL_DECISION_DAYS,
         "running_due": owed_due(complaint),
         "reopen_until": services.reopen_deadline(complaint),
+        # Reusable paragraphs for the forms with a text to write (cached a minute), only when one is offered.
+        "paragraphs": selectors.paragraphs() if allowed.update or allowed.request_information else [],
         "reopen_days": settings.WITHDRAWAL_REOPEN_DAYS,
         # What other apps hold about the case (the emails it came from...), for whoever may follow the links.
         "case_links": extensions.case_links_for(user=request.user, complaint=complaint),
@@ -359,6 +366,17 @@ def _stale(request, form: CaseActionForm, complaint_ref: str):
     return _render(request, complaint, data=data, bound=again, changes=changes or None, status=409)
 
 
+# The button that inserts the chosen reusable paragraph into a form's text instead of sending it.
+INSERT_PARAGRAPH = "insert_paragraph"
+
+
+def _with_paragraph(form_class: type[CaseActionForm], data) -> CaseActionForm:
+    """The form again, nothing sent, with the chosen paragraph added to the end of its text to edit."""
+    prefix = form_class.prefix
+    field = f"{prefix}-{form_class.paragraph_field}"
+    return form_class(selectors.with_paragraph(data, field=field, chosen=data.get(f"{prefix}-paragraph", "")))
+
+
 def _act(
     request,
     reference: str,
@@ -372,6 +390,8 @@ def _act(
     """Parse ``form_class`` from the POST (or take ``form``, bound already), call ``perform(complaint,
     cleaned_data)``, answer as the module says."""
     complaint = complaint_for_staff(request.user, reference, permission=WORK)
+    if request.POST.get(INSERT_PARAGRAPH) and getattr(form_class, "paragraph_field", None):
+        return _render(request, complaint, bound=_with_paragraph(form_class, request.POST))
     form = form if form is not None else form_class(request.POST)
     if not form.is_valid():
         return _render(request, complaint, bound=form, status=400)
@@ -432,6 +452,23 @@ def add_documents(request, reference):
     return _act(
         request, reference, AddDocumentsForm, perform, success="Documents added.", anchor="#attachments", form=form
     )
+
+
+@never_cache
+@require_POST
+@staff_required
+def send_update(request, reference):
+    """Send the client an update that is not a question (emailed, on their page; no clock changes)."""
+
+    def perform(complaint, data):
+        services.complaint_send_update(
+            actor=request.user,
+            complaint=complaint,
+            text=data["text"],
+            expected_revision=data["expected_revision"],
+        )
+
+    return _act(request, reference, UpdateForm, perform, success="Update sent to the client.")
 
 
 @never_cache
@@ -536,7 +573,7 @@ def categorise(request, reference):
 def request_information(request, reference):
     """Ask the client a question (the case waits and its clock stops), or preview the email first."""
     form = RequestInformationForm(request.POST)
-    if form.wants_preview:
+    if form.wants_preview and not request.POST.get(INSERT_PARAGRAPH):
         complaint = complaint_for_staff(request.user, reference, permission=WORK)
         if not form.is_valid():
             return _render(request, complaint, bound=form, status=400)

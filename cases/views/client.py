@@ -170,6 +170,10 @@ def _case_context(complaint: Complaint) -> dict:
         # Our response in the page itself (the letter's words, for reading on a phone), with each promised
         # action's progress; only once there is one.
         "actions": _actions_shown(complaint) if complaint.outcome else [],
+        # News we sent them that was not a question (each has an UPDATE_SENT entry: no query without one).
+        "updates": list(complaint.updates.all())
+        if any(event.kind == ComplaintEvent.Kind.UPDATE_SENT for event in events)
+        else [],
         # Our questions and the client's own answers.
         "questions": list(complaint.information_requests.order_by("requested_at"))
         if any(event.kind == ComplaintEvent.Kind.INFORMATION_REQUESTED for event in events)

@@ -64,6 +64,7 @@ def _render(request, complaint: Complaint, entry: OutcomeEntry, *, letter: dict 
         # The letter's own partials and context, as in the PDF (letters/outcome.html).
         "letter_html": render_to_string("letters/outcome_screen.html", {**base_context(), **letter}) if letter else "",
         "today": london_today(),
+        "paragraphs": selectors.paragraphs(),
     }
     return render(request, "staff/outcome.html", context, status=status)
 
@@ -119,6 +120,10 @@ def outcome_page(request, reference):
         return unavailable
     if request.method == "GET":
         entry = OutcomeEntry(owners=_owners(), revision=complaint.revision)
+    elif request.POST.get("insert_paragraph"):
+        # A reusable paragraph added to the findings, to edit (nothing is saved).
+        data = selectors.with_paragraph(request.POST, field="findings", chosen=request.POST.get("paragraph", ""))
+        entry = OutcomeEntry(data, owners=_owners())
     else:
         entry = OutcomeEntry(request.POST, owners=_owners(), add_row=True)
     return _render(request, complaint, entry)
