@@ -8,7 +8,7 @@ email sent.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +38,14 @@ def case_of(message: OutboundMessage) -> Complaint:
 def _with_client_link(message: OutboundMessage, at: datetime) -> dict[str, Any]:
     complaint = case_of(message)
     return {"complaint": complaint, "tracking_url": links.client_url(complaint)}
+
+
+def _actions_done(message: OutboundMessage, at: datetime) -> dict[str, Any]:
+    until = datetime.fromisoformat(message.context["send_at"])
+    day = business_days.london_date(until)
+    since = datetime.combine(day - timedelta(days=1), settings.CLOSE_OF_BUSINESS, tzinfo=business_days.LONDON)
+    done = case_of(message).actions.filter(done_at__gte=since, done_at__lt=until).order_by("done_at")
+    return {**_with_client_link(message, at), "actions": list(done), "day": day}
 
 
 def _update(message: OutboundMessage, at: datetime) -> dict[str, Any]:
@@ -118,6 +126,8 @@ KINDS = (
     # The extension (old date, new date, reason) is read from the row named in the context.
     MessageKind("deadline_extension", "Deadline extended", template="deadline_extension", prepare=_extension),
     MessageKind("complaint_withdrawn", "Withdrawal confirmed", template="complaint_withdrawn", prepare=_withdrawal),
+    # The actions done in the day up to the moment in the row's context (services.actions_digest_moment).
+    MessageKind("actions_done", "Actions done (daily)", template="actions_done", prepare=_actions_done),
     # The update's words are read from the ClientUpdate named in the row's context.
     MessageKind("client_update", "Update to the client", template="client_update", prepare=_update),
 )

@@ -1243,7 +1243,26 @@ def action_mark_done(*, actor, action):
         actor=actor,
         client_visible=True,
     )
+    if locked.complaint.email:
+        # One email a day at most, listing what was done that day: sent at close of business.
+        send_at = actions_digest_moment(locked.done_at)
+        message_queue(
+            kind="actions_done",
+            dedupe_key=f"complaint:{locked.complaint_id}:actions-done:{send_at:%Y-%m-%d}",
+            to_email=locked.complaint.email,
+            complaint=locked.complaint,
+            context={"send_at": send_at.isoformat()},
+            send_at=send_at,
+        )
     return locked
+
+
+def actions_digest_moment(done_at: datetime) -> datetime:
+    """When the client's email of the actions done that day goes: close of business (London) on the day an
+    action was done; one done after close of business goes with the next day's email."""
+    local = timezone.localtime(done_at, business_days.LONDON)
+    day = local.date() if local.time() < settings.CLOSE_OF_BUSINESS else local.date() + timedelta(days=1)
+    return datetime.combine(day, settings.CLOSE_OF_BUSINESS, tzinfo=business_days.LONDON)
 
 
 # --- Deadline extensions (issue 5): a lead moves a due date on, and the client is told why ----

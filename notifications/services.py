@@ -66,8 +66,10 @@ def message_queue(
     letter: Letter | None = None,
     client_visible: bool = True,
     first_for_key: bool = False,
+    send_at: datetime | None = None,
 ) -> OutboundMessage:
-    """Record a message to send and queue its delivery when the transaction commits.
+    """Record a message to send and queue its delivery when the transaction commits (or, with ``send_at``,
+    leave it to the outbox sweep, which sends it once that moment has come).
 
     Idempotent: a second call with the same ``dedupe_key`` returns the first row.
     ``first_for_key=True`` is for a caller whose key names something created in
@@ -83,14 +85,14 @@ def message_queue(
         "context": context or {},
         "letter": letter,
         "client_visible": client_visible,
-        "next_attempt_at": timezone.now() + sweep_grace(),
+        "next_attempt_at": send_at or timezone.now() + sweep_grace(),
     }
     kind_named(kind)  # an unregistered kind is a programming error: refuse it before anything is saved
     if first_for_key:
         message, created = OutboundMessage.objects.create(dedupe_key=dedupe_key, **fields), True
     else:
         message, created = OutboundMessage.objects.get_or_create(dedupe_key=dedupe_key, defaults=fields)
-    if created:
+    if created and send_at is None:
         message_id = message.pk
         transaction.on_commit(lambda: enqueue_delivery(message_id))
     return message

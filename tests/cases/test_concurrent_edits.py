@@ -64,7 +64,7 @@ def test_two_questions_sent_from_the_same_page_only_the_first_goes(client):
     assert refused.status_code == 409
     page = refused.content.decode()
     assert "This case changed while you were working on it" in page
-    assert "Max Manager: We asked you for more information" in " ".join(page.split())  # what changed, and who
+    assert "Max Manager: We asked the client for more information" in " ".join(page.split())  # what changed, and who
     # The question form is gone (the case now waits for the client), but the typing is on the page.
     assert "What time did it start?<br>And who called?" in page
     assert list(InformationRequest.objects.values_list("message", flat=True)) == ["Which site?"]

@@ -23,7 +23,7 @@ from cases import links
 from cases.models import Complaint
 from notifications.models import OutboundMessage
 from tests.appeals.helpers import deliver, responded
-from tests.factories import AcknowledgedComplaintFactory, lead, manager
+from tests.factories import AcknowledgedComplaintFactory, AttachmentFactory, lead, manager
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +33,10 @@ CLIENT_PAGES = [
     ("client:appeal", "get", {}),
     ("client:reply", "post", {}),
     ("client:letter_download", "get", {"letter_id": "letter"}),
+    ("client:write", "post", {}),
+    ("client:withdraw", "get", {}),
+    ("client:withdraw", "post", {}),
+    ("client:document_download", "get", {"attachment_id": "attachment"}),
 ]
 
 
@@ -56,6 +60,8 @@ def url(name: str, token: str, complaint: Complaint, extra: dict) -> str:
     kwargs = {"token": token}
     if extra.get("letter_id") == "letter":
         kwargs["letter_id"] = complaint.letters.filter(client_visible=True).first().pk
+    if extra.get("attachment_id") == "attachment":
+        kwargs["attachment_id"] = AttachmentFactory(complaint=complaint).pk
     return reverse(name, kwargs=kwargs)
 
 
@@ -116,7 +122,7 @@ def test_an_altered_link_gets_the_not_found_page_on_every_client_address(tamper,
         response = call(client, method, url(name, bad, case_a, extra))
         assert response.status_code == 404, name
         assert_nothing_of(response, case_a)
-        assert "new-link" not in response.content.decode()
+        assert f"{bad}/new-link/" not in response.content.decode()  # no new link offered for a forgery
         # The same page as for plain garbage: nothing tells a forgery that came close.
         same = call(client, method, url(name, garbage, case_a, extra))
         assert page_text(response).replace(bad, "<T>") == page_text(same).replace(garbage, "<T>"), name
