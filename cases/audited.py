@@ -60,6 +60,7 @@ STAFF = {
     "case_withdraw": Audited(VIEW, "Opened the withdrawal form", "Recorded the client's withdrawal"),
     "case_reopen": Audited(VIEW, "Opened the reopen form", "Reopened a withdrawn complaint"),
     "case_update": Audited(VIEW, "Opened the update form", "Sent the client an update"),
+    "case_access_needs": Audited(VIEW, "Opened the adjustments form", "Recorded the adjustments agreed"),
     "action_done": Audited(
         VIEW, "Opened an action", "Marked an action done", "action_id", "action", case_of=_through(Action, "action_id")
     ),

@@ -351,6 +351,19 @@ class ComplaintDetailsForm(DocumentsMixin, forms.Form):
         rows=4,
         help_text="Optional. For example an apology, a correction, a refund or a change in how we work.",
     )
+    access_needs = forms.MultipleChoiceField(
+        label="Is there anything that would help you?",
+        choices=Complaint.AccessNeed.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Optional. Tick any that apply: we will work this way with you.",
+    )
+    access_needs_detail = _area(
+        "Anything else that would help",
+        required=False,
+        rows=2,
+        help_text="Optional. For example a time of day to call, or someone to speak to on your behalf.",
+    )
     documents = MultipleFileField(
         label="Supporting documents",
         required=False,
@@ -391,6 +404,8 @@ class ComplaintDetailsForm(DocumentsMixin, forms.Form):
     def details(self) -> ComplaintDetails:
         data = self.cleaned_data
         return ComplaintDetails(
+            access_needs=tuple(data.get("access_needs") or ()),
+            access_needs_detail=(data.get("access_needs_detail") or "").strip(),
             name=data["name"].strip(),
             email=data.get("email") or "",
             phone=data.get("phone") or "",

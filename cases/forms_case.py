@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 
 from cases import permissions, selectors
 from cases.forms import MAX_TEXT, AccessibleFormMixin, DocumentsMixin, MultipleFileField
-from cases.models import Category
+from cases.models import Category, Complaint
 
 
 class CaseActionForm(AccessibleFormMixin, forms.Form):
@@ -220,6 +220,28 @@ class UpdateForm(CaseActionForm):
         required_message="Write the update.",
         help_text="Emailed to the client with their reference and shown on their page. It changes no date.",
     )
+
+
+class AccessNeedsForm(CaseActionForm):
+    """The adjustments agreed with the client (large print, plain language, a phone call instead of writing...)."""
+
+    prefix = "needs"
+    needs = forms.MultipleChoiceField(
+        label="What helps this client",
+        choices=Complaint.AccessNeed.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    detail = forms.CharField(
+        label="Anything else agreed",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Recorded on the timeline; large print changes the layout of every letter from now on.",
+    )
+
+    def initial_from(self, complaint) -> dict:
+        return {"needs": list(complaint.access_needs), "detail": complaint.access_needs_detail}
 
 
 class WithdrawForm(CaseActionForm):

@@ -290,6 +290,14 @@ class Complaint(StateMachine):
         PHONE = "phone", "Phone"
         POST = "post", "Post"
 
+    class AccessNeed(models.TextChoices):
+        """What helps a client take part (Equality Act reasonable adjustments)."""
+
+        LARGE_PRINT = "large_print", "Large print letters"
+        PLAIN_LANGUAGE = "plain_language", "Plain language"
+        PHONE_INSTEAD = "phone_instead", "A phone call instead of writing"
+        MORE_TIME = "more_time", "More time to reply"
+
     class Outcome(models.TextChoices):
         UPHELD = "upheld", "Upheld"
         PARTIALLY_UPHELD = "partially_upheld", "Partially upheld"
@@ -314,6 +322,10 @@ class Complaint(StateMachine):
     incident_date = models.DateField("date of the incident", null=True, blank=True)
     description = models.TextField()
     desired_outcome = models.TextField("what would put it right", blank=True)
+    # What helps the client (AccessNeed values) and anything else they said; shown to staff, large print changes
+    # the letters' layout. Asked at intake; staff record adjustments agreed later (services.complaint_set_access_needs).
+    access_needs = models.JSONField(default=list, blank=True)
+    access_needs_detail = models.TextField("what else would help", blank=True)
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="complaints")
 
     # Deadlines (London dates, see cases.business_days).
@@ -438,6 +450,14 @@ class Complaint(StateMachine):
         return business_days.effective_date(self.received_at)
 
     @property
+    def access_need_labels(self) -> list[str]:
+        return [self.AccessNeed(need).label for need in self.access_needs if need in self.AccessNeed.values]
+
+    @property
+    def large_print(self) -> bool:
+        return self.AccessNeed.LARGE_PRINT in self.access_needs
+
+    @property
     def acknowledgement_late_by(self) -> int:
         """Business days the acknowledgement went out after its due date; not out yet, how late it already is
         (a complaint logged long after it arrived). 0 when on time."""
@@ -550,6 +570,7 @@ class ComplaintEvent(models.Model):
         WITHDRAWN = "withdrawn", "Complaint withdrawn"
         REOPENED = "reopened", "Withdrawal reopened"
         UPDATE_SENT = "update_sent", "Update sent to the client"
+        ADJUSTMENT = "adjustment", "Adjustment asked for or agreed"
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -74,13 +74,17 @@ class ComplaintDetails:
     postal_address: str = ""
     incident_date: date | None = None
     desired_outcome: str = ""
+    access_needs: tuple[str, ...] = ()
+    access_needs_detail: str = ""
 
     @classmethod
     def from_mapping(cls, data) -> ComplaintDetails:
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
     def as_model_fields(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["access_needs"] = [need for need in self.access_needs if need in Complaint.AccessNeed.values]
+        return values
 
 
 def record_event(complaint: Complaint, **event) -> ComplaintEvent:
@@ -263,6 +267,49 @@ def _submit(*, details: ComplaintDetails, documents: Sequence[StoredDocument], p
     return complaint
 
 
+def _access_needs_words(complaint: Complaint) -> str:
+    words = "; ".join(label.lower() for label in complaint.access_need_labels)
+    detail = complaint.access_needs_detail.strip()
+    return "; ".join(part for part in (words, detail) if part)
+
+
+def _record_access_needs_asked(complaint: Complaint) -> None:
+    words = _access_needs_words(complaint)
+    if words:
+        record_event(
+            complaint,
+            kind=Event.ADJUSTMENT,
+            summary=f"You asked us for: {words}"[:300],
+            label=CLIENT,
+            client_visible=True,
+            at=complaint.received_at,
+        )
+
+
+@transaction.atomic
+def complaint_set_access_needs(
+    *, actor, complaint: Complaint, needs: Sequence[str], detail: str = "", expected_revision: int | None = None
+) -> Complaint:
+    """Staff record the adjustments agreed with the client (large print, plain language, a phone call instead of
+    writing, more time): shown to staff on the case, in reminders and to the Director; on the timeline."""
+    unknown = [need for need in needs if need not in Complaint.AccessNeed.values]
+    if unknown:
+        raise ValidationError({"needs": [f"Not an adjustment we record: {', '.join(unknown)}."]})
+    locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+    locked.access_needs = [need for need in Complaint.AccessNeed.values if need in needs]
+    locked.access_needs_detail = detail.strip()
+    locked.save_change("access_needs", "access_needs_detail")
+    words = _access_needs_words(locked)
+    record_event(
+        locked,
+        kind=Event.ADJUSTMENT,
+        summary=(f"We agreed: {words}" if words else "We no longer record any adjustment")[:300],
+        actor=actor,
+        client_visible=True,
+    )
+    return locked
+
+
 def _received(
     complaint: Complaint, documents: Sequence[StoredDocument], *, kind: str, summary: str, actor=None
 ) -> None:
@@ -287,6 +334,7 @@ def _received(
             client_visible=True,
             at=complaint.received_at,
         )
+    _record_access_needs_asked(complaint)
     _queue_acknowledgement(complaint)
 
 
@@ -351,6 +399,7 @@ def _log(
     if documents:
         names = ", ".join(document.upload.original_name for document in documents)
         record_event(complaint, kind=Event.ATTACHMENT_ADDED, summary=f"Documents filed: {names}", actor=actor)
+    _record_access_needs_asked(complaint)
     if complaint.email:
         _queue_acknowledgement(complaint)
     else:

@@ -44,6 +44,7 @@ from cases import business_days, deadlines, extensions, permissions, selectors, 
 from cases.access import complaint_for_staff
 from cases.downloads import private_file_response
 from cases.forms_case import (
+    AccessNeedsForm,
     AddDocumentsForm,
     AssignForm,
     CaseActionForm,
@@ -84,6 +85,7 @@ FORMS: dict[str, tuple[type[CaseActionForm], str]] = {
     AddDocumentsForm.prefix: (AddDocumentsForm, "add_documents"),
     WithdrawForm.prefix: (WithdrawForm, "withdraw"),
     UpdateForm.prefix: (UpdateForm, "update"),
+    AccessNeedsForm.prefix: (AccessNeedsForm, "access_needs"),
     ReopenForm.prefix: (ReopenForm, "reopen"),
 }
 
@@ -109,6 +111,7 @@ class Allowed:
     withdraw: bool = False
     reopen: bool = False
     update: bool = False
+    access_needs: bool = False
 
     @property
     def any_change(self) -> bool:
@@ -146,6 +149,8 @@ def allowed_actions(user, complaint: Complaint) -> Allowed:
         reopen=lead and services.may_reopen(complaint),
         # The same rule as services.complaint_send_update: while the complaint or its appeal is open.
         update=services.client_may_write(complaint),
+        # Adjustments can be agreed whatever the state, until the personal data is removed.
+        access_needs=complaint.anonymised_at is None,
     )
 
 
@@ -469,6 +474,24 @@ def send_update(request, reference):
         )
 
     return _act(request, reference, UpdateForm, perform, success="Update sent to the client.")
+
+
+@never_cache
+@require_POST
+@staff_required
+def access_needs(request, reference):
+    """Record the adjustments agreed with the client (on the timeline; large print changes the letters)."""
+
+    def perform(complaint, data):
+        services.complaint_set_access_needs(
+            actor=request.user,
+            complaint=complaint,
+            needs=data["needs"],
+            detail=data["detail"],
+            expected_revision=data["expected_revision"],
+        )
+
+    return _act(request, reference, AccessNeedsForm, perform, success="Adjustments recorded.")
 
 
 @never_cache
