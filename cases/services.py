@@ -1063,10 +1063,11 @@ def complaint_reopen(*, actor, complaint: Complaint, reason: str, expected_revis
     target = locked.withdrawn_from or Status.RECEIVED
     due: date | None
     if target == Status.RECEIVED:
-        locked.acknowledgement_due = business_days.add_business_days(locked.acknowledgement_due, paused)
+        if paused:
+            locked.acknowledgement_due = business_days.add_business_days(locked.acknowledgement_due, paused)
         due, what = locked.acknowledgement_due, "acknowledgement"
     else:
-        if locked.outcome_due:
+        if paused and locked.outcome_due:
             locked.outcome_due = business_days.add_business_days(locked.outcome_due, paused)
         due, what = locked.outcome_due, "written outcome"
     locked.clock_stopped_at = None

@@ -250,3 +250,15 @@ def test_the_reopen_form_shows_to_a_lead_only_while_it_may_be_reopened(client):
     with time_machine.travel(dt.datetime(2027, 1, 8, 10, 0, tzinfo=LONDON), tick=False):
         client.force_login(the_lead)
         assert "Reopen the withdrawal" not in text_of(client.get(reverse("staff:case", args=[complaint.reference])))
+
+
+def test_a_withdrawal_reopened_the_same_day_keeps_its_due_date():
+    complaint = investigating(outcome_due=dt.date(2026, 12, 15))
+    services.complaint_withdraw(complaint=complaint)
+    services.complaint_reopen(actor=lead(), complaint=complaint, reason="Clicked by mistake.")
+    complaint.refresh_from_db()
+    assert complaint.status == Status.INVESTIGATING
+    assert complaint.outcome_due == dt.date(2026, 12, 15)
+    assert complaint.events.get(kind=Event.REOPENED, client_visible=False).summary.startswith(
+        "Withdrawal reopened after 0 business days"
+    )
