@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from appeals.services import appeal_lodge
 from cases import business_days, links, services
-from cases.models import Category, Complaint
+from cases.models import Category, Complaint, Paragraph
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,15 @@ DEMO_USERS = (
 CHANGED_SINCE_SEEDING = "(changed since seeding; manage.py seed_demo --reset-passwords sets it back)"
 
 DEMO_CATEGORIES = ("Billing", "Data protection", "Security incident response", "Service quality", "Staff conduct")
+# Reusable paragraphs staff insert into updates, questions and findings (the administrator keeps them in the admin).
+DEMO_PARAGRAPHS = {
+    "Apology for a delay": "We are sorry that this is taking longer than we said. We are still working on it and "
+    "will write again as soon as we have news.",
+    "Which site?": "So that we look at the right records, please tell us which of your sites or offices was "
+    "affected, and the date and rough time it happened.",
+    "Engineer's report": "We have read the engineer's report of the visit and spoken to the engineer and their "
+    "manager about what happened.",
+}
 
 DEMO_CLIENT = services.ComplaintDetails(
     name="Alex Morgan",
@@ -108,6 +117,8 @@ class Command(BaseCommand):
             users = [(spec, *self._ensure_user(spec, reset_passwords)) for spec in DEMO_USERS]
             for name in DEMO_CATEGORIES:
                 Category.objects.get_or_create(name=name)
+            for title, text in DEMO_PARAGRAPHS.items():
+                Paragraph.objects.get_or_create(title=title, defaults={"text": text})
         # Filed in its own transaction so the acknowledgement is queued once it commits.
         complaint, complaint_created = self._ensure_complaint()
         appealed = self._ensure_appeal()
