@@ -38,6 +38,7 @@ from cases.services import (
     attachment_add,
     documents_stored,
     letter_issue_with_actions,
+    message_to_client,
     outcome_validate,
     record_event,
 )
@@ -267,12 +268,7 @@ def _queue_acknowledgement(appeal: Appeal, *, actor=None) -> None:
 
     complaint = appeal.complaint
     if complaint.email:
-        message_queue(
-            kind="appeal_acknowledgement",
-            dedupe_key=f"appeal:{appeal.pk}:acknowledgement",
-            to_email=complaint.email,
-            complaint=complaint,
-        )
+        message_to_client(complaint, kind="appeal_acknowledgement", dedupe_key=f"appeal:{appeal.pk}:acknowledgement")
     else:
         appeal_acknowledgement_letter_issue(appeal=appeal, actor=actor)
 

@@ -229,13 +229,38 @@ def attachment_add(
     return attachment
 
 
-def _queue_acknowledgement(complaint: Complaint) -> None:
-
-    message_queue(
-        kind="complaint_acknowledgement",
-        dedupe_key=f"complaint:{complaint.pk}:acknowledgement",
+def message_to_client(
+    complaint: Complaint,
+    *,
+    kind: str,
+    dedupe_key: str,
+    context: dict | None = None,
+    letter=None,
+    send_at: datetime | None = None,
+    first_for_key: bool = False,
+):
+    """An email to the client about their case, queued on commit (``message_queue``); None when the case has
+    no email address. Which address the client's emails go to is decided here (the deadline sweep's bulk
+    closing, ``procedure.sweep``, writes its rows directly to the same address)."""
+    if not complaint.email:
+        return None
+    return message_queue(
+        kind=kind,
+        dedupe_key=dedupe_key,
         to_email=complaint.email,
         complaint=complaint,
+        context=context,
+        letter=letter,
+        send_at=send_at,
+        first_for_key=first_for_key,
+    )
+
+
+def _queue_acknowledgement(complaint: Complaint) -> None:
+    message_to_client(
+        complaint,
+        kind="complaint_acknowledgement",
+        dedupe_key=f"complaint:{complaint.pk}:acknowledgement",
         # Called only for a complaint created in this transaction: its key is new.
         first_for_key=True,
     )
@@ -453,17 +478,12 @@ def complaint_send_fresh_link(*, complaint: Complaint) -> bool:
     a client's inbox. Returns whether a link was queued.
     """
 
-    if not complaint.email:
-        return False
     bucket = int(timezone.now().timestamp() // FRESH_LINK_INTERVAL.total_seconds())
     with transaction.atomic():
-        message = message_queue(
-            kind="client_link",
-            dedupe_key=f"complaint:{complaint.pk}:client-link:{bucket}",
-            to_email=complaint.email,
-            complaint=complaint,
+        message = message_to_client(
+            complaint, kind="client_link", dedupe_key=f"complaint:{complaint.pk}:client-link:{bucket}"
         )
-    return message.state == message.State.PENDING
+    return message is not None and message.state == message.State.PENDING
 
 
 def complaint_request_link(*, reference: str, email: str) -> None:
@@ -624,14 +644,12 @@ def complaint_request_information(*, actor, complaint: Complaint, message: str, 
         fields=["clock_stopped_at"],
     )
     request = InformationRequest.objects.create(complaint=locked, requested_by=actor, requested_at=now, message=message)
-    if locked.email:
-        message_queue(
-            kind="information_request",
-            dedupe_key=f"complaint:{locked.pk}:information-request:{request.pk}",
-            to_email=locked.email,
-            complaint=locked,
-            context={"request_id": request.pk},
-        )
+    message_to_client(
+        locked,
+        kind="information_request",
+        dedupe_key=f"complaint:{locked.pk}:information-request:{request.pk}",
+        context={"request_id": request.pk},
+    )
     return request
 
 
@@ -876,14 +894,12 @@ def complaint_send_update(*, actor, complaint: Complaint, text: str, expected_re
     record_event(
         locked, kind=Event.UPDATE_SENT, summary=f"We sent you an update {how}", actor=actor, client_visible=True
     )
-    if locked.email:
-        message_queue(
-            kind="client_update",
-            dedupe_key=f"complaint:{locked.pk}:update:{update.pk}",
-            to_email=locked.email,
-            complaint=locked,
-            context={"update_id": update.pk},
-        )
+    message_to_client(
+        locked,
+        kind="client_update",
+        dedupe_key=f"complaint:{locked.pk}:update:{update.pk}",
+        context={"update_id": update.pk},
+    )
     return update
 
 
@@ -1009,13 +1025,9 @@ def complaint_withdraw(
         record_event(locked, kind=Event.WITHDRAWN, summary=f"Withdrawal recorded: {reason}"[:300], actor=actor, at=now)
     elif reason:
         record_event(locked, kind=Event.WITHDRAWN, summary=f"The client's reason: {reason}"[:300], label=CLIENT, at=now)
-    if locked.email:
-        message_queue(
-            kind="complaint_withdrawn",
-            dedupe_key=f"complaint:{locked.pk}:withdrawn:{now.isoformat()}",
-            to_email=locked.email,
-            complaint=locked,
-        )
+    message_to_client(
+        locked, kind="complaint_withdrawn", dedupe_key=f"complaint:{locked.pk}:withdrawn:{now.isoformat()}"
+    )
     return locked
 
 
@@ -1267,10 +1279,7 @@ def letter_issue_with_actions(
             from_appeal=from_appeal,
         )
     letter = letters.letter_issue(complaint=complaint, kind=letter_kind, at=at)
-    if complaint.email:
-        message_queue(
-            kind=message_kind, dedupe_key=dedupe_key, to_email=complaint.email, complaint=complaint, letter=letter
-        )
+    message_to_client(complaint, kind=message_kind, dedupe_key=dedupe_key, letter=letter)
     return letter
 
 
@@ -1293,17 +1302,15 @@ def action_mark_done(*, actor, action):
         actor=actor,
         client_visible=True,
     )
-    if locked.complaint.email:
-        # One email a day at most, listing what was done that day: sent at close of business.
-        send_at = actions_digest_moment(locked.done_at)
-        message_queue(
-            kind="actions_done",
-            dedupe_key=f"complaint:{locked.complaint_id}:actions-done:{send_at:%Y-%m-%d}",
-            to_email=locked.complaint.email,
-            complaint=locked.complaint,
-            context={"send_at": send_at.isoformat()},
-            send_at=send_at,
-        )
+    # One email a day at most, listing what was done that day: sent at close of business.
+    send_at = actions_digest_moment(locked.done_at)
+    message_to_client(
+        locked.complaint,
+        kind="actions_done",
+        dedupe_key=f"complaint:{locked.complaint_id}:actions-done:{send_at:%Y-%m-%d}",
+        context={"send_at": send_at.isoformat()},
+        send_at=send_at,
+    )
     return locked
 
 
@@ -1391,13 +1398,7 @@ def complaint_extend_deadline(
         client_visible=True,
     )
     if key:
-        message_queue(
-            kind="deadline_extension",
-            dedupe_key=key,
-            to_email=locked.email,
-            complaint=locked,
-            context={"extension_id": extension.pk},
-        )
+        message_to_client(locked, kind="deadline_extension", dedupe_key=key, context={"extension_id": extension.pk})
     return extension
 
 
