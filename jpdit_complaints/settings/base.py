@@ -94,13 +94,6 @@ TEMPLATES = [
     },
 ]
 
-# Form widgets are drawn with Django's own Jinja2 widget templates (django/forms/jinja2), not
-# the Django-template ones: the same markup (only the blank lines between a menu's <option>s
-# go), at a quarter of the cost. The staff case page draws about twenty widgets (each form's
-# hidden revision fields, the menus of staff and categories): 15.5 -> 11.9 ms of CPU a request
-# for a lead (bench/README.md, session 6). Pages themselves stay Django templates.
-FORM_RENDERER = "django.forms.renderers.Jinja2"
-
 # --- Database ---------------------------------------------------------------
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
