@@ -32,7 +32,8 @@ for other sizes, so both can be kept); ``--reuse`` uses a kept one (when it hold
 complaints), migrated to the current schema, to measure again without seeding again.
 
 ``--before DIR`` measures a change: DIR is a checkout of the code before it (``git worktree
-add DIR <commit>``). That code seeds <database>_before (Redis 6 and 7); this checkout's database
+add DIR <commit>``; ``make install`` there if its packages differ: each checkout runs with its own
+``.venv``). That code seeds <database>_before (Redis cache 10); this checkout's database
 is a copy of it (CREATE DATABASE ... TEMPLATE), migrated forward, so both serve the same rows.
 Both run under gunicorn at once and every round requests each page from one then the other
 (alternating which goes first), so background load falls on both alike. It prints both tables,
@@ -40,6 +41,13 @@ the medians side by side, and whether each page's HTML is the same in both (CSRF
 blanked; "whitespace only" when the only difference is the length of runs of spaces and newlines).
 ``--database NAME`` names the database(s) otherwise; ``--seeded NAME`` starts from copies of a
 database already seeded with N complaints instead of seeding (each copy migrated by its code).
+``--seed-only`` prepares (seeds, copies, migrates) and keeps the database(s), measuring nothing, so
+a later run with ``--reuse`` measures without the wait.
+
+``--tsvector-only`` (issue 16, point 5) serves this checkout a second time, on the same database,
+with searches answered by the stored tsvector ``search_words`` and its GIN index alone, never
+reading the word table (bench/search_tsvector_only.py, a gunicorn config file: the product's
+code is unchanged); it is measured in the same rounds and compared with this checkout.
 """
 
 from __future__ import annotations
@@ -74,6 +82,7 @@ from intake_load import (
     manage,
     production_environment,
     psql,
+    python_for,
     redis_db,
     start_gunicorn,
 )
@@ -137,9 +146,9 @@ for username, key in {TOTP_KEYS!r}.items():
 """
 
 
-def totp(key_hex: str) -> str:
-    """The 6-digit code an authenticator app shows now (TOTP, SHA-1, 30-second steps)."""
-    counter = int(time.time() // 30)
+def totp(key_hex: str, ahead: int = 0) -> str:
+    """The 6-digit code an authenticator app shows now (TOTP, SHA-1, 30-second steps); ``ahead``: steps later."""
+    counter = int(time.time() // 30) + ahead
     digest = hmac.new(bytes.fromhex(key_hex), struct.pack(">Q", counter), hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
     return f"{(int.from_bytes(digest[offset : offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
@@ -184,7 +193,7 @@ def build_database(
     print(f"Seeding {count:,} complaints ({share:.3%} open, about {open_cases:,})...", flush=True)
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "manage.py", "seed_complaints", str(count), "--open-share", str(share)],
+        [python_for(code), "manage.py", "seed_complaints", str(count), "--open-share", str(share)],
         cwd=code,
         env=environment,
         check=True,
@@ -230,7 +239,10 @@ def sample_data(database: str | None = None) -> dict[str, str]:
 class Browser:
     """One signed-in staff member (a session cookie), one keep-alive connection."""
 
-    def __init__(self, port: int, username: str, password: str) -> None:
+    def __init__(self, port: int, username: str, password: str, ahead: int = 0) -> None:
+        # A code is accepted once: a second server on the same database (--tsvector-only) signs in
+        # with the next step's code (django-otp accepts one step either side of now).
+        self.ahead = ahead
         self.port = port
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.origin = f"http://127.0.0.1:{port}"
@@ -277,7 +289,8 @@ class Browser:
         assert response.status == 302, f"sign-in as {username} failed ({response.status})"
         assert "sessionid" in self.cookies, f"sign-in as {username} set no session cookie"
         if "/staff/two-factor/" in (response.getheader("Location") or ""):
-            response, _ = self._post_form("/staff/two-factor/", {"token": totp(TOTP_KEYS[username])})
+            token = totp(TOTP_KEYS[username], self.ahead)
+            response, _ = self._post_form("/staff/two-factor/", {"token": token})
             assert response.status == 302, f"second factor for {username} refused ({response.status})"
 
 
@@ -403,8 +416,11 @@ def measure_cpu(port: int, all_pages: list[Page], rounds: int, database: str | N
 
 # --- the servers -----------------------------------------------------------------------------------
 
-# The Redis databases (cache, broker) of the version compared with (--before).
-BEFORE_REDIS = (6, 7)
+# The Redis databases (cache, broker) of the version compared with (--before): a cache of its own,
+# the broker shared with this checkout's (no worker runs and no page measured publishes a task).
+BEFORE_REDIS = (10, BROKER_DB)
+# --tsvector-only: a third server, this checkout answering searches from the stored words alone.
+TSVECTOR_CONFIG = Path(__file__).resolve().parent / "search_tsvector_only.py"
 CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+(")')
 WHITESPACE = re.compile(r"\s+")
 
@@ -413,11 +429,12 @@ WHITESPACE = re.compile(r"\s+")
 class Server:
     """One version of the code, served by gunicorn on a database of its own."""
 
-    label: str  # "after" or "before" when two are compared, else ""
+    label: str  # "after" or "before" when two are compared ("tsvector" a third), else ""
     code: Path
     database: str
     cache_db: int
     broker_db: int
+    config: str | None = None  # a gunicorn config file (--tsvector-only's)
     environment: dict[str, str] = field(default_factory=dict)
     port: int = 0
     process: subprocess.Popen | None = None
@@ -433,7 +450,7 @@ class Server:
 
     def start(self, workers: int) -> None:
         self.port = free_port()
-        self.process = start_gunicorn(self.environment, self.port, workers, None, code=self.code)
+        self.process = start_gunicorn(self.environment, self.port, workers, self.config, code=self.code)
         self.anonymous = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
 
     def stop(self) -> None:
@@ -541,7 +558,10 @@ def report(server: Server) -> list[str]:
 
 def compare(after: Server, before: Server) -> None:
     """Medians side by side, and whether each page's HTML is the same (CSRF tokens blanked)."""
-    print(f"{'page':<38} {'before':>8} {'after':>8} {'change':>7} {'x trivial: before':>18} {'after':>6}  HTML")
+    old_label, new_label = before.label, after.label
+    print(
+        f"{'page':<38} {old_label:>8} {new_label:>8} {'change':>7} {'x trivial: ' + old_label:>18} {new_label:>8}  HTML"
+    )
     same = spacing = 0
     for old, new in zip(before.pages, after.pages, strict=True):
         old_text, new_text = (CSRF_VALUE.sub(r"\1-\2", page.text) for page in (old, new))
@@ -553,7 +573,7 @@ def compare(after: Server, before: Server) -> None:
             html = "DIFFERENT"
         print(
             f"{new.name:<38} {old.median:6.1f}ms {new.median:6.1f}ms {100 * (new.median / old.median - 1):+6.0f}%"
-            f" {old.median / before.pages[0].median:17.1f}x {new.median / after.pages[0].median:5.1f}x  {html}"
+            f" {old.median / before.pages[0].median:17.1f}x {new.median / after.pages[0].median:7.1f}x  {html}"
         )
     print(f"HTML: {same} pages byte-identical, {spacing} differ in whitespace only (CSRF tokens blanked)")
 
@@ -582,12 +602,20 @@ def main() -> int:
     parser.add_argument(
         "--seeded", metavar="NAME", help="start from a copy of this database, already seeded with COUNT complaints"
     )
+    parser.add_argument(
+        "--tsvector-only",
+        action="store_true",
+        help="also serve this checkout with searches answered by the stored tsvector alone, without the word "
+        "table (bench/search_tsvector_only.py), on the same database, measured in the same rounds",
+    )
+    parser.add_argument("--seed-only", action="store_true", help="prepare the database(s), keep them, measure nothing")
     args = parser.parse_args()
 
     global BENCH_DB  # the helpers above read it: set once, before any of them runs
     BENCH_DB = args.database or database_name(args.count)
     check_services()
-    servers = [Server("after" if args.before else "", ROOT, BENCH_DB, CACHE_DB, BROKER_DB)]
+    labelled = args.before or args.tsvector_only
+    servers = [Server("after" if labelled else "", ROOT, BENCH_DB, CACHE_DB, BROKER_DB)]
     if args.before:
         servers.append(Server("before", args.before.resolve(), f"{BENCH_DB}_before", *BEFORE_REDIS))
     scratch = Path(tempfile.mkdtemp(prefix="jpdit-bench-dash-"))
@@ -598,6 +626,23 @@ def main() -> int:
         for db in (server.cache_db, server.broker_db):
             redis_db(db).flushdb()
     prepare(servers, args.count, args.open, args.reuse, args.seeded)
+    if args.seed_only:
+        print("Prepared and kept: " + ", ".join(server.database for server in servers))
+        shutil.rmtree(scratch, ignore_errors=True)
+        return 0
+    if args.tsvector_only:
+        after = servers[0]
+        servers.append(
+            Server(
+                "tsvector",
+                ROOT,
+                after.database,
+                after.cache_db,
+                after.broker_db,
+                config=str(TSVECTOR_CONFIG),
+                environment=after.environment,
+            )
+        )
     open_now = psql(
         "SELECT count(*) FROM cases_complaint WHERE status IN ('received','acknowledged','investigating',"
         "'awaiting_client')",
@@ -609,7 +654,10 @@ def main() -> int:
     try:
         for server in servers:
             server.start(args.workers)
-            server.pages = pages(Browser(server.port, *LEAD), Browser(server.port, *MANAGER), sample)
+            ahead = 1 if server.config else 0
+            server.pages = pages(
+                Browser(server.port, *LEAD, ahead=ahead), Browser(server.port, *MANAGER, ahead=ahead), sample
+            )
         wall = measure_together(servers, args.requests, args.warmup)
         if args.cpu_rounds:
             for server in servers:
@@ -633,13 +681,16 @@ def main() -> int:
         found = report(server)
         if server is servers[0]:  # the exit status is this checkout's
             missed = found
-    if len(servers) == 2:
+    if args.before:
         print()
-        compare(*servers)
+        compare(servers[0], servers[1])
+    if args.tsvector_only:
+        print()
+        compare(servers[-1], servers[0])
 
     if not args.keep:
-        for server in servers:
-            psql(f"DROP DATABASE IF EXISTS {server.database} WITH (FORCE)")
+        for database in dict.fromkeys(server.database for server in servers):
+            psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
     for server in servers:
         for db in (server.cache_db, server.broker_db):
             redis_db(db).flushdb()

@@ -134,15 +134,25 @@ def production_environment(scratch: Path) -> dict[str, str]:
     }
 
 
+def python_for(code: Path) -> str:
+    """The Python of the checkout ``code``: its own ``.venv`` when it has one, else this one's.
+
+    An older checkout compared with may need other packages (before issue 16 the settings named
+    django-crispy-forms and django-htmx, since removed): ``make install`` there gives it its own.
+    """
+    own = code / ".venv" / "bin" / "python"
+    return str(own) if code != ROOT and own.exists() else sys.executable
+
+
 def manage(environment: dict[str, str], *args: str, code: Path = ROOT) -> None:
     """``manage.py`` of the checkout ``code`` (this one, or an older one to compare with)."""
-    subprocess.run([sys.executable, "manage.py", *args], cwd=code, env=environment, check=True)
+    subprocess.run([python_for(code), "manage.py", *args], cwd=code, env=environment, check=True)
 
 
 def start_gunicorn(
     environment: dict[str, str], port: int, workers: int, config: str | None, code: Path = ROOT
 ) -> subprocess.Popen:
-    command = [sys.executable, "-m", "gunicorn", "jpdit_complaints.wsgi", "--bind", f"127.0.0.1:{port}"]
+    command = [python_for(code), "-m", "gunicorn", "jpdit_complaints.wsgi", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", str(workers), "--worker-class", "sync", "--backlog", "256", "--log-level", "warning"]
     if config:
         command += ["--config", config]
@@ -449,7 +459,7 @@ def profile_child(count: int) -> None:
 def run_profile(environment: dict[str, str], count: int, code: Path = ROOT) -> None:
     print()
     environment = {**environment, "JPDIT_BENCH_CODE": str(code)}
-    subprocess.run([sys.executable, __file__, PROFILE_CHILD, str(count)], cwd=code, env=environment, check=True)
+    subprocess.run([python_for(code), __file__, PROFILE_CHILD, str(count)], cwd=code, env=environment, check=True)
 
 
 def git_commit(code: Path) -> str:
