@@ -3,10 +3,12 @@ page answers the same whether or not the reference and address match, and it is 
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -88,16 +90,20 @@ def test_a_mistyped_reference_is_refused_with_a_clear_error_and_sends_nothing(cl
 def test_at_most_one_link_per_interval_however_often_it_is_asked(client, settings):
     settings.LINK_REQUEST_RATE_LIMIT_PER_HOUR = 10
     complaint = ComplaintFactory(email="ada@example.com")
-    for _ in range(3):
-        client.post(URL, {"reference": complaint.reference, "email": "ada@example.com"})
+    # A fixed moment inside one interval (a real clock could cross the interval's end between two posts).
+    with time_machine.travel(dt.datetime(2026, 12, 8, 10, 1, tzinfo=dt.UTC), tick=False):
+        for _ in range(3):
+            client.post(URL, {"reference": complaint.reference, "email": "ada@example.com"})
     assert len(links_sent()) == 1
 
 
 def test_the_page_is_rate_limited_per_address(client):
     complaint = ComplaintFactory(email="ada@example.com")
-    for _ in range(3):
-        assert client.post(URL, {"reference": complaint.reference, "email": "x@example.com"}).status_code == 200
-    refused = client.post(URL, {"reference": complaint.reference, "email": "ada@example.com"})
+    # Inside one hour's window whatever the real clock says (a window may not end between two posts).
+    with time_machine.travel(dt.datetime(2026, 12, 8, 10, 1, tzinfo=dt.UTC), tick=False):
+        for _ in range(3):
+            assert client.post(URL, {"reference": complaint.reference, "email": "x@example.com"}).status_code == 200
+        refused = client.post(URL, {"reference": complaint.reference, "email": "ada@example.com"})
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) > 0
     assert "Please try again a little later" in text_of(refused)
