@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -32,8 +33,8 @@ def letter_html(complaint, letter_date):
 
 
 def letter_text(complaint, letter_date):
-    """The letter's words without markup, for checking sentences."""
-    return " ".join(re.sub(r"<[^>]+>", " ", letter_html(complaint, letter_date)).split())
+    """The letter's words without markup, as a reader sees them (entities read: a name like O'Brien)."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", letter_html(complaint, letter_date))).split())
 
 
 def posted_complaint(actor, received_at=None, **details):
