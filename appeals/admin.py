@@ -289,7 +289,7 @@ class AppealAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             f"The final decision on {appeal.reference} has been issued. The letter is on the case"
             + (
                 " and is being emailed to the client."
-                if appeal.complaint.email
+                if appeal.complaint.email_recipients
                 else "; print it and post it to the client."
             ),
         )

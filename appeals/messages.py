@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from appeals import services
 from appeals.models import Appeal
-from cases import business_days, links
+from cases import business_days
+from cases.messages import to_client
 from notifications.kinds import MessageKind
 from notifications.models import OutboundMessage
 
@@ -28,7 +29,7 @@ def _acknowledgement(message: OutboundMessage, at: datetime) -> dict[str, Any]:
     appeal = _appeal(message)
     if appeal.status == Appeal.Status.RECEIVED:
         appeal.decision_due = business_days.due_date(at, settings.APPEAL_DECISION_DAYS)
-    return {"complaint": appeal.complaint, "appeal": appeal, "tracking_url": links.client_url(appeal.complaint)}
+    return {**to_client(message, appeal.complaint), "appeal": appeal}
 
 
 def _acknowledged(message: OutboundMessage, at: datetime) -> None:
@@ -40,7 +41,7 @@ def _acknowledged(message: OutboundMessage, at: datetime) -> None:
 
 def _client_message(message: OutboundMessage, at: datetime) -> dict[str, Any]:
     appeal = _appeal(message)
-    return {"complaint": appeal.complaint, "appeal": appeal, "tracking_url": links.client_url(appeal.complaint)}
+    return {**to_client(message, appeal.complaint), "appeal": appeal}
 
 
 def _staff_message(message: OutboundMessage, at: datetime) -> dict[str, Any]:

@@ -267,7 +267,7 @@ def _queue_acknowledgement(appeal: Appeal, *, actor=None) -> None:
     """Email the acknowledgement on commit; with no email address, produce the letter to post now."""
 
     complaint = appeal.complaint
-    if complaint.email:
+    if complaint.email_recipients:
         message_to_client(complaint, kind="appeal_acknowledgement", dedupe_key=f"appeal:{appeal.pk}:acknowledgement")
     else:
         appeal_acknowledgement_letter_issue(appeal=appeal, actor=actor)

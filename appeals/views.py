@@ -120,7 +120,7 @@ def client_appeal(request: HttpRequest, token: str) -> HttpResponse:
 def _received_notice(appeal) -> str:
     notice = "Thank you: we have received your appeal, and it is with our Director."
     days = settings.APPEAL_DECISION_DAYS
-    if appeal.complaint.email:
+    if appeal.complaint.email_recipients:
         notice += (
             f" We will acknowledge it by email by {_day(appeal.acknowledgement_due)}. "
             f"The Director's final decision is due within {days} business days of that acknowledgement."
@@ -197,7 +197,7 @@ def appeal_log(request: HttpRequest, reference: str) -> HttpResponse:
 
 def _logged_notice(appeal) -> str:
     notice = f"Appeal logged. Its acknowledgement is due by {_day(appeal.acknowledgement_due)}"
-    if appeal.complaint.email:
+    if appeal.complaint.email_recipients:
         notice += ", and goes to the client by email now."
     else:
         notice += (

@@ -28,10 +28,13 @@ from django.utils import timezone
 from cases import references
 from cases.business_days import london_today
 from cases.models import Complaint
-from cases.services import ComplaintDetails
+from cases.services import ComplaintDetails, RepresentativeDetails
 from cases.uploads import ACCEPTED_SUMMARY, Staging, ValidatedUpload, human_size, validate_upload
 
 ContactMethod = Complaint.ContactMethod
+# The intake forms' representative fields: representative_name, representative_consent_note... (the names of
+# services.RepresentativeDetails, prefixed).
+REPRESENTATIVE_PREFIX = "representative_"
 PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()\-.]+$")
 # Longest description we take on a form: about 40 pages of text.
 MAX_TEXT = 20_000
@@ -305,6 +308,121 @@ class DocumentsMixin(AccessibleFormMixin):
         return self.add_prefix(self.remove_field)
 
 
+# The wording of the representative's fields, by audience: on the public form the representative is usually the
+# person typing ("you", "them"); staff type about both.
+REPRESENTATIVE_WORDS = {
+    "public": {
+        "name": ("Your full name", ""),
+        "relationship": ("Your relationship to them", "For example: daughter, friend, accountant, solicitor."),
+        "email": ("Your email address", ""),
+        "phone": ("Your phone number", "Optional."),
+        "address": ("Your postal address", "Needed only if you would like letters by post."),
+        "consent_note": (
+            "How did they agree to you complaining for them?",
+            (
+                "For example: they signed a letter of authority (attach it under Documents), or they asked me to in "
+                "person. We may check with them."
+            ),
+        ),
+        "consent_given_on": ("When did they agree?", ""),
+        "correspondence_to": ("Who should we write to?", "Our emails, letters and the link to follow the complaint."),
+    },
+    "staff": {
+        "name": ("Representative's full name", ""),
+        "relationship": ("Relationship to the client", "For example: daughter, accountant, solicitor."),
+        "email": ("Representative's email address", ""),
+        "phone": ("Representative's phone number", "Optional."),
+        "address": ("Representative's postal address", "Optional, unless they are to get letters by post."),
+        "consent_note": (
+            "How the client gave consent",
+            'For example: "Signed letter of authority, scanned" or "Client confirmed by phone to J. Smith".',
+        ),
+        "consent_given_on": ("Date of consent", ""),
+        "correspondence_to": ("Letters and emails go to", "The secure link to the case goes to them too."),
+    },
+}
+PUBLIC_CORRESPONDENCE = [
+    (Complaint.Correspondence.CLIENT, "Only them"),
+    (Complaint.Correspondence.REPRESENTATIVE, "Only me"),
+    (Complaint.Correspondence.BOTH, "Both of us"),
+]
+
+
+def representative_fields(audience: str, *, prefix: str = "") -> dict[str, forms.Field]:
+    """The fields of a representative (``services.RepresentativeDetails``), named ``<prefix><field>``."""
+    words = REPRESENTATIVE_WORDS[audience]
+
+    def label(name):
+        return words[name][0]
+
+    def hint(name):
+        return words[name][1]
+
+    made: dict[str, forms.Field] = {
+        "name": _text(label("name"), required=False, help_text=hint("name")),
+        "relationship": _text(label("relationship"), required=False, max_length=100, help_text=hint("relationship")),
+        "email": forms.EmailField(
+            label=label("email"),
+            required=False,
+            max_length=254,
+            help_text=hint("email"),
+            widget=forms.EmailInput(attrs={"spellcheck": "false"}),
+            error_messages={"invalid": "Enter an email address like name@example.com."},
+        ),
+        "phone": forms.CharField(
+            label=label("phone"),
+            required=False,
+            max_length=40,
+            help_text=hint("phone"),
+            widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel"}),
+        ),
+        "address": _area(label("address"), required=False, rows=3, help_text=hint("address")),
+        "consent_note": _area(label("consent_note"), required=False, rows=2, help_text=hint("consent_note")),
+        "consent_given_on": forms.DateField(
+            label=label("consent_given_on"),
+            required=False,
+            help_text=hint("consent_given_on"),
+            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            error_messages={"invalid": "Enter a real date, like 14/03/2026."},
+        ),
+        "correspondence_to": forms.ChoiceField(
+            label=label("correspondence_to"),
+            choices=PUBLIC_CORRESPONDENCE if audience == "public" else Complaint.Correspondence.choices,
+            initial=Complaint.Correspondence.BOTH,
+            required=False,
+            widget=forms.RadioSelect,
+            help_text=hint("correspondence_to"),
+        ),
+    }
+    if audience == "staff":  # someone else's details: the browser must not offer the user's own
+        for name in ("name", "email", "phone", "address"):
+            made[name].widget.attrs["autocomplete"] = "off"
+    return {f"{prefix}{name}": field for name, field in made.items()}
+
+
+def check_phone(phone: str) -> str:
+    phone = phone.strip()
+    if phone and (not PHONE_CHARACTERS.match(phone) or sum(ch.isdigit() for ch in phone) < 7):
+        raise ValidationError("Enter a phone number with at least 7 digits, like 01494 123456 or +44 7700 900123.")
+    return phone
+
+
+def representative_from(data: dict, *, prefix: str = "", consent_document_id: int | None = None):
+    """The representative a form's cleaned data describes (None when its fields were left empty)."""
+    details = RepresentativeDetails(
+        name=(data.get(f"{prefix}name") or "").strip(),
+        relationship=(data.get(f"{prefix}relationship") or "").strip(),
+        email=data.get(f"{prefix}email") or "",
+        phone=data.get(f"{prefix}phone") or "",
+        address=(data.get(f"{prefix}address") or "").strip(),
+        consent_note=(data.get(f"{prefix}consent_note") or "").strip(),
+        consent_given_on=data.get(f"{prefix}consent_given_on"),
+        consent_document_id=consent_document_id,
+        correspondence_to=data.get(f"{prefix}correspondence_to") or Complaint.Correspondence.BOTH,
+    )
+    return None if details.is_empty else details
+
+
 class ComplaintDetailsForm(DocumentsMixin, forms.Form):
     """Every intake field of docs/specification.md; the public and staff forms set what is required."""
 
@@ -383,13 +501,38 @@ class ComplaintDetailsForm(DocumentsMixin, forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # Someone complaining on the client's behalf: after the client's fields, before the documents.
+        documents = self.fields.pop("documents")
+        self.fields.update(representative_fields(self.audience, prefix=REPRESENTATIVE_PREFIX))
+        self.fields["documents"] = documents
         self.annotate_widgets()
 
     def clean_phone(self) -> str:
-        phone = self.cleaned_data["phone"].strip()
-        if phone and (not PHONE_CHARACTERS.match(phone) or sum(ch.isdigit() for ch in phone) < 7):
-            raise ValidationError("Enter a phone number with at least 7 digits, like 01494 123456 or +44 7700 900123.")
-        return phone
+        return check_phone(self.cleaned_data["phone"])
+
+    def clean_representative_phone(self) -> str:
+        return check_phone(self.cleaned_data["representative_phone"])
+
+    @property
+    def representative(self) -> RepresentativeDetails | None:
+        return representative_from(self.cleaned_data, prefix=REPRESENTATIVE_PREFIX)
+
+    @property
+    def representative_open(self) -> bool:
+        """Show the representative's section opened: something was typed in it."""
+        if not self.is_bound:
+            return False
+        return any(
+            (self.data.get(self.add_prefix(name)) or "").strip()
+            for name in self.fields
+            if name.startswith(REPRESENTATIVE_PREFIX) and name != f"{REPRESENTATIVE_PREFIX}correspondence_to"
+        )
+
+    @property
+    def writes_to_client(self) -> bool:
+        """Does the client receive the correspondence (no representative, or one who shares it)?"""
+        representative = self.representative
+        return representative is None or representative.correspondence_to != Complaint.Correspondence.REPRESENTATIVE
 
     def clean_incident_date(self):
         day = self.cleaned_data["incident_date"]
@@ -399,6 +542,14 @@ class ComplaintDetailsForm(DocumentsMixin, forms.Form):
 
     def clean(self):
         data = super().clean()
+        representative = self.representative
+        if representative is not None:
+            for name, message in representative.problems().items():
+                field = f"{REPRESENTATIVE_PREFIX}{name}"
+                if field not in self._errors:
+                    self.add_error(field, message)
+        if not self.writes_to_client:
+            return data  # the client's own contact details are not how we reach them
         method = data.get("preferred_contact")
         if method == ContactMethod.EMAIL and not data.get("email") and "email" not in self._errors:
             self.add_error("email", "Enter an email address, or choose another way for us to contact you.")
@@ -426,6 +577,7 @@ class ComplaintDetailsForm(DocumentsMixin, forms.Form):
             incident_date=data.get("incident_date"),
             description=data["description"].strip(),
             desired_outcome=(data.get("desired_outcome") or "").strip(),
+            representative=self.representative,
         )
 
 
@@ -447,7 +599,6 @@ class PublicComplaintForm(ComplaintDetailsForm):
         super().__init__(*args, **kwargs)
         required = {
             "name": "Enter your full name.",
-            "email": "Enter your email address, so that we can send your reference number.",
             "incident_date": "Enter the date of the incident (an approximate date is fine).",
             "description": "Tell us what went wrong.",
             "preferred_contact": "Choose how we should contact you.",
@@ -455,10 +606,27 @@ class PublicComplaintForm(ComplaintDetailsForm):
         for name, message in required.items():
             self.fields[name].required = True
             self.fields[name].error_messages["required"] = message
+        self.fields["email"].help_text = (
+            "We send the acknowledgement and your reference number here. Needed unless someone is complaining for "
+            "you and our emails go only to them."
+        )
         self.fields["email"].error_messages["invalid"] = "Enter an email address like name@example.com."
         self.fields["incident_date"].error_messages["invalid"] = "Enter a real date, like 14/03/2026."
-        # No annotate_widgets() again: only required flags and messages changed, and
-        # the marks ComplaintDetailsForm made depend on help texts and errors alone.
+        # No annotate_widgets() again: only required flags, messages and a hint's words changed, and
+        # the marks ComplaintDetailsForm made depend on whether there is a hint and on errors alone.
+
+    def clean(self):
+        data = self.cleaned_data
+        # The reference number goes by email at once: to the client, or to the representative writing for them.
+        representative = self.representative
+        if self.writes_to_client:
+            if not data.get("email") and "email" not in self._errors:
+                self.add_error("email", "Enter your email address, so that we can send your reference number.")
+        elif representative is not None and not representative.email and "representative_email" not in self._errors:
+            self.add_error(
+                "representative_email", "Enter your email address, so that we can send the reference number."
+            )
+        return super().clean()
 
     @property
     def is_bot(self) -> bool:

@@ -16,8 +16,17 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from cases import permissions, selectors
-from cases.forms import MAX_TEXT, AccessibleFormMixin, DocumentsMixin, MultipleFileField
+from cases.forms import (
+    MAX_TEXT,
+    AccessibleFormMixin,
+    DocumentsMixin,
+    MultipleFileField,
+    check_phone,
+    representative_fields,
+    representative_from,
+)
 from cases.models import Category, Complaint
+from cases.services import RepresentativeDetails
 
 
 class CaseActionForm(AccessibleFormMixin, forms.Form):
@@ -267,6 +276,65 @@ class ReopenForm(CaseActionForm):
         required_message="Say why the withdrawal is reopened.",
         help_text="Staff only. The case returns to where it was; its due date moves on by the days it was withdrawn.",
     )
+
+
+class RepresentativeForm(CaseActionForm):
+    """Staff record, change or remove someone complaining on the client's behalf (its own page: the case page
+    only shows the representative, so it draws none of these widgets)."""
+
+    prefix = "representative"
+    REMOVE = "remove"
+
+    def __init__(self, *args, complaint: Complaint, **kwargs) -> None:
+        super().__init__(*args, complaint=complaint, **kwargs)
+        self.fields.update(representative_fields("staff"))
+        self.fields["correspondence_to"].required = True
+        self.fields["correspondence_to"].error_messages["required"] = "Choose who receives letters and emails."
+        documents = [(str(pk), name) for pk, name in complaint.attachments.values_list("pk", "original_name")]
+        self.fields["consent_document"] = forms.TypedChoiceField(
+            label="The document that gives consent",
+            choices=[("", "None: the note above says how")] + documents,
+            coerce=int,
+            empty_value=None,
+            required=False,
+            help_text="Optional. One of this case's documents (add a scan first, under Add documents).",
+        )
+        self.annotate_widgets()
+
+    def initial_from(self, complaint) -> dict:
+        current = RepresentativeDetails.of(complaint)
+        if current is None:
+            return {"correspondence_to": Complaint.Correspondence.BOTH}
+        return {
+            "name": current.name,
+            "relationship": current.relationship,
+            "email": current.email,
+            "phone": current.phone,
+            "address": current.address,
+            "consent_note": current.consent_note,
+            "consent_given_on": current.consent_given_on,
+            "consent_document": current.consent_document_id,
+            "correspondence_to": current.correspondence_to,
+        }
+
+    def clean_phone(self) -> str:
+        return check_phone(self.cleaned_data["phone"])
+
+    def clean(self):
+        data = super().clean()
+        representative = self.representative
+        if representative is None:
+            self.add_error("name", "Enter the representative's details, or remove the representative.")
+            return data
+        for name, message in representative.problems().items():
+            field = "consent_document" if name == "consent_document_id" else name
+            if field not in self._errors:
+                self.add_error(field, message)
+        return data
+
+    @property
+    def representative(self) -> RepresentativeDetails | None:
+        return representative_from(self.cleaned_data, consent_document_id=self.cleaned_data.get("consent_document"))
 
 
 class ClientWithdrawForm(AccessibleFormMixin, forms.Form):

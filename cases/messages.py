@@ -15,7 +15,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from cases import business_days, links, services
-from cases.models import ClientUpdate, Complaint, Extension, InformationRequest
+from cases.models import CLIENT_ROLE, ClientUpdate, Complaint, Extension, InformationRequest
 from notifications.kinds import MessageKind
 from notifications.models import OutboundMessage
 
@@ -35,9 +35,19 @@ def case_of(message: OutboundMessage) -> Complaint:
     return message.complaint
 
 
+def to_client(message: OutboundMessage, complaint: Complaint | None = None) -> dict[str, Any]:
+    """What every email to the client or their representative needs: the case, its secure link, and the
+    addressee (``Complaint.correspondent``: whom ``services.message_to_client`` queued this copy for)."""
+    complaint = complaint or case_of(message)
+    return {
+        "complaint": complaint,
+        "tracking_url": links.client_url(complaint),
+        "addressee": complaint.correspondent(message.context.get("recipient", CLIENT_ROLE)),
+    }
+
+
 def _with_client_link(message: OutboundMessage, at: datetime) -> dict[str, Any]:
-    complaint = case_of(message)
-    return {"complaint": complaint, "tracking_url": links.client_url(complaint)}
+    return to_client(message)
 
 
 def _actions_done(message: OutboundMessage, at: datetime) -> dict[str, Any]:
@@ -72,7 +82,7 @@ def _acknowledgement(message: OutboundMessage, at: datetime) -> dict[str, Any]:
     complaint = case_of(message)
     if complaint.status == Complaint.Status.RECEIVED:
         complaint.outcome_due = business_days.due_date(at, settings.COMPLAINT_OUTCOME_DAYS)
-    return {"complaint": complaint, "tracking_url": links.client_url(complaint)}
+    return to_client(message, complaint)
 
 
 def _acknowledged(message: OutboundMessage, at: datetime) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar, Self
 
@@ -53,6 +54,40 @@ def actor_label(user) -> str:
 # How the timeline names the client and the product itself.
 CLIENT = "Client"
 SYSTEM = "System"
+
+
+CLIENT_ROLE = "client"
+REPRESENTATIVE_ROLE = "representative"
+
+
+@dataclass(frozen=True)
+class Correspondent:
+    """Someone a case's letters and emails go to: the client, or their representative."""
+
+    role: str
+    name: str
+    email: str
+    address: str
+
+    @property
+    def is_representative(self) -> bool:
+        return self.role == REPRESENTATIVE_ROLE
+
+    def outbox_key(self, dedupe_key: str) -> str:
+        """The outbox key of this person's copy of an email: the client's keeps the email's own key."""
+        return f"{dedupe_key}:representative" if self.is_representative else dedupe_key
+
+
+# What ``Complaint.correspondents`` reads: load these (``only()``) to address a case's emails.
+RECIPIENT_FIELDS = (
+    "name",
+    "email",
+    "postal_address",
+    "representative_name",
+    "representative_email",
+    "representative_address",
+    "correspondence_to",
+)
 
 
 class StateMachine(models.Model):
@@ -298,6 +333,13 @@ class Complaint(StateMachine):
         PHONE_INSTEAD = "phone_instead", "A phone call instead of writing"
         MORE_TIME = "more_time", "More time to reply"
 
+    class Correspondence(models.TextChoices):
+        """Who receives the letters, emails and secure links of a case with a representative."""
+
+        CLIENT = "client", "The client"
+        REPRESENTATIVE = "representative", "The representative"
+        BOTH = "both", "Both"
+
     class Outcome(models.TextChoices):
         UPHELD = "upheld", "Upheld"
         PARTIALLY_UPHELD = "partially_upheld", "Partially upheld"
@@ -326,6 +368,23 @@ class Complaint(StateMachine):
     # the letters' layout. Asked at intake; staff record adjustments agreed later (services.complaint_set_access_needs).
     access_needs = models.JSONField(default=list, blank=True)
     access_needs_detail = models.TextField("what else would help", blank=True)
+    # Someone complaining on the client's behalf (a relative, an accountant, a solicitor), with the client's
+    # consent: a note of how and when it was given, or the case document that gives it. ``correspondence_to``
+    # says who receives letters, emails and secure links (``correspondents``). Set at intake or later by staff
+    # (services.complaint_set_representative).
+    representative_name = models.CharField(max_length=200, blank=True)
+    representative_relationship = models.CharField("relationship to the client", max_length=100, blank=True)
+    representative_email = models.EmailField(blank=True)
+    representative_phone = models.CharField(max_length=40, blank=True)
+    representative_address = models.TextField(blank=True)
+    consent_note = models.TextField("how the client gave consent", blank=True)
+    consent_given_on = models.DateField("when the client gave consent", null=True, blank=True)
+    consent_document = models.ForeignKey(
+        "Attachment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    correspondence_to = models.CharField(
+        "letters and emails go to", max_length=14, choices=Correspondence.choices, default=Correspondence.CLIENT
+    )
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="complaints")
 
     # Deadlines (London dates, see cases.business_days).
@@ -454,6 +513,39 @@ class Complaint(StateMachine):
         return [self.AccessNeed(need).label for need in self.access_needs if need in self.AccessNeed.values]
 
     @property
+    def has_representative(self) -> bool:
+        return bool(self.representative_name)
+
+    @property
+    def correspondents(self) -> list[Correspondent]:
+        """Who receives the case's letters, emails and secure links (``correspondence_to``), the client first."""
+        client = Correspondent(CLIENT_ROLE, self.name, self.email, self.postal_address)
+        if not self.has_representative:
+            return [client]
+        representative = Correspondent(
+            REPRESENTATIVE_ROLE, self.representative_name, self.representative_email, self.representative_address
+        )
+        if self.correspondence_to == self.Correspondence.CLIENT:
+            return [client]
+        if self.correspondence_to == self.Correspondence.REPRESENTATIVE:
+            return [representative]
+        return [client, representative]
+
+    @property
+    def letter_addressee(self) -> Correspondent:
+        """Whom a letter is addressed to; the others of ``correspondents`` are named as copied in."""
+        return self.correspondents[0]
+
+    @property
+    def email_recipients(self) -> list[Correspondent]:
+        """The correspondents with an email address: the client's emails go to each of them."""
+        return [person for person in self.correspondents if person.email]
+
+    def correspondent(self, role: str) -> Correspondent:
+        """The correspondent in ``role`` (an email's addressee); the client when that role receives nothing."""
+        return next((person for person in self.correspondents if person.role == role), self.correspondents[0])
+
+    @property
     def large_print(self) -> bool:
         return self.AccessNeed.LARGE_PRINT in self.access_needs
 
@@ -571,6 +663,7 @@ class ComplaintEvent(models.Model):
         REOPENED = "reopened", "Withdrawal reopened"
         UPDATE_SENT = "update_sent", "Update sent to the client"
         ADJUSTMENT = "adjustment", "Adjustment asked for or agreed"
+        REPRESENTATIVE = "representative", "Representative recorded or changed"
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -62,6 +62,87 @@ FRESH_LINK_INTERVAL = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
+class RepresentativeDetails:
+    """Someone complaining on the client's behalf, the client's consent, and who receives the correspondence.
+
+    ``problems()`` is the one statement of what a usable record needs: both intake forms and the staff case
+    page show its messages against their fields (named as here) and the services refuse what it refuses.
+    """
+
+    name: str = ""
+    relationship: str = ""
+    email: str = ""
+    phone: str = ""
+    address: str = ""
+    consent_note: str = ""
+    consent_given_on: date | None = None
+    consent_document_id: int | None = None
+    correspondence_to: str = Complaint.Correspondence.BOTH
+
+    @property
+    def is_empty(self) -> bool:
+        return not any((self.name, self.relationship, self.email, self.phone, self.address, self.consent_note)) and (
+            self.consent_given_on is None and self.consent_document_id is None
+        )
+
+    def problems(self, *, today: date | None = None) -> dict[str, str]:
+        """What is missing or wrong, by field; empty when the record can be kept."""
+        found: dict[str, str] = {}
+        if not self.name.strip():
+            found["name"] = "Enter the representative's full name."
+        if not self.relationship.strip():
+            found["relationship"] = "Say how they are related to the client, for example daughter, accountant."
+        if not (self.email or self.phone.strip() or self.address.strip()):
+            found["email"] = "Enter an email address, phone number or postal address for the representative."
+        if not self.consent_note.strip() and self.consent_document_id is None:
+            found["consent_note"] = "Say how the client gave their consent, or choose the document that gives it."
+        if self.consent_given_on is None:
+            found["consent_given_on"] = "Enter the date the client gave their consent."
+        elif self.consent_given_on > (today or business_days.london_today()):
+            found["consent_given_on"] = "The date of consent cannot be in the future."
+        if self.correspondence_to not in Complaint.Correspondence.values:
+            found["correspondence_to"] = "Choose who receives our letters and emails."
+        elif self.correspondence_to != Complaint.Correspondence.CLIENT and not (self.email or self.address.strip()):
+            found.setdefault("email", "To write to the representative we need their email address or postal address.")
+        return found
+
+    def as_model_fields(self) -> dict:
+        return {
+            "representative_name": self.name.strip(),
+            "representative_relationship": self.relationship.strip(),
+            "representative_email": self.email.strip(),
+            "representative_phone": self.phone.strip(),
+            "representative_address": self.address.strip(),
+            "consent_note": self.consent_note.strip(),
+            "consent_given_on": self.consent_given_on,
+            "consent_document_id": self.consent_document_id,
+            "correspondence_to": self.correspondence_to,
+        }
+
+    @classmethod
+    def of(cls, complaint: Complaint) -> RepresentativeDetails | None:
+        if not complaint.has_representative:
+            return None
+        return cls(
+            name=complaint.representative_name,
+            relationship=complaint.representative_relationship,
+            email=complaint.representative_email,
+            phone=complaint.representative_phone,
+            address=complaint.representative_address,
+            consent_note=complaint.consent_note,
+            consent_given_on=complaint.consent_given_on,
+            consent_document_id=complaint.consent_document_id,
+            correspondence_to=complaint.correspondence_to,
+        )
+
+
+# The representative's fields as they are when a case has none.
+NO_REPRESENTATIVE = {
+    **RepresentativeDetails(correspondence_to=Complaint.Correspondence.CLIENT).as_model_fields(),
+}
+
+
+@dataclass(frozen=True)
 class ComplaintDetails:
     """What a complainant tells us, whichever way the complaint arrived."""
 
@@ -76,14 +157,25 @@ class ComplaintDetails:
     desired_outcome: str = ""
     access_needs: tuple[str, ...] = ()
     access_needs_detail: str = ""
+    representative: RepresentativeDetails | None = None
+
+    @property
+    def email_recipients(self) -> list[str]:
+        """The addresses the case's emails will go to (``Complaint.email_recipients``, before the case exists)."""
+        return [person.email for person in Complaint(**self.as_model_fields()).email_recipients]
 
     @classmethod
     def from_mapping(cls, data) -> ComplaintDetails:
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
     def as_model_fields(self) -> dict:
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "representative"}
         values["access_needs"] = [need for need in self.access_needs if need in Complaint.AccessNeed.values]
+        if self.representative is not None:
+            problems = self.representative.problems()
+            if problems:
+                raise ValidationError({f"representative_{name}": message for name, message in problems.items()})
+            values.update(self.representative.as_model_fields())
         return values
 
 
@@ -238,22 +330,32 @@ def message_to_client(
     letter=None,
     send_at: datetime | None = None,
     first_for_key: bool = False,
-):
-    """An email to the client about their case, queued on commit (``message_queue``); None when the case has
-    no email address. Which address the client's emails go to is decided here (the deadline sweep's bulk
-    closing, ``procedure.sweep``, writes its rows directly to the same address)."""
-    if not complaint.email:
-        return None
-    return message_queue(
-        kind=kind,
-        dedupe_key=dedupe_key,
-        to_email=complaint.email,
-        complaint=complaint,
-        context=context,
-        letter=letter,
-        send_at=send_at,
-        first_for_key=first_for_key,
-    )
+    only_email: str = "",
+) -> list[OutboundMessage]:
+    """An email to the client about their case, queued on commit (``message_queue``), one to each of the case's
+    correspondents with an email address (``Complaint.email_recipients``: the client, their representative or
+    both); none when nobody has one. ``only_email`` keeps the one correspondent with that address (a link asked
+    for on the public site goes back to the address that asked). The one place that decides where a client's
+    emails go; the deadline sweep's bulk closing (``procedure.sweep``) reads the same ``email_recipients``.
+    """
+    wanted = only_email.strip().lower()
+    messages = []
+    for person in complaint.email_recipients:
+        if wanted and person.email.strip().lower() != wanted:
+            continue
+        messages.append(
+            message_queue(
+                kind=kind,
+                dedupe_key=person.outbox_key(dedupe_key),
+                to_email=person.email,
+                complaint=complaint,
+                context={**(context or {}), "recipient": person.role},
+                letter=letter,
+                send_at=send_at,
+                first_for_key=first_for_key,
+            )
+        )
+    return messages
 
 
 def _queue_acknowledgement(complaint: Complaint) -> None:
@@ -272,7 +374,7 @@ def complaint_submit(*, details: ComplaintDetails, files: Sequence[ValidatedUplo
     The complaint, its documents, its first timeline entry and the outbox row of
     its acknowledgement are saved together; the email is sent after commit.
     """
-    if not details.email:
+    if not details.email_recipients:
         raise ValidationError("An email address is needed to acknowledge a complaint filed online.")
     public_id = uuid.uuid4()
     with documents_stored(files, public_id=public_id) as documents, transaction.atomic(durable=True):
@@ -335,6 +437,82 @@ def complaint_set_access_needs(
     return locked
 
 
+def _correspondence_words(complaint: Complaint) -> str:
+    return " and ".join(
+        "the client" if not person.is_representative else person.name for person in complaint.correspondents
+    )
+
+
+def _record_representative_at_intake(complaint: Complaint) -> None:
+    if complaint.has_representative:
+        record_event(
+            complaint,
+            kind=Event.REPRESENTATIVE,
+            summary=(
+                f"{complaint.representative_name} ({complaint.representative_relationship}) complains on the "
+                f"client's behalf; letters and emails go to {_correspondence_words(complaint)}"
+            )[:300],
+            label=CLIENT if complaint.logged_by is None else None,
+            actor=complaint.logged_by,
+            client_visible=True,
+            at=complaint.received_at,
+        )
+
+
+@transaction.atomic
+def complaint_set_representative(
+    *,
+    actor,
+    complaint: Complaint,
+    representative: RepresentativeDetails | None,
+    expected_revision: int | None = None,
+) -> Complaint:
+    """Staff record, change or remove the person complaining on the client's behalf (None removes them).
+
+    The consent document must be one of the case's own documents. When a representative is removed or their
+    email address changes, every secure link sent so far stops working and a fresh one goes to whoever receives
+    the case's emails now: a representative whose authority ended keeps no way into the case.
+    """
+    if representative is not None:
+        problems = representative.problems()
+        if problems:
+            raise ValidationError(problems)
+    locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+    if locked.anonymised_at is not None:
+        raise ValidationError("The personal data of this case was removed: nobody can be recorded on it.")
+    document = representative.consent_document_id if representative is not None else None
+    if document is not None and not locked.attachments.filter(pk=document).exists():
+        raise ValidationError({"consent_document_id": "Choose one of this case's documents."})
+    before = locked.correspondents
+    old_email = locked.representative_email.strip().lower()
+    values = representative.as_model_fields() if representative is not None else NO_REPRESENTATIVE
+    for field, value in values.items():
+        setattr(locked, field, value)
+    locked.save_change(*values)
+    if representative is None:
+        summary = "We no longer deal with a representative: letters and emails go to the client"
+    else:
+        summary = (
+            f"{locked.representative_name} ({locked.representative_relationship}) complains on the client's "
+            f"behalf; letters and emails go to {_correspondence_words(locked)}"
+        )
+    record_event(locked, kind=Event.REPRESENTATIVE, summary=summary[:300], actor=actor, client_visible=True)
+    lost_access = old_email and (representative is None or representative.email.strip().lower() != old_email)
+    if lost_access and any(person.is_representative for person in before):
+        locked.client_link_version += 1
+        locked.save_change("client_link_version")
+        record_event(
+            locked,
+            kind=Event.STATUS_CHANGED,
+            summary="Every secure link sent so far was revoked: the representative's authority changed",
+            actor=actor,
+        )
+        message_to_client(
+            locked, kind="client_link", dedupe_key=f"complaint:{locked.pk}:client-link:v{locked.client_link_version}"
+        )
+    return locked
+
+
 def _received(
     complaint: Complaint, documents: Sequence[StoredDocument], *, kind: str, summary: str, actor=None
 ) -> None:
@@ -360,6 +538,7 @@ def _received(
             at=complaint.received_at,
         )
     _record_access_needs_asked(complaint)
+    _record_representative_at_intake(complaint)
     _queue_acknowledgement(complaint)
 
 
@@ -425,7 +604,8 @@ def _log(
         names = ", ".join(document.upload.original_name for document in documents)
         record_event(complaint, kind=Event.ATTACHMENT_ADDED, summary=f"Documents filed: {names}", actor=actor)
     _record_access_needs_asked(complaint)
-    if complaint.email:
+    _record_representative_at_intake(complaint)
+    if complaint.email_recipients:
         _queue_acknowledgement(complaint)
     else:
         acknowledgement_letter_issue(complaint=complaint, actor=actor)
@@ -471,31 +651,38 @@ def acknowledgement_letter_issue(*, complaint: Complaint, actor):
     return letter
 
 
-def complaint_send_fresh_link(*, complaint: Complaint) -> bool:
-    """Email a new tracking link to the address on the case (and nowhere else).
+def complaint_send_fresh_link(*, complaint: Complaint, only_email: str = "") -> bool:
+    """Email a new tracking link to the case's correspondents (or the one of them with ``only_email``), and
+    nowhere else.
 
     At most one per ``FRESH_LINK_INTERVAL``, so the page cannot be used to flood
-    a client's inbox. Returns whether a link was queued.
+    an inbox. Returns whether a link was queued.
     """
 
     bucket = int(timezone.now().timestamp() // FRESH_LINK_INTERVAL.total_seconds())
     with transaction.atomic():
-        message = message_to_client(
-            complaint, kind="client_link", dedupe_key=f"complaint:{complaint.pk}:client-link:{bucket}"
+        messages = message_to_client(
+            complaint,
+            kind="client_link",
+            dedupe_key=f"complaint:{complaint.pk}:client-link:{bucket}",
+            only_email=only_email,
         )
-    return message is not None and message.state == message.State.PENDING
+    return any(message.state == message.State.PENDING for message in messages)
 
 
 def complaint_request_link(*, reference: str, email: str) -> None:
-    """Someone asks on the public site for a new link to a complaint: it goes to the case's own address only,
-    if the reference and the address match a complaint whose data is kept. Says nothing either way (the
-    page answers the same), so it tells nobody whether a complaint exists.
+    """Someone asks on the public site for a new link to a complaint: it goes back to that address only, if
+    the reference matches a complaint whose data is kept and the address is one its emails go to (the client's,
+    their representative's or both, as the case says). Says nothing either way (the page answers the same), so
+    it tells nobody whether a complaint exists.
     """
     wanted = email.strip().lower()
     complaint = Complaint.objects.filter(reference=reference.strip().upper(), anonymised_at__isnull=True).first()
-    if complaint is None or not complaint.email or complaint.email.strip().lower() != wanted:
+    if complaint is None or not wanted:
         return
-    complaint_send_fresh_link(complaint=complaint)
+    if wanted not in {person.email.strip().lower() for person in complaint.email_recipients}:
+        return
+    complaint_send_fresh_link(complaint=complaint, only_email=wanted)
 
 
 # --- The investigation (issue 3): every action one transition, locked and recorded ----
@@ -890,7 +1077,7 @@ def complaint_send_update(*, actor, complaint: Complaint, text: str, expected_re
             f"Complaint {locked.reference} is {locked.get_status_display().lower()}: updates are for open cases."
         )
     update = ClientUpdate.objects.create(complaint=locked, text=text, sent_by=actor)
-    how = "by email and on your page" if locked.email else "on your page"
+    how = "by email and on your page" if locked.email_recipients else "on your page"
     record_event(
         locked, kind=Event.UPDATE_SENT, summary=f"We sent you an update {how}", actor=actor, client_visible=True
     )
@@ -1374,7 +1561,7 @@ def complaint_extend_deadline(
     holder.save_change(due_field)
     if holder is not locked:
         locked.save_change()  # the appeal's date is on the case page too: a form opened before is stale
-    key = f"complaint:{locked.pk}:extension:{deadline}:{old_date}:{new_date}" if locked.email else ""
+    key = f"complaint:{locked.pk}:extension:{deadline}:{old_date}:{new_date}" if locked.email_recipients else ""
     extension = Extension.objects.create(
         complaint=locked,
         deadline=deadline,

@@ -279,7 +279,9 @@ def _copy_in_the_other_mailbox(reading: Reading) -> tuple[str, str] | None:
 def _decide_for_case(reading: Reading, case: Complaint, how: str) -> None:
     email, parsed = reading.email, reading.parsed
     reading.case = case
-    if not case.email or parsed.from_address != case.email.strip().lower():
+    # The client, or the representative acting for them with their consent, may write about the case.
+    senders = {address.strip().lower() for address in (case.email, case.representative_email) if address}
+    if parsed.from_address not in senders:
         reading.becomes = "waiting"
         reading.reason = (
             f"Names case {case.reference} ({how}) but comes from another address than the case's: "

@@ -12,8 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
-from cases import business_days, deadlines, links
-from cases.messages import case_of
+from cases import business_days, deadlines
+from cases.messages import case_of, to_client
 from cases.models import Action, Deadline
 from inbound.models import InboundEmail
 from notifications.kinds import MessageKind
@@ -41,12 +41,7 @@ def _staff_message(message: OutboundMessage, at: datetime) -> dict[str, Any]:
 
 
 def _closed(message: OutboundMessage, at: datetime) -> dict[str, Any]:
-    complaint = case_of(message)
-    return {
-        "complaint": complaint,
-        "window_end": date.fromisoformat(message.context["window_end"]),
-        "tracking_url": links.client_url(complaint),
-    }
+    return {**to_client(message), "window_end": date.fromisoformat(message.context["window_end"])}
 
 
 def _waiting_email(message: OutboundMessage, at: datetime) -> dict[str, Any]:

@@ -129,6 +129,15 @@ def complaints_anonymise(
             phone="",
             organisation="",
             postal_address="",
+            representative_name="",
+            representative_relationship="",
+            representative_email="",
+            representative_phone="",
+            representative_address="",
+            consent_note="",
+            consent_given_on=None,
+            consent_document=None,
+            correspondence_to=Complaint.Correspondence.CLIENT,
             description=ANONYMISED,
             desired_outcome="",
             findings="",
@@ -223,7 +232,16 @@ def complaint_anonymise_on_request(*, actor, complaint: Complaint, reason: str) 
         raise ValidationError("This case was anonymised already.")
     folded = reason.casefold()
     quoted = [
-        value for value in (complaint.name, complaint.email, complaint.phone) if value and value.casefold() in folded
+        value
+        for value in (
+            complaint.name,
+            complaint.email,
+            complaint.phone,
+            complaint.representative_name,
+            complaint.representative_email,
+            complaint.representative_phone,
+        )
+        if value and value.casefold() in folded
     ]
     if quoted:
         raise ValidationError(
@@ -273,8 +291,8 @@ def subject_access_export(*, email: str, now: datetime | None = None) -> dict:
             "complaints": [],
         }
     complaints = list(
-        Complaint.objects.filter(email__iexact=email)
-        .select_related("category", "assignee", "appeal")
+        Complaint.objects.filter(Q(email__iexact=email) | Q(representative_email__iexact=email))
+        .select_related("category", "assignee", "appeal", "consent_document")
         .prefetch_related("events", "notes__author", "information_requests", "attachments", "actions", "extensions")
         .order_by("received_at", "pk")
     )
@@ -307,7 +325,50 @@ def subject_access_export(*, email: str, now: datetime | None = None) -> dict:
             "decided_at": _when(appeal.decided_at),
         }
 
+    def representative_of(c: Complaint) -> dict | None:
+        if not c.has_representative:
+            return None
+        return {
+            "name": c.representative_name,
+            "relationship": c.representative_relationship,
+            "email": c.representative_email,
+            "phone": c.representative_phone,
+            "postal_address": c.representative_address,
+            "consent": c.consent_note,
+            "consent_given_on": _when(c.consent_given_on),
+            "consent_document": c.consent_document.original_name if c.consent_document else "",
+            "letters_and_emails_go_to": c.get_correspondence_to_display(),
+        }
+
+    def emails_to_requester(c: Complaint) -> list[dict]:
+        return [
+            {
+                "what": m.get_kind_display(),
+                "to": m.to_email,
+                "subject": m.subject,
+                "state": m.get_state_display(),
+                "queued_at": _when(m.created_at),
+                "sent_at": _when(m.sent_at),
+                "text": m.body_text,
+            }
+            for m in messages.get(c.pk, [])
+        ]
+
+    def as_representative(c: Complaint) -> dict:
+        """A case where the requester is the representative, not the client: what is held about them, and
+        not the client's own complaint (theirs to ask for)."""
+        return {
+            "reference": c.reference,
+            "status": c.get_status_display(),
+            "received_at": _when(c.received_at),
+            "you_represent": c.name,
+            "representative": representative_of(c),
+            "emails_sent_to_you": emails_to_requester(c),
+        }
+
     def one(c: Complaint) -> dict:
+        if c.email.strip().lower() != email.lower():
+            return as_representative(c)
         return {
             "reference": c.reference,
             "status": c.get_status_display(),
@@ -321,6 +382,7 @@ def subject_access_export(*, email: str, now: datetime | None = None) -> dict:
                 "preferred_contact": c.get_preferred_contact_display(),
                 "postal_address": c.postal_address,
             },
+            "representative": representative_of(c),
             "complaint": {
                 "incident_date": _when(c.incident_date),
                 "description": c.description,
@@ -393,18 +455,7 @@ def subject_access_export(*, email: str, now: datetime | None = None) -> dict:
                 for x in c.extensions.all()
             ],
             "appeal": appeal_of(c),
-            "emails_sent_to_you": [
-                {
-                    "what": m.get_kind_display(),
-                    "to": m.to_email,
-                    "subject": m.subject,
-                    "state": m.get_state_display(),
-                    "queued_at": _when(m.created_at),
-                    "sent_at": _when(m.sent_at),
-                    "text": m.body_text,
-                }
-                for m in messages.get(c.pk, [])
-            ],
+            "emails_sent_to_you": emails_to_requester(c),
         }
 
     return {

@@ -45,7 +45,7 @@ from django.utils import timezone
 from appeals.models import Appeal
 from appeals.permissions import deciders
 from cases import business_days, deadlines
-from cases.models import Action, Complaint, ComplaintEvent, Deadline
+from cases.models import RECIPIENT_FIELDS, Action, Complaint, ComplaintEvent, Deadline
 from cases.permissions import leads
 from inbound.models import InboundEmail
 from notifications.models import OutboundMessage
@@ -372,7 +372,7 @@ def _close_expired(*, today: date, now: datetime, batch: _Batch) -> int:
     expired = (
         Complaint.objects.filter(appeal_deadline__lt=today)
         .exclude(Exists(Appeal.objects.filter(complaint=OuterRef("pk"))))
-        .only("pk", "status", "appeal_deadline", "email")
+        .only("pk", "status", "appeal_deadline", *RECIPIENT_FIELDS)
     )
     # Locked, then one compare-and-set (cases.models.ComplaintQuerySet.transition_all): a case appealed
     # meanwhile is no longer responded and stays as it is.
@@ -396,20 +396,21 @@ def _close_expired(*, today: date, now: datetime, batch: _Batch) -> int:
                 kind=Kind.CLOSURE,
                 deadline=Deadline.APPEAL_WINDOW,
                 due_date=window_end,
-                recipients=["client"] if case.email else [],
+                recipients=["client"] if case.email_recipients else [],
                 created_at=now,
             )
         )
-        if case.email:
+        # The same recipients as every email to the client (cases.services.message_to_client).
+        for person in case.email_recipients:
             batch.messages.append(
                 _outbox_row(
                     kind="complaint_closed",
-                    key=f"complaint:{case.pk}:closed",
-                    to_email=case.email,
+                    key=person.outbox_key(f"complaint:{case.pk}:closed"),
+                    to_email=person.email,
                     complaint_id=case.pk,
                     client_visible=True,
                     now=now,
-                    context={"window_end": window_end.isoformat()},
+                    context={"window_end": window_end.isoformat(), "recipient": person.role},
                 )
             )
     return len(closed)

@@ -37,7 +37,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import forbidden, staff_required
 from cases import business_days, deadlines, extensions, permissions, selectors, services
@@ -54,6 +54,7 @@ from cases.forms_case import (
     NoteForm,
     PickUpForm,
     ReopenForm,
+    RepresentativeForm,
     RequestInformationForm,
     RevokeLinksForm,
     StartInvestigationForm,
@@ -138,7 +139,7 @@ def allowed_actions(user, complaint: Complaint) -> Allowed:
         outcome=complaint.status == Status.INVESTIGATING and complaint.can_transition_to(Status.RESPONDED),
         # The same rule as services.complaint_extend_deadline: a lead, before the owed due date passes.
         extend=lead and (owed_due(complaint) or date.min) >= business_days.london_today(),
-        revoke_links=bool(complaint.email),
+        revoke_links=bool(complaint.email_recipients),
         # The same rule as services.complaint_close_not_a_complaint: a lead, while the case is open.
         not_a_complaint=lead and complaint.can_transition_to(Status.NOT_A_COMPLAINT),
         # The same rule as services.complaint_add_documents: anyone working the case, until it is anonymised.
@@ -492,6 +493,48 @@ def access_needs(request, reference):
         )
 
     return _act(request, reference, AccessNeedsForm, perform, success="Adjustments recorded.")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_required
+def representative(request, reference):
+    """Record, change or remove someone complaining on the client's behalf (anyone working the case)."""
+    complaint = complaint_for_staff(request.user, reference, permission=WORK)
+    if not permissions.can_work_on(request.user, complaint):
+        return forbidden(request, "Only a complaints lead or the case's own manager can change who represents the client.")
+    if complaint.anonymised_at is not None:
+        return forbidden(request, "The personal data of this case was removed: nobody can be recorded on it.")
+    status = 200
+    if request.method == "GET":
+        form = RepresentativeForm(complaint=complaint)
+    else:
+        removing = RepresentativeForm.REMOVE in request.POST
+        form = RepresentativeForm(request.POST, complaint=complaint)
+        revision = form.data.get(form.add_prefix("expected_revision"))
+        if removing or form.is_valid():
+            try:
+                services.complaint_set_representative(
+                    actor=request.user,
+                    complaint=complaint,
+                    representative=None if removing else form.representative,
+                    expected_revision=int(revision) if revision and revision.isdigit() else -1,
+                )
+            except services.StaleCase:
+                form = RepresentativeForm(complaint=Complaint.objects.get(pk=complaint.pk))
+                form.add_error(None, "Not saved: someone else changed this case meanwhile. Check it below and save again.")
+                status = 409
+            except ValidationError as refusal:
+                form.add_error(None, refusal)
+                status = 400
+            else:
+                done = "Representative removed." if removing else "Representative recorded."
+                messages.success(request, done)
+                return redirect(_case_url(complaint) + "#representative-heading", permanent=False)
+        else:
+            status = 400
+    context = {"complaint": complaint, "form": form}
+    return render(request, "staff/case_representative.html", context, status=status)
 
 
 @never_cache

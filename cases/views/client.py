@@ -406,7 +406,7 @@ def withdraw(request: HttpRequest, token: str) -> HttpResponse:
             messages.warning(request, " ".join(refusal.messages))
             return _see_case(token)
         notice = "Your complaint is withdrawn. We have stopped working on it"
-        notice += " and emailed you a confirmation." if complaint.email else "."
+        notice += " and emailed you a confirmation." if complaint.email_recipients else "."
         messages.success(request, notice)
         return _see_case(token)
     context = {
@@ -438,10 +438,12 @@ def fresh_link(request: HttpRequest, token: str) -> HttpResponse:
     if complaint is None:
         return _not_found(request)
     queued = services.complaint_send_fresh_link(complaint=complaint)
+    recipients = complaint.email_recipients
     context = {
-        "has_email": bool(complaint.email),
+        "has_email": bool(recipients),
         "queued": queued,
-        "masked_email": mask_email(complaint.email) if complaint.email else "",
+        "masked_email": " and ".join(mask_email(person.email) for person in recipients),
+        "several_addresses": len(recipients) > 1,
         "interval_minutes": int(services.FRESH_LINK_INTERVAL.total_seconds() // 60),
     }
     return render(request, "cases/client/link_sent.html", context)

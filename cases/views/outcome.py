@@ -202,9 +202,10 @@ def outcome_issue(request, reference):
         entry.add_service_errors(error)
         return _render(request, complaint, entry)
 
-    if issued.email:
+    if issued.email_recipients:
+        addresses = " and ".join(person.email for person in issued.email_recipients)
         text = (
-            f"Outcome issued for {issued.reference}: the letter is being emailed to {issued.email} as a PDF, "
+            f"Outcome issued for {issued.reference}: the letter is being emailed to {addresses} as a PDF, "
             "and the client can also download it from their case page."
         )
     else:
