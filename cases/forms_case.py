@@ -293,7 +293,7 @@ class RepresentativeForm(CaseActionForm):
         documents = [(str(pk), name) for pk, name in complaint.attachments.values_list("pk", "original_name")]
         self.fields["consent_document"] = forms.TypedChoiceField(
             label="The document that gives consent",
-            choices=[("", "None: the note above says how")] + documents,
+            choices=[("", "None: the note above says how"), *documents],
             coerce=int,
             empty_value=None,
             required=False,

@@ -502,10 +502,12 @@ def representative(request, reference):
     """Record, change or remove someone complaining on the client's behalf (anyone working the case)."""
     complaint = complaint_for_staff(request.user, reference, permission=WORK)
     if not permissions.can_work_on(request.user, complaint):
-        return forbidden(request, "Only a complaints lead or the case's own manager can change who represents the client.")
+        return forbidden(
+            request, "Only a complaints lead or the case's own manager can change who represents the client."
+        )
     if complaint.anonymised_at is not None:
         return forbidden(request, "The personal data of this case was removed: nobody can be recorded on it.")
-    status = 200
+    status, stale_message = 200, ""
     if request.method == "GET":
         form = RepresentativeForm(complaint=complaint)
     else:
@@ -520,9 +522,15 @@ def representative(request, reference):
                     representative=None if removing else form.representative,
                     expected_revision=int(revision) if revision and revision.isdigit() else -1,
                 )
-            except services.StaleCase:
-                form = RepresentativeForm(complaint=Complaint.objects.get(pk=complaint.pk))
-                form.add_error(None, "Not saved: someone else changed this case meanwhile. Check it below and save again.")
+            except services.StaleCase as stale:
+                # The case as it is now; the typing kept (when saving), against the new revision.
+                current = stale.complaint
+                fresh = form.data.copy()
+                fresh[form.add_prefix("expected_revision")] = str(current.revision)
+                form = (
+                    RepresentativeForm(complaint=current) if removing else RepresentativeForm(fresh, complaint=current)
+                )
+                stale_message = "Not saved: someone else changed this case meanwhile. Check it, then save again."
                 status = 409
             except ValidationError as refusal:
                 form.add_error(None, refusal)
@@ -533,7 +541,7 @@ def representative(request, reference):
                 return redirect(_case_url(complaint) + "#representative-heading", permanent=False)
         else:
             status = 400
-    context = {"complaint": complaint, "form": form}
+    context = {"complaint": complaint, "form": form, "stale_message": stale_message}
     return render(request, "staff/case_representative.html", context, status=status)
 
 

@@ -9,7 +9,7 @@ acknowledgement is queued in the outbox (the Celery worker sends it to var/mail/
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -80,6 +80,15 @@ DEMO_APPELLANT = services.ComplaintDetails(
         "could not connect for a whole morning."
     ),
     desired_outcome="An apology and a credit for the lost morning.",
+    # Someone complaining alongside the client: both get our letters and emails.
+    representative=services.RepresentativeDetails(
+        name="Priya Shah",
+        relationship="the practice's IT consultant",
+        email="priya.shah@example.com",
+        consent_note="Jo Fletcher named Priya in the complaint and asked us to copy her in.",
+        consent_given_on=date(2026, 1, 5),
+        correspondence_to=Complaint.Correspondence.BOTH,
+    ),
 )
 DEMO_FINDINGS = (
     "The maintenance window was announced in the monthly bulletin, but the bulletin went to an address "
