@@ -541,6 +541,11 @@ class Complaint(StateMachine):
         """The correspondents with an email address: the client's emails go to each of them."""
         return [person for person in self.correspondents if person.email]
 
+    @property
+    def email_addresses(self) -> str:
+        """Where the client's emails go, for people to read: "ada@example.com and grace@example.org"."""
+        return " and ".join(person.email for person in self.email_recipients)
+
     def correspondent(self, role: str) -> Correspondent:
         """The correspondent in ``role`` (an email's addressee); the client when that role receives nothing."""
         return next((person for person in self.correspondents if person.role == role), self.correspondents[0])

@@ -203,9 +203,8 @@ def outcome_issue(request, reference):
         return _render(request, complaint, entry)
 
     if issued.email_recipients:
-        addresses = " and ".join(person.email for person in issued.email_recipients)
         text = (
-            f"Outcome issued for {issued.reference}: the letter is being emailed to {addresses} as a PDF, "
+            f"Outcome issued for {issued.reference}: the letter is being emailed to {issued.email_addresses} as a PDF, "
             "and the client can also download it from their case page."
         )
     else:

@@ -59,6 +59,7 @@ def test_a_solicitor_complains_for_a_client_and_the_manager_changes_who_gets_the
         with page.expect_navigation():
             page.get_by_role("button", name="Send my complaint").click()
         assert "JPD-" in page.content()
+        assert "is on its way to grace@hopper-law.example." in page.inner_text("main")
         snap("received")
         complaint = Complaint.objects.get()
         assert complaint.representative_name == "Grace Hopper"

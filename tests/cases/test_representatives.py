@@ -553,3 +553,10 @@ def test_the_directors_appeal_page_shows_the_representative(client):
     client.force_login(director())
     page = text_of(client.get(reverse("admin:appeals_appeal_change", args=[appeal.pk])))
     assert f"Representative Grace Hopper (solicitor) · {REP_EMAIL} · letters and emails go to both" in page
+
+
+def test_staff_pages_say_the_outcome_letter_goes_to_both_addresses(client):
+    complaint = represented(Correspondence.BOTH)
+    client.force_login(complaint.assignee)
+    page = text_of(client.get(reverse("staff:outcome", args=[complaint.reference])))
+    assert f"ada@example.com and {REP_EMAIL} (as a PDF attached to an email)" in page
