@@ -39,10 +39,13 @@ def to_client(message: OutboundMessage, complaint: Complaint | None = None) -> d
     """What every email to the client or their representative needs: the case, its secure link, and the
     addressee (``Complaint.correspondent``: whom ``services.message_to_client`` queued this copy for)."""
     complaint = complaint or case_of(message)
+    addressee = complaint.correspondent(message.context.get("recipient", CLIENT_ROLE))
     return {
         "complaint": complaint,
         "tracking_url": links.client_url(complaint),
-        "addressee": complaint.correspondent(message.context.get("recipient", CLIENT_ROLE)),
+        "addressee": addressee,
+        # Subjects say "your complaint" to the client and "the complaint" to their representative.
+        "your": "the" if addressee.is_representative else "your",
     }
 
 

@@ -240,6 +240,8 @@ def test_staff_log_a_complaint_by_a_representative_and_both_are_acknowledged_by_
     assert "representative" not in sent["ada@example.com"].body_text.split("\n\n")[1]
     assert sent[REP_EMAIL].body_text.startswith("Dear Grace Hopper,")
     assert sent[REP_EMAIL].dedupe_key == f"complaint:{complaint.pk}:acknowledgement:representative"
+    assert sent["ada@example.com"].subject == f"Your complaint {complaint.reference} has been received"
+    assert sent[REP_EMAIL].subject == f"The complaint {complaint.reference} has been received"
     assert complaint.events.get(kind=Event.REPRESENTATIVE).actor is not None
 
 
