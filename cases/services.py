@@ -483,7 +483,6 @@ def complaint_set_representative(
     document = representative.consent_document_id if representative is not None else None
     if document is not None and not locked.attachments.filter(pk=document).exists():
         raise ValidationError({"consent_document_id": "Choose one of this case's documents."})
-    before = locked.correspondents
     old_email = locked.representative_email.strip().lower()
     values = representative.as_model_fields() if representative is not None else NO_REPRESENTATIVE
     for field, value in values.items():
@@ -497,16 +496,9 @@ def complaint_set_representative(
             f"behalf; letters and emails go to {_correspondence_words(locked)}"
         )
     record_event(locked, kind=Event.REPRESENTATIVE, summary=summary[:300], actor=actor, client_visible=True)
-    lost_access = old_email and (representative is None or representative.email.strip().lower() != old_email)
-    if lost_access and any(person.is_representative for person in before):
-        locked.client_link_version += 1
-        locked.save_change("client_link_version")
-        record_event(
-            locked,
-            kind=Event.STATUS_CHANGED,
-            summary="Every secure link sent so far was revoked: the representative's authority changed",
-            actor=actor,
-        )
+    # A link may have gone to the representative's old address (whoever received the emails then): it stops.
+    if old_email and (representative is None or representative.email.strip().lower() != old_email):
+        _revoke_links(locked, actor=actor, why="the representative's authority or address changed")
         message_to_client(
             locked, kind="client_link", dedupe_key=f"complaint:{locked.pk}:client-link:v{locked.client_link_version}"
         )
@@ -1597,12 +1589,17 @@ def complaint_revoke_client_links(*, actor, complaint: Complaint, expected_revis
     emailed to the address on the case, and nowhere else.
     """
     locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+    _revoke_links(locked, actor=actor, why="a fresh one goes only to the case's addresses")
+    return locked
+
+
+def _revoke_links(locked: Complaint, *, actor, why: str) -> None:
+    """Every secure link sent so far stops working (``cases.links``: the version in the token is old)."""
     locked.client_link_version += 1
     locked.save_change("client_link_version")
     record_event(
         locked,
         kind=Event.STATUS_CHANGED,
-        summary="Every secure link sent to the client so far was revoked (a fresh one goes only to the case email)",
+        summary=f"Every secure link sent to the client so far was revoked ({why})",
         actor=actor,
     )
-    return locked

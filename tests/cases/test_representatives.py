@@ -29,6 +29,7 @@ from notifications.services import message_deliver
 from procedure import retention
 from procedure.sweep import deadlines_sweep
 from tests.appeals.helpers import lodged, responded
+from tests.cases.test_access_needs import public_form
 from tests.factories import AcknowledgedComplaintFactory, AttachmentFactory, director, lead, manager
 from tests.inbound import mail
 from tests.services import missing
@@ -52,24 +53,6 @@ def _monday():
 def text_of(content) -> str:
     raw = content.content.decode() if hasattr(content, "content") else content
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", raw)).split())
-
-
-def public_form(**overrides) -> dict:
-    data = {
-        "name": "Ada Lovelace",
-        "email": "ada@example.com",
-        "phone": "",
-        "organisation": "",
-        "preferred_contact": "email",
-        "postal_address": "",
-        "incident_date": "2026-11-20",
-        "description": "The engineer never came.",
-        "desired_outcome": "",
-        "privacy_ack": "on",
-        "website": "",
-    }
-    data.update(overrides)
-    return data
 
 
 def representative_fields(prefix: str = "representative_", **overrides) -> dict:
