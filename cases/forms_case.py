@@ -21,12 +21,13 @@ from cases.forms import (
     AccessibleFormMixin,
     DocumentsMixin,
     MultipleFileField,
+    TimeOfReceiptField,
     check_phone,
     representative_fields,
     representative_from,
 )
 from cases.models import Category, Complaint
-from cases.services import RepresentativeDetails
+from cases.services import ANSWER_CHANNELS, RepresentativeDetails
 
 
 class CaseActionForm(AccessibleFormMixin, forms.Form):
@@ -216,6 +217,30 @@ class AddDocumentsForm(DocumentsMixin, CaseActionForm):
         if not self.uploads() and "documents" not in self._errors:
             self.add_error("documents", "Choose the documents to add.")
         return data
+
+
+class RecordAnswerForm(DocumentsMixin, CaseActionForm):
+    """Staff record the answer the client gave by phone, by letter or in person (the clock restarts)."""
+
+    prefix = "answer"
+    how = forms.ChoiceField(
+        label="How did the answer reach us?",
+        choices=[(how, label) for how, (label, _words) in ANSWER_CHANNELS.items()],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how the answer reached us."},
+    )
+    received_at = TimeOfReceiptField(
+        what="the answer",
+        label="When did it reach us?",
+        help_text="London time. The investigation clock restarts from this moment.",
+    )
+    text = _area(
+        "What the client told us",
+        rows=5,
+        required_message="Write down what the client told us.",
+        help_text="In their words as far as you can. The client sees it on their page as their answer.",
+    )
+    documents = MultipleFileField(label="Documents", required=False)
 
 
 class UpdateForm(CaseActionForm):

@@ -853,10 +853,73 @@ def _client_reply(*, complaint: Complaint, text: str, documents: Sequence[Stored
     return _answer(locked, text=text, documents=documents, at=timezone.now())
 
 
-def _answer(
-    locked: Complaint, *, text: str, documents: Sequence[StoredDocument], at: datetime, by_email: bool = False
+# How an answer reached us when it did not come through the client's page: its name on the staff form, and
+# the words of the timeline ("You sent the information we asked for by phone").
+ANSWER_CHANNELS = {
+    "phone": ("Phone call", "by phone"),
+    "letter": ("Letter", "by letter"),
+    "in_person": ("In person", "in person"),
+    "email": ("Email from another address", "by email from another address"),
+}
+
+
+def complaint_record_answer(
+    *,
+    actor,
+    complaint: Complaint,
+    how: str,
+    text: str,
+    received_at: datetime,
+    files: Sequence[ValidatedUpload] = (),
+    expected_revision: int | None = None,
 ) -> InformationRequest:
-    """The client's answer to the open question: the clock restarts, moved on by the business days waited."""
+    """awaiting_client → investigating: staff record the answer the client gave by phone, by letter or in person.
+
+    The same answer as one sent on the client's page (``_answer``: the clock restarts at ``received_at``, the
+    outcome due date moved on by the business days waited), recorded as who took it. The documents (a letter,
+    scanned) are stored before the case is locked.
+    """
+    if how not in ANSWER_CHANNELS:
+        raise ValidationError({"how": [f"Not a way an answer reaches us: {how}."]})
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": ["Write down what the client told us."]})
+    if received_at > timezone.now() + timedelta(minutes=1):
+        raise ValidationError({"received_at": ["The answer cannot have reached us in the future."]})
+    if not permissions.can_work_on(actor, complaint):
+        raise PermissionDenied("You do not have a role in this complaint.")
+    with documents_stored(files, public_id=complaint.public_id) as documents, transaction.atomic(durable=True):
+        locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
+        if locked.status != Status.AWAITING_CLIENT:
+            raise ValidationError("We are not waiting for information on this complaint at the moment.")
+        asked_at = locked.information_requests.filter(answered_at__isnull=True).values_list("requested_at", flat=True)
+        if any(received_at < moment for moment in asked_at):
+            raise ValidationError({"received_at": ["The answer cannot have reached us before the question was asked."]})
+        request = _answer(
+            locked, text=text, documents=documents, at=received_at, how=ANSWER_CHANNELS[how][1], recorded_by=actor
+        )
+        record_event(
+            locked,
+            kind=Event.CLIENT_REPLIED,
+            summary=f"The client's answer {ANSWER_CHANNELS[how][1]} was recorded by staff",
+            actor=actor,
+        )
+        return request
+
+
+def _answer(
+    locked: Complaint,
+    *,
+    text: str,
+    documents: Sequence[StoredDocument],
+    at: datetime,
+    how: str = "",
+    recorded_by=None,
+) -> InformationRequest:
+    """The client's answer to the open question: the clock restarts, moved on by the business days waited.
+
+    ``how``: how it reached us when not on their page ("by email", "by phone"). ``recorded_by``: the staff member
+    who took it (nobody else is emailed then; the documents are theirs, as the client's)."""
     request = InformationRequest.objects.select_for_update().get(complaint=locked, answered_at__isnull=True)
     now = at
     # Set whenever the case waits for the client (complaint_request_information); a case without it lost no time.
@@ -870,7 +933,7 @@ def _answer(
     if paused and locked.outcome_due:
         locked.outcome_due = business_days.add_business_days(locked.outcome_due, paused)
     locked.clock_stopped_at = None
-    summary = f"You sent the information we asked for{' by email' if by_email else ''}; the investigation continues"
+    summary = f"You sent the information we asked for{' ' + how if how else ''}; the investigation continues"
     if paused:
         summary += f" (our response is now due {locked.outcome_due:%-d %B %Y})"
     locked.transition(
@@ -887,13 +950,19 @@ def _answer(
     request.paused_business_days = paused
     request.save(update_fields=["answered_at", "answer", "paused_business_days"])
     for document in documents:
-        attachment_add(complaint=locked, document=document, source=Attachment.Source.CLIENT)
-    _notify_staff(
-        complaint=locked,
-        kind="staff_client_reply",
-        key=f"client-reply:{request.pk}",
-        users=[locked.assignee] if locked.assignee else list(permissions.leads()),
-    )
+        attachment_add(
+            complaint=locked,
+            document=document,
+            source=Attachment.Source.CLIENT if recorded_by is None else Attachment.Source.STAFF,
+            uploaded_by=recorded_by,
+        )
+    if recorded_by is None:
+        _notify_staff(
+            complaint=locked,
+            kind="staff_client_reply",
+            key=f"client-reply:{request.pk}",
+            users=[locked.assignee] if locked.assignee else list(permissions.leads()),
+        )
     return request
 
 
@@ -957,7 +1026,7 @@ def client_wrote_by_email(
     if attached_by is not None and not permissions.can_work_on(attached_by, locked):
         raise PermissionDenied("You do not have a role in this complaint.")
     if locked.status == Status.AWAITING_CLIENT:
-        return _answer(locked, text=text, documents=documents, at=received_at, by_email=True)
+        return _answer(locked, text=text, documents=documents, at=received_at, how="by email")
     message = _client_message(
         locked,
         text=text,

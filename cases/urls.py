@@ -33,6 +33,7 @@ staff_patterns = [
     path("complaints/<str:reference>/update/", case.send_update, name="case_update"),
     path("complaints/<str:reference>/adjustments/", case.access_needs, name="case_access_needs"),
     path("complaints/<str:reference>/representative/", case.representative, name="case_representative"),
+    path("complaints/<str:reference>/answer/", case.record_answer, name="case_record_answer"),
     path("complaints/<str:reference>/reopen/", case.reopen, name="case_reopen"),
     path("complaints/<str:reference>/assign/", case.assign, name="case_assign"),
     path("complaints/<str:reference>/pick-up/", case.pick_up, name="case_pick_up"),

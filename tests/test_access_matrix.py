@@ -212,6 +212,7 @@ MATRIX: dict[str, Rule] = {
     "staff:case_add_documents": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
     "staff:case_update": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
     "staff:case_access_needs": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
+    "staff:case_record_answer": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
     "staff:case_representative": Rule(CASE_TEAM, shows_case=CASE_TEAM, key="reference"),
     "staff:case_withdraw": Rule(
         LEADS, shows_case=CASE_TEAM, post=True, key="reference", data=lambda world: stale_data(world, "withdraw")

@@ -53,6 +53,7 @@ from cases.forms_case import (
     NotAComplaintForm,
     NoteForm,
     PickUpForm,
+    RecordAnswerForm,
     ReopenForm,
     RepresentativeForm,
     RequestInformationForm,
@@ -88,6 +89,7 @@ FORMS: dict[str, tuple[type[CaseActionForm], str]] = {
     UpdateForm.prefix: (UpdateForm, "update"),
     AccessNeedsForm.prefix: (AccessNeedsForm, "access_needs"),
     ReopenForm.prefix: (ReopenForm, "reopen"),
+    RecordAnswerForm.prefix: (RecordAnswerForm, "record_answer"),
 }
 
 
@@ -113,6 +115,7 @@ class Allowed:
     reopen: bool = False
     update: bool = False
     access_needs: bool = False
+    record_answer: bool = False
 
     @property
     def any_change(self) -> bool:
@@ -152,6 +155,8 @@ def allowed_actions(user, complaint: Complaint) -> Allowed:
         update=services.client_may_write(complaint),
         # Adjustments can be agreed whatever the state, until the personal data is removed.
         access_needs=complaint.anonymised_at is None,
+        # The same rule as services.complaint_record_answer: while the case waits for the client.
+        record_answer=complaint.status == Status.AWAITING_CLIENT,
     )
 
 
@@ -458,6 +463,29 @@ def add_documents(request, reference):
     return _act(
         request, reference, AddDocumentsForm, perform, success="Documents added.", anchor="#attachments", form=form
     )
+
+
+@never_cache
+@require_POST
+@staff_required
+def record_answer(request, reference):
+    """Record the answer the client gave by phone, by letter or in person: the investigation clock restarts."""
+    form = RecordAnswerForm(request.POST, request.FILES)
+
+    def perform(complaint, data):
+        services.complaint_record_answer(
+            actor=request.user,
+            complaint=complaint,
+            how=data["how"],
+            text=data["text"],
+            received_at=data["received_at"],
+            files=form.uploads(),
+            expected_revision=data["expected_revision"],
+        )
+        form.clear_staging()
+
+    success = "Answer recorded. The investigation continues and its clock runs again."
+    return _act(request, reference, RecordAnswerForm, perform, success=success, form=form)
 
 
 @never_cache
