@@ -273,7 +273,7 @@ class AppealAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 actor=request.user,
                 appeal=appeal,
                 expected_revision=entry.form.cleaned_data["expected_revision"],
-                **entry.as_kwargs(),
+                **entry.for_decision(),
             )
         except ValidationError as error:
             entry.add_service_errors(error)

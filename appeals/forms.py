@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from appeals.models import Appeal
 from cases.forms import MAX_TEXT
 from cases.forms_outcome import PREFIX, ActionFormSet
-from cases.models import Complaint
+from cases.models import Complaint, RootCause
 from cases.services import ActionSpec
 
 
@@ -28,6 +28,20 @@ class DecisionForm(forms.Form):
         choices=[("", "Choose the outcome it changes to"), *Complaint.Outcome.choices],
         required=False,  # decision_validate says when it is needed
         help_text="Required when the original decision is changed. The letter and the client's page say what changed.",
+    )
+    new_root_cause = forms.TypedChoiceField(
+        label="Why the complaint arose (if you change the original decision)",
+        required=False,  # decision_validate says when it is needed
+        coerce=int,
+        empty_value=None,
+        help_text="The root cause as you found it, from the firm's list: for the reports, not in the letter.",
+    )
+    new_lesson = forms.CharField(
+        label="What we learned (if you change the original decision)",
+        required=False,
+        max_length=MAX_TEXT,
+        help_text="Optional. What should change so that it does not happen again: for the reports, not in the letter.",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
     )
     reasons = forms.CharField(
         label="Reasons for the decision",
@@ -48,6 +62,13 @@ class DecisionForm(forms.Form):
         label="I have read the preview. This decision is final and will be sent to the client.",
         required=False,
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        causes = list(RootCause.objects.filter(active=True).values_list("pk", "name"))
+        self.fields["new_root_cause"].choices = [("", "Choose the root cause"), *causes]
+        if not causes:  # the firm keeps no list: nothing to choose
+            del self.fields["new_root_cause"]
 
     def clean_expected_revision(self):
         value = self.cleaned_data.get("expected_revision")
@@ -79,6 +100,15 @@ class DecisionEntry:
             "reasons": data.get("reasons") or "",
             "recommendations": data.get("recommendations") or "",
             "actions": self.actions(),
+        }
+
+    def for_decision(self) -> dict:
+        """Everything the decision records: the letter's content, and the firm's root cause and lesson."""
+        data = self.form.cleaned_data
+        return {
+            **self.as_kwargs(),
+            "new_root_cause_id": data.get("new_root_cause"),
+            "new_lesson": (data.get("new_lesson") or "").strip(),
         }
 
     def add_service_errors(self, error: ValidationError) -> None:

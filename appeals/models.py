@@ -80,6 +80,11 @@ class Appeal(StateMachine):
     decision = models.CharField(max_length=30, choices=Decision.choices, blank=True)
     # When the original decision is changed: the complaint's outcome now (its original stays on the complaint).
     new_outcome = models.CharField(max_length=20, choices=Complaint.Outcome.choices, blank=True)
+    # ...and why it arose, as the Director found it, with what was learned (the reports count the cause in force).
+    new_root_cause = models.ForeignKey(
+        "cases.RootCause", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    new_lesson = models.TextField("what we learned", blank=True)
     decision_reasons = models.TextField("reasons for the decision", blank=True)
     recommendations = models.TextField(blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)

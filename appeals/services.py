@@ -35,12 +35,13 @@ from cases.services import (
     ActionSpec,
     StaleCase,
     StoredDocument,
+    action_problems,
     attachment_add,
     documents_stored,
     letter_issue_with_actions,
     message_to_client,
-    outcome_validate,
     record_event,
+    root_cause_problem,
 )
 from cases.uploads import ValidatedUpload
 from notifications import letters
@@ -366,7 +367,13 @@ def appeal_start_review(*, actor, appeal: Appeal, expected_revision: int | None 
 
 
 def decision_validate(
-    *, decision: str, reasons: str, actions: Sequence[ActionSpec], new_outcome: str = "", complaint=None
+    *,
+    decision: str,
+    reasons: str,
+    actions: Sequence[ActionSpec],
+    new_outcome: str = "",
+    complaint=None,
+    new_root_cause_id: int | None = None,
 ) -> None:
     """The rules of a final decision: a decision, its reasons, and complete actions; a changed decision says
     what the outcome is now (not what it was), and an outcome that finds fault has an action to put it right."""
@@ -387,13 +394,16 @@ def decision_validate(
             and not complaint.actions.exists()
         ):
             errors["actions"] = ["An upheld outcome needs at least one action: what we will do to put it right."]
+        # A changed outcome names why the complaint arose, as the Director found it (the same list as outcomes).
+        cause = root_cause_problem(new_root_cause_id)
+        if cause:
+            errors["new_root_cause"] = [cause]
     if not reasons.strip():
         errors["reasons"] = ["Give the reasons for the decision: the client is entitled to know them."]
-    try:
-        # The same checks an outcome letter's actions get (kind, description, owner, due date).
-        outcome_validate(outcome=Complaint.Outcome.NOT_UPHELD, findings="-", reasons="-", actions=actions)
-    except ValidationError as error:
-        errors.update(error.message_dict)
+    # The same checks an outcome letter's actions get (kind, description, owner, due date).
+    problems = action_problems(actions)
+    if problems:
+        errors["actions"] = [*errors.get("actions", []), *problems]
     if errors:
         raise ValidationError(errors)
 
@@ -458,6 +468,8 @@ def appeal_decide(
     recommendations: str = "",
     actions: Sequence[ActionSpec] = (),
     new_outcome: str = "",
+    new_root_cause_id: int | None = None,
+    new_lesson: str = "",
     expected_revision: int | None = None,
 ) -> Appeal:
     """under_review → decided, and the complaint under_appeal → closed. Final.
@@ -469,14 +481,22 @@ def appeal_decide(
     """
 
     decision_validate(
-        decision=decision, reasons=reasons, actions=actions, new_outcome=new_outcome, complaint=appeal.complaint
+        decision=decision,
+        reasons=reasons,
+        actions=actions,
+        new_outcome=new_outcome,
+        complaint=appeal.complaint,
+        new_root_cause_id=new_root_cause_id,
     )
     locked = _lock(actor=actor, appeal=appeal, expected_revision=expected_revision)
     now = timezone.now()
     if locked.status == Status.ACKNOWLEDGED:
         _start_review(locked, actor=actor, at=now)
     locked.decision = decision
-    locked.new_outcome = new_outcome if decision == Appeal.Decision.ORIGINAL_DECISION_CHANGED else ""
+    changed = decision == Appeal.Decision.ORIGINAL_DECISION_CHANGED
+    locked.new_outcome = new_outcome if changed else ""
+    locked.new_root_cause_id = new_root_cause_id if changed else None
+    locked.new_lesson = new_lesson.strip() if changed else ""
     locked.decision_reasons = reasons.strip()
     locked.recommendations = recommendations.strip()
     locked.decided_at = now
@@ -491,7 +511,16 @@ def appeal_decide(
         actor=actor,
         client_visible=True,
         at=now,
-        fields=["decision", "new_outcome", "decision_reasons", "recommendations", "decided_at", "decided_by"],
+        fields=[
+            "decision",
+            "new_outcome",
+            "new_root_cause",
+            "new_lesson",
+            "decision_reasons",
+            "recommendations",
+            "decided_at",
+            "decided_by",
+        ],
     )
     complaint = locked.complaint
     complaint.transition(

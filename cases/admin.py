@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from cases import permissions
-from cases.models import Attachment, Category, ClosureDay, Complaint, ComplaintEvent, Paragraph
+from cases.models import Attachment, Category, ClosureDay, Complaint, ComplaintEvent, Paragraph, RootCause
 from cases.references import parse_reference
 from jpdit_complaints.admin_mixins import ReadOnlyAdminMixin
 from notifications.models import Letter, OutboundMessage
@@ -40,6 +40,15 @@ class CategoryAdmin(admin.ModelAdmin):
     list_display = ("name", "active")
     list_filter = ("active",)
     search_fields = ("name",)
+
+
+@admin.register(RootCause)
+class RootCauseAdmin(admin.ModelAdmin):
+    """Why complaints arise, as investigations find it: chosen with each outcome (administrators keep the list)."""
+
+    list_display = ("name", "active")
+    list_filter = ("active",)
+    search_fields = ("name", "description")
 
 
 @admin.register(Paragraph)

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from cases.forms import MAX_TEXT, AccessibleFormMixin
-from cases.models import Action, Complaint
+from cases.models import Action, Complaint, RootCause
 from cases.services import ActionSpec
 
 BLANK_ROWS = 3
@@ -55,6 +55,20 @@ class OutcomeForm(AccessibleFormMixin, forms.Form):
         ),
         widget=forms.Textarea(attrs={"rows": 6}),
     )
+    root_cause = forms.TypedChoiceField(
+        label="Root cause",
+        required=False,  # services.root_cause_problem says when one is needed
+        coerce=int,
+        empty_value=None,
+        help_text="Why the complaint arose, as you found it: for the firm's reports, not in the letter.",
+    )
+    lesson = forms.CharField(
+        label="What we learned",
+        required=False,
+        max_length=MAX_TEXT,
+        help_text="Optional. What should change so that it does not happen again. For the reports, not in the letter.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     # The case's revision when the form was first opened: a change by anyone
     # else since then makes the issue refuse (services.StaleCase).
     expected_revision = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
@@ -63,6 +77,9 @@ class OutcomeForm(AccessibleFormMixin, forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        causes = list(RootCause.objects.filter(active=True).values_list("pk", "name"))
+        self.fields["root_cause"].choices = [("", "Choose…"), *causes]
+        self.has_root_causes = bool(causes)
         self.annotate_widgets()
 
     def full_clean(self) -> None:
@@ -138,9 +155,17 @@ class OutcomeDraft:
     findings: str
     reasons: str
     actions: tuple[ActionSpec, ...]
+    # For the firm, not the letter: the root cause and what we learned.
+    root_cause_id: int | None = None
+    lesson: str = ""
 
     def as_kwargs(self) -> dict:
+        """What the letter says (the preview, the PDF, the letter issued)."""
         return {"outcome": self.outcome, "findings": self.findings, "reasons": self.reasons, "actions": self.actions}
+
+    def for_issue(self) -> dict:
+        """Everything the outcome service records: the letter's content and the firm's root cause and lesson."""
+        return {**self.as_kwargs(), "root_cause_id": self.root_cause_id, "lesson": self.lesson}
 
     def fingerprint(self, complaint: Complaint) -> str:
         """A keyed hash of the letter's content: issuing checks it is the draft last previewed."""
@@ -198,6 +223,8 @@ class OutcomeEntry:
             findings=data.get("findings") or "",
             reasons=data.get("reasons") or "",
             actions=tuple(form.spec() for form in self.filled_rows()),
+            root_cause_id=data.get("root_cause"),
+            lesson=(data.get("lesson") or "").strip(),
         )
 
     @property
@@ -222,7 +249,7 @@ class OutcomeEntry:
         rows = self.filled_rows()
         for field, field_messages in messages.items():
             for message in field_messages:
-                if field in ("outcome", "findings", "reasons"):
+                if field in ("outcome", "findings", "reasons", "root_cause"):
                     self.form.add_error(field, message)
                 elif field == "actions":
                     self._add_action_error(message, rows)

@@ -218,6 +218,24 @@ class Category(models.Model):
         return self.name
 
 
+class RootCause(models.Model):
+    """Why a complaint arose, as the investigation found it (kept in the admin): what the firm must change.
+
+    Separate from the category (what the complaint is about). While the administrator keeps any active root
+    cause, every outcome names one (``cases.services.root_cause_problem``); the reports count them over time.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True, help_text="Shown to staff choosing it: when this is the cause.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ComplaintQuerySet(models.QuerySet["Complaint", "Complaint"]):
     """Set-based facts about complaints, so lists and sweeps never loop in Python."""
 
@@ -422,6 +440,11 @@ class Complaint(StateMachine):
     responded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Why it arose (RootCause) and what the firm learned from it: for the reports' lessons, never sent to the client.
+    root_cause = models.ForeignKey(
+        RootCause, null=True, blank=True, on_delete=models.PROTECT, related_name="complaints"
+    )
+    lesson = models.TextField("what we learned", blank=True)
     # Last day on which the client may appeal (business days after the outcome).
     appeal_deadline = models.DateField(null=True, blank=True)
 

@@ -39,6 +39,7 @@ from cases.models import (  # noqa: F401 - how the timeline names them; imported
     InformationRequest,
     Note,
     ReferenceCounter,
+    RootCause,
     TransitionNotAllowed,
     actor_label,
     attachment_path_for,
@@ -1372,9 +1373,25 @@ def _acknowledgement_sent(complaint: Complaint) -> bool:
     ).exists()
 
 
-def outcome_validate(*, outcome: str, findings: str, reasons: str, actions: Sequence[ActionSpec]) -> None:
+def root_cause_problem(root_cause_id: int | None) -> str:
+    """Why this root cause cannot be recorded with an outcome, or "": one of the administrator's active causes,
+    required while they keep any (a firm that keeps no list records none)."""
+    active = RootCause.objects.filter(active=True)
+    if root_cause_id is None:
+        return "Choose the root cause: why the complaint arose." if active.exists() else ""
+    if not active.filter(pk=root_cause_id).exists():
+        return "Choose one of the root causes in the list."
+    return ""
+
+
+def outcome_validate(
+    *, outcome: str, findings: str, reasons: str, actions: Sequence[ActionSpec], root_cause_id: int | None = None
+) -> None:
     """The rules of an outcome letter (docs/specification.md, outcomes); raises ValidationError with every problem."""
     errors: dict[str, list[str]] = {}
+    cause = root_cause_problem(root_cause_id)
+    if cause:
+        errors["root_cause"] = [cause]
     if outcome not in Complaint.Outcome.values:
         errors.setdefault("outcome", []).append("Choose upheld, partially upheld or not upheld.")
     if not findings.strip():
@@ -1385,22 +1402,31 @@ def outcome_validate(*, outcome: str, findings: str, reasons: str, actions: Sequ
         errors.setdefault("actions", []).append(
             "An upheld complaint needs at least one action: what we will do to put it right or prevent it recurring."
         )
+    problems = action_problems(actions)
+    if problems:
+        errors.setdefault("actions", []).extend(problems)
+    if errors:
+        raise ValidationError(errors)
+
+
+def action_problems(actions: Sequence[ActionSpec]) -> list[str]:
+    """What is wrong with promised actions (an outcome's or an appeal decision's), one message each."""
+    problems = []
     today = business_days.london_today()
     for number, action in enumerate(actions, start=1):
         if action.kind not in Action.Kind.values:
-            errors.setdefault("actions", []).append(f"Action {number}: choose its kind.")
+            problems.append(f"Action {number}: choose its kind.")
         if not action.description.strip():
-            errors.setdefault("actions", []).append(f"Action {number}: describe it.")
+            problems.append(f"Action {number}: describe it.")
         if action.owner is None:
-            errors.setdefault("actions", []).append(f"Action {number}: give it an owner.")
+            problems.append(f"Action {number}: give it an owner.")
         if action.due_date is None or action.due_date < today:
-            errors.setdefault("actions", []).append(f"Action {number}: its due date cannot be in the past.")
+            problems.append(f"Action {number}: its due date cannot be in the past.")
         elif not business_days.is_business_day(action.due_date):
-            errors.setdefault("actions", []).append(
+            problems.append(
                 f"Action {number}: {action.due_date:%A %-d %B %Y} is not a business day: choose a working day."
             )
-    if errors:
-        raise ValidationError(errors)
+    return problems
 
 
 def appeal_deadline_for(issued_at: datetime) -> date:
@@ -1451,18 +1477,23 @@ def complaint_issue_outcome(
     findings: str,
     reasons: str = "",
     actions: Sequence[ActionSpec] = (),
+    root_cause_id: int | None = None,
+    lesson: str = "",
     expected_revision: int | None = None,
 ) -> Complaint:
     """investigating → responded: the written outcome goes to the client, with the letter as a PDF.
 
     Upheld (or partly): the actions to put things right / prevent recurrence are
     created and tracked. Not upheld: the reasons are required. The letter tells
-    the client how to appeal and by when.
+    the client how to appeal and by when. The root cause and what we learned are for the firm
+    (the reports), not the letter.
     """
 
-    outcome_validate(outcome=outcome, findings=findings, reasons=reasons, actions=actions)
+    outcome_validate(outcome=outcome, findings=findings, reasons=reasons, actions=actions, root_cause_id=root_cause_id)
     locked = _lock(complaint=complaint, actor=actor, expected_revision=expected_revision)
     now = timezone.now()
+    locked.root_cause_id = root_cause_id
+    locked.lesson = lesson.strip()
     locked.outcome = outcome
     locked.findings = findings.strip()
     locked.outcome_reasons = reasons.strip()
@@ -1479,6 +1510,8 @@ def complaint_issue_outcome(
         client_visible=True,
         at=now,
         fields=[
+            "root_cause",
+            "lesson",
             "outcome",
             "findings",
             "outcome_reasons",

@@ -35,19 +35,20 @@ from datetime import date, timedelta
 from functools import partial
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, TruncDate
 
 from appeals.models import Appeal
 from cases import business_days
 from cases.business_days import LONDON
-from cases.models import Category, Complaint, Extension
+from cases.models import Category, Complaint, Extension, RootCause
 from reports import summary
 from reports.tally import LATE, ON_TIME, PROMISES, STAGES, Tally, count
 
 Status = Complaint.Status
 Outcome = Complaint.Outcome
 UNCATEGORISED = "Not yet categorised"
+NO_ROOT_CAUSE = "No root cause recorded"
 
 
 # --- the period and the filters ------------------------------------------------------------
@@ -212,6 +213,7 @@ class Figures:
     received: int = 0
     by_channel: list[tuple[str, str, int]] = field(default_factory=list)  # (value, label, count)
     by_category: list[dict] = field(default_factory=list)  # id, name, total, fault
+    by_root_cause: list[dict] = field(default_factory=list)  # id, name, total (complaints with an outcome)
     acknowledgement: Share = field(default_factory=Share)
     outcome: Share = field(default_factory=Share)
     appeal: Share = field(default_factory=Share)
@@ -237,13 +239,20 @@ class Figures:
         return [(name, label, self.medians.get(name)) for name, label in STAGES.items()]
 
     @property
-    def top_root_causes(self) -> list[dict]:
+    def top_categories_at_fault(self) -> list[dict]:
         """Categories by the number of complaints upheld in full or in part (what went wrong most)."""
         found = [row for row in self.by_category if row["fault"]]
         return sorted(found, key=lambda row: (-row["fault"], row["name"]))[:5]
 
+    @property
+    def top_root_causes(self) -> list[dict]:
+        """The root causes recorded most often with the outcomes (those recorded without one left out)."""
+        return [row for row in self.by_root_cause if row["id"] is not None][:5]
 
-def figures_from(tally: Tally, today: date, names: dict[int, str]) -> Figures:
+
+def figures_from(
+    tally: Tally, today: date, names: dict[int, str], cause_names: dict[int, str] | None = None
+) -> Figures:
     """The figures of a tally on ``today``: what is still owed is late once its due date has passed."""
     figures = Figures(
         received=tally["received"],
@@ -257,6 +266,7 @@ def figures_from(tally: Tally, today: date, names: dict[int, str]) -> Figures:
     )
     shares = {promise.name: getattr(figures, promise.name) for promise in PROMISES}
     categories: list[dict] = []
+    causes: list[dict] = []
     histograms: dict[str, dict[int, int]] = {name: {} for name in STAGES}
     actions = {"total": 0, "open": 0, "overdue": 0, "done": 0, "done_on_time": 0}
     today_iso = today.isoformat()
@@ -281,6 +291,10 @@ def figures_from(tally: Tally, today: date, names: dict[int, str]) -> Figures:
                     "fault": tally[f"fault:{rest}"],
                 }
             )
+        elif kind == "cause":
+            cause_id = None if rest == "none" else int(rest)
+            known = (cause_names or {}).get(cause_id, "") if cause_id is not None else ""
+            causes.append({"id": cause_id, "name": known or NO_ROOT_CAUSE, "total": n})
         elif kind == "stage":
             stage, _, days = rest.partition(":")
             histograms[stage][int(days)] = n
@@ -292,6 +306,7 @@ def figures_from(tally: Tally, today: date, names: dict[int, str]) -> Figures:
                 actions["done"] += n
                 actions["done_on_time"] += n if rest == "on_time" else 0
     figures.by_category = sorted(categories, key=lambda row: (-row["total"], row["name"]))
+    figures.by_root_cause = sorted(causes, key=lambda row: (-row["total"], row["name"]))
     figures.medians = {name: _weighted_median(histogram) for name, histogram in histograms.items()}
     figures.actions = actions
     return figures
@@ -315,8 +330,47 @@ def _reporting_queries():
         yield
 
 
-def _category_names() -> dict[int, str]:
-    return dict(Category.objects.values_list("id", "name"))
+def _names() -> tuple[dict[int, str], dict[int, str]]:
+    """The names of the categories and of the root causes, read when the figures are (one query: a union)."""
+    kind = CharField()
+    categories = (
+        Category.objects.order_by()
+        .annotate(kind=Value("category", output_field=kind))
+        .values_list("kind", "id", "name")
+    )
+    causes = (
+        RootCause.objects.order_by().annotate(kind=Value("cause", output_field=kind)).values_list("kind", "id", "name")
+    )
+    found: dict[str, dict[int, str]] = {"category": {}, "cause": {}}
+    for what, pk, name in categories.union(causes, all=True):
+        found[what][pk] = name
+    return found["category"], found["cause"]
+
+
+# How many lessons the reports page lists (the newest outcomes first); the CSV carries them all.
+LESSONS_SHOWN = 50
+
+
+def lessons(period: Period, filters: Filters) -> list[dict]:
+    """What we learned from the complaints of the period (received in it, with the filters): each outcome's
+    lesson and each changed appeal decision's, newest outcome first, with its root cause in force."""
+    rows = (
+        counted_complaints(period, filters)
+        .filter(Q(lesson__gt="") | Q(appeal__new_lesson__gt=""))
+        .annotate(cause=Coalesce("appeal__new_root_cause__name", "root_cause__name"))
+        .order_by("-responded_at", "-pk")
+        .values("reference", "responded_at", "cause", "lesson", "appeal__new_lesson")[:LESSONS_SHOWN]
+    )
+    return [
+        {
+            "reference": row["reference"],
+            "responded_at": row["responded_at"],
+            "cause": row["cause"] or NO_ROOT_CAUSE,
+            "lesson": row["lesson"],
+            "appeal_lesson": row["appeal__new_lesson"] or "",
+        }
+        for row in rows
+    ]
 
 
 def _tallies(
@@ -360,8 +414,8 @@ def report(period: Period, filters: Filters, today: date | None = None, *, use_s
     today = today or business_days.london_today()
     with _reporting_queries():
         tally = _tallies(period, filters, today, by_month=False, use_summary=use_summary).get(None, Tally())
-        names = _category_names()
-    return figures_from(tally, today, names)
+        names, cause_names = _names()
+    return figures_from(tally, today, names, cause_names)
 
 
 def monthly(
@@ -375,8 +429,8 @@ def monthly(
     today = today or business_days.london_today()
     with _reporting_queries():
         tallies = _tallies(period, filters, today, by_month=True, use_summary=use_summary)
-        names = _category_names()
-    return [(month, figures_from(tallies.get(month, Tally()), today, names)) for month in period.months()]
+        names, cause_names = _names()
+    return [(month, figures_from(tallies.get(month, Tally()), today, names, cause_names)) for month in period.months()]
 
 
 def _weighted_median(histogram: dict[int, int]) -> float | None:
@@ -409,6 +463,7 @@ def cases_for_figure(period: Period, filters: Filters, figure: str, today: date 
         ack_day=TruncDate("acknowledged_at", tzinfo=LONDON),
         response_day=TruncDate("responded_at", tzinfo=LONDON),
         appeal_decided_day=TruncDate("appeal__decided_at", tzinfo=LONDON),
+        root_cause_now=Coalesce("appeal__new_root_cause__name", "root_cause__name"),
         **{f"{name}_state": state for name, state in promise_states(today).items()},
         **{
             f"{promise.name}_extended": Exists(
@@ -444,6 +499,9 @@ EXPORT_COLUMNS = (
     ("appeal__decision_due", "Appeal decision due"),
     ("appeal_decided_day", "Appeal decided on"),
     ("appeal__decision", "Appeal decision"),
+    ("root_cause_now", "Root cause"),
+    ("lesson", "What we learned"),
+    ("appeal__new_lesson", "What we learned on appeal"),
     ("acknowledgement_state", "Acknowledged on time"),
     ("acknowledgement_extended", "Acknowledgement extended"),
     ("outcome_state", "Answered on time"),

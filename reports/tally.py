@@ -1,7 +1,7 @@
 """What the complaints count for in the reports, as counters that add up and do not age.
 
 A ``Tally`` is a flat ``Counter`` of named counts: ``received``, ``channel:web``, ``result:upheld``,
-``category:3``, ``acknowledgement:on_time``, ``outcome:owed:2026-11-26``,
+``category:3``, ``cause:2``, ``acknowledgement:on_time``, ``outcome:owed:2026-11-26``,
 ``stage:outcome:7``, ``actions:open:2026-12-01``... (the names are made by the
 functions below and read back by ``reports.selectors.figures_from``). Two
 properties make it the unit of the reports:
@@ -164,6 +164,11 @@ def fault_key(category_id: int | None) -> str:
     return f"fault:{category_id or 'none'}"
 
 
+def cause_key(root_cause_id: int | None) -> str:
+    """The root cause in force of a complaint with an outcome (the Director's, where the appeal changed it)."""
+    return f"cause:{root_cause_id or 'none'}"
+
+
 def _add_promise(tally: Tally, name: str, fact: str | None, n: int, *, extended: bool = False) -> None:
     suffix = ":extended" if extended else ""
     if fact == ON_TIME:
@@ -240,6 +245,8 @@ def count(cohort: Cohort, by: tuple[str, ...] = ()) -> Counted:
             "appeal__status",
             "appeal__decision",
             "appeal__new_outcome",
+            "root_cause_id",
+            "appeal__new_root_cause_id",
             **dims(""),
             **facts(""),
         )
@@ -336,6 +343,7 @@ def _add_complaints(tally: Tally, row: dict) -> None:
         tally[f"result:{outcome}"] += n
         if outcome in FOUND_FAULT:
             tally[fault_key(row["category_id"])] += n
+        tally[cause_key(row["appeal__new_root_cause_id"] or row["root_cause_id"])] += n
     if row["appeal__status"]:
         tally["appealed"] += n
         if row["appeal__status"] == Appeal.Status.DECIDED:

@@ -47,7 +47,8 @@ def report_page(request):
     context = {"form": form, "query": query, "active": "report"}
     if form.is_valid():
         figures = selectors.report(form.report_period, form.report_filters)
-        context.update(period=form.report_period, figures=figures, charts=_charts(figures))
+        lessons = selectors.lessons(form.report_period, form.report_filters)
+        context.update(period=form.report_period, figures=figures, charts=_charts(figures), lessons=lessons)
     return render(request, "reports/report.html", context, status=200 if form.is_valid() else 400)
 
 
@@ -144,8 +145,9 @@ def _charts(figures: selectors.Figures) -> dict:
             ],
             colour=charts.BLUE,
         ),
-        "root_causes": charts.bar_chart(
-            [(row["name"], row["fault"]) for row in figures.top_root_causes], colour=charts.RED
+        "root_causes": charts.bar_chart([(row["name"], row["total"]) for row in figures.top_root_causes]),
+        "categories_at_fault": charts.bar_chart(
+            [(row["name"], row["fault"]) for row in figures.top_categories_at_fault], colour=charts.RED
         ),
     }
 
@@ -165,8 +167,14 @@ def _trend_context(months: list) -> dict:
         ("Answered in 10 days", [figures.outcome.percent for _, figures in months]),
         ("Appeals decided in 15", [figures.appeal.percent for _, figures in months]),
     ]
+    # Root causes over time: each cause recorded in the months shown, with its count month by month.
+    causes: dict[str, list[int]] = {}
+    for index, (_, figures) in enumerate(months):
+        for row in figures.top_root_causes:
+            causes.setdefault(row["name"], [0] * len(months))[index] = row["total"]
     return {
         "months": months,
+        "cause_rows": sorted(causes.items(), key=lambda item: (-sum(item[1]), item[0])),
         "received_chart": charts.bar_chart(
             [(label, figures.received) for label, (_, figures) in zip(labels, months, strict=True)]
         ),

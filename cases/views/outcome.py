@@ -96,7 +96,7 @@ def _checked_draft(request, complaint: Complaint) -> tuple[OutcomeEntry, Outcome
         return entry, None, _render(request, complaint, entry)
     draft = entry.draft()
     try:
-        services.outcome_validate(**draft.as_kwargs())
+        services.outcome_validate(**draft.as_kwargs(), root_cause_id=draft.root_cause_id)
     except ValidationError as error:
         entry.add_service_errors(error)
         return entry, None, _render(request, complaint, entry)
@@ -184,7 +184,7 @@ def outcome_issue(request, reference):
             actor=request.user,
             complaint=complaint,
             expected_revision=entry.expected_revision,
-            **draft.as_kwargs(),
+            **draft.for_issue(),
         )
     except services.StaleCase as stale:
         if stale.complaint.status != Status.INVESTIGATING:

@@ -188,7 +188,7 @@ def test_outcomes_appeal_rate_and_changed_share(data):
     assert {value: n for value, _, n in figures.outcomes} == {"upheld": 1, "partially_upheld": 1, "not_upheld": 1}
     assert (figures.responded, figures.appealed, figures.appeal_rate) == (3, 1, 33.3)
     assert (figures.appeals_decided, figures.appeals_changed, figures.changed_share) == (1, 1, 100.0)
-    assert [(row["name"], row["fault"]) for row in figures.top_root_causes] == [("Billing", 2)]
+    assert [(row["name"], row["fault"]) for row in figures.top_categories_at_fault] == [("Billing", 2)]
 
 
 def test_median_business_days_per_stage(data):
