@@ -142,6 +142,7 @@ def complaints_anonymise(
             desired_outcome="",
             findings="",
             outcome_reasons="",
+            lesson="",  # staff's words, which may quote the client; the root cause stays for the figures
             anonymised_at=now,
             # Every secure link the client holds stops working; open forms are out of date.
             client_link_version=F("client_link_version") + 1,
@@ -153,6 +154,7 @@ def complaints_anonymise(
             late_reason="",
             decision_reasons=Case(When(decision_reasons="", then=Value("")), default=Value(ANONYMISED)),
             recommendations="",
+            new_lesson="",
         )
         Note.objects.filter(in_cases).update(text=ANONYMISED)
         InformationRequest.objects.filter(in_cases).update(

@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from appeals.services import appeal_lodge
 from cases import business_days, links, services
-from cases.models import Category, Complaint, Paragraph
+from cases.models import Category, Complaint, Paragraph, RootCause
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,15 @@ CHANGED_SINCE_SEEDING = "(changed since seeding; manage.py seed_demo --reset-pas
 
 DEMO_CATEGORIES = ("Billing", "Data protection", "Security incident response", "Service quality", "Staff conduct")
 # Reusable paragraphs staff insert into updates, questions and findings (the administrator keeps them in the admin).
+# Why complaints arise (the administrator's list; each outcome names one).
+DEMO_ROOT_CAUSES = (
+    "Booking or scheduling error",
+    "Contact details out of date",
+    "Process not followed",
+    "System or tool failure",
+    "Third-party supplier",
+    "No fault found",
+)
 DEMO_PARAGRAPHS = {
     "Apology for a delay": "We are sorry that this is taking longer than we said. We are still working on it and "
     "will write again as soon as we have news.",
@@ -126,6 +135,8 @@ class Command(BaseCommand):
             users = [(spec, *self._ensure_user(spec, reset_passwords)) for spec in DEMO_USERS]
             for name in DEMO_CATEGORIES:
                 Category.objects.get_or_create(name=name)
+            for name in DEMO_ROOT_CAUSES:
+                RootCause.objects.get_or_create(name=name)
             for title, text in DEMO_PARAGRAPHS.items():
                 Paragraph.objects.get_or_create(title=title, defaults={"text": text})
         # Filed in its own transaction so the acknowledgement is queued once it commits.
@@ -189,7 +200,13 @@ class Command(BaseCommand):
             complaint = services.complaint_acknowledge(complaint=complaint, at=complaint.received_at)
             complaint = services.complaint_start_investigation(actor=manager, complaint=complaint)
             complaint = services.complaint_issue_outcome(
-                actor=manager, complaint=complaint, outcome="not_upheld", findings=DEMO_FINDINGS, reasons=DEMO_REASONS
+                actor=manager,
+                complaint=complaint,
+                outcome="not_upheld",
+                findings=DEMO_FINDINGS,
+                reasons=DEMO_REASONS,
+                root_cause_id=RootCause.objects.get(name="Contact details out of date").pk,
+                lesson="Ask clients to confirm their notice address at each contract renewal.",
             )
         appeal_lodge(complaint=complaint, reasons=DEMO_APPEAL_REASONS)
         complaint.refresh_from_db()
