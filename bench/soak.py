@@ -18,7 +18,8 @@ at or after 60 s: imports done, caches and connection pools filled, every kind o
 its RSS at the last sample; growth must stay under 10%. A process that was there at the first minute and
 is gone at the end (a worker killed and replaced would hide a leak), or one that started after the first
 minute, is a problem too. The stack's logs must hold no traceback. It prints a table per process (first
-minute, peak, end, growth) and the load average before and after, and exits 1 on any problem.
+minute, peak, end, growth) and the load average before and after, writes every sample to
+memory.csv in the run's folder, and exits 1 on any problem.
 """
 
 from __future__ import annotations
@@ -183,6 +184,13 @@ def memory_table(verdicts: list[ProcessMemory]) -> str:
     return "\n".join(lines)
 
 
+def write_series(series: dict[str, list[tuple[float, int]]], path: Path) -> None:
+    """Every sample, one line each (process, seconds since locust started, RSS kB), to plot a curve."""
+    lines = ["process,seconds,rss_kb"]
+    lines += [f"{name},{at:.1f},{kb}" for name, samples in sorted(series.items()) for at, kb in samples]
+    path.write_text("\n".join(lines) + "\n")
+
+
 def tracebacks_in(folder: Path) -> dict[str, int]:
     counts = {}
     for log in sorted(folder.glob("*.log")):
@@ -213,6 +221,7 @@ def main() -> int:
             watch=sampler.running,
         )
         tracebacks = tracebacks_in(stack.folder)
+        write_series(sampler.series, folder / "memory.csv")
     verdicts = memory_verdict(sampler.series, ended=sampler.stopped, every=args.every)
     print(result.summary())
     print(f"memory, sampled every {args.every:.0f} s for {sampler.stopped:.0f} s ({len(verdicts)} processes):")

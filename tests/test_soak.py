@@ -76,3 +76,13 @@ def test_the_sampler_reads_each_processs_resident_memory_until_stopped():
     grower_memory, _me = memory_verdict(sampler.series, ended=sampler.stopped, settle=0.2, every=0.1)
     assert grower_memory.name == "grower"
     assert grower_memory.problem.startswith("grew")
+
+
+def test_every_sample_is_written_for_a_curve(tmp_path):
+    from bench.soak import write_series
+
+    write_series({"gunicorn worker 9": [(0.0, 1000), (5.0, 1010)]}, tmp_path / "memory.csv")
+
+    assert (
+        tmp_path / "memory.csv"
+    ).read_text() == "process,seconds,rss_kb\ngunicorn worker 9,0.0,1000\ngunicorn worker 9,5.0,1010\n"
