@@ -54,6 +54,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -293,8 +295,20 @@ class LoadResult:
         return "\n".join(lines)
 
 
-def run(stack, folder: Path, *, users: int = 50, spawn_rate: int = 10, seconds: int = 60) -> LoadResult:
-    """Seed, start the (prepared) stack, run locust, wait for the worker, check. The caller stops the stack."""
+def run(
+    stack,
+    folder: Path,
+    *,
+    users: int = 50,
+    spawn_rate: int = 10,
+    seconds: int = 60,
+    watch: Callable[[], AbstractContextManager] = nullcontext,
+) -> LoadResult:
+    """Seed, start the (prepared) stack, run locust, wait for the worker, check. The caller stops the stack.
+
+    ``watch()`` is entered once the stack is up, just before locust starts, and left when locust has
+    stopped (bench/soak.py samples the processes' memory in it).
+    """
     from cases.models import Complaint
     from notifications.models import OutboundMessage
     from tests.stack import wait_until
@@ -305,7 +319,8 @@ def run(stack, folder: Path, *, users: int = 50, spawn_rate: int = 10, seconds: 
 
     load_before = os.getloadavg()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    summary = run_locust(stack, seeded, folder, users=users, spawn_rate=spawn_rate, seconds=seconds)
+    with watch():
+        summary = run_locust(stack, seeded, folder, users=users, spawn_rate=spawn_rate, seconds=seconds)
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_after = os.getloadavg()
     stopped = time.monotonic()
@@ -394,39 +409,35 @@ def _psql(sql: str) -> None:
         connection.execute(sql)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--spawn-rate", type=int, default=10)
-    parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--web-workers", type=int, default=WEB_WORKERS)
-    parser.add_argument("--keep", action="store_true", help=f"keep the database {BENCH_DATABASE}")
-    args = parser.parse_args()
-
+@contextmanager
+def bench_stack(kind: str, *, database: str = BENCH_DATABASE, web_workers: int = WEB_WORKERS, keep: bool = False):
+    """The production-shaped stack on a fresh database ``database``, prepared (not started), with Django set
+    up in this process on the same database; files in var/<kind>/<UTC time>/. Everything stops on the way out,
+    and the database is dropped unless ``keep``."""
     for program in ("redis-server",):
         if shutil.which(program) is None:
-            sys.exit(f"{program} is not installed (Debian's redis-server package); the load test needs it.")
+            sys.exit(f"{program} is not installed (Debian's redis-server package); the {kind} test needs it.")
     try:
         socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
     except OSError:
-        sys.exit("PostgreSQL is not reachable on 127.0.0.1:5432; the load test needs it.")
+        sys.exit(f"PostgreSQL is not reachable on 127.0.0.1:5432; the {kind} test needs it.")
 
     from tests.stack import MailServer, RedisServer, Stack
 
     started = datetime.now(UTC)
-    folder = ROOT / "var" / "load" / started.strftime("%Y%m%dT%H%M%SZ")
-    _psql(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-    _psql(f'CREATE DATABASE "{BENCH_DATABASE}"')
+    folder = ROOT / "var" / kind / started.strftime("%Y%m%dT%H%M%SZ")
+    _psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    _psql(f'CREATE DATABASE "{database}"')
     redis = RedisServer(folder / "redis").start()
     mail = MailServer().start()
     stack = Stack(
         folder=folder / "stack",
-        database_url=f"{PG}/{BENCH_DATABASE}",
+        database_url=f"{PG}/{database}",
         redis=redis,
         mail=mail,
         private_root=folder / "private",
         extra_env=dict(STACK_ENV),
-        web_workers=args.web_workers,
+        web_workers=web_workers,
     )
     print(f"{started:%Y-%m-%d %H:%M} UTC, {machine()}; files in {folder}", flush=True)
     try:
@@ -438,7 +449,7 @@ def main() -> int:
 
         django.setup()
         logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per SMTP command
-        result = run(stack, folder / "locust", users=args.users, spawn_rate=args.spawn_rate, seconds=args.seconds)
+        yield stack, folder
     finally:
         stack.stop()
         mail.stop()
@@ -447,8 +458,21 @@ def main() -> int:
             from django.db import connections
 
             connections.close_all()
-        if not args.keep:
-            _psql(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        if not keep:
+            _psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--spawn-rate", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--web-workers", type=int, default=WEB_WORKERS)
+    parser.add_argument("--keep", action="store_true", help=f"keep the database {BENCH_DATABASE}")
+    args = parser.parse_args()
+
+    with bench_stack("load", web_workers=args.web_workers, keep=args.keep) as (stack, folder):
+        result = run(stack, folder / "locust", users=args.users, spawn_rate=args.spawn_rate, seconds=args.seconds)
     print(result.summary())
     return 1 if result.problems else 0
 

@@ -80,7 +80,7 @@ def variables_the_settings_read() -> frozenset[str]:
 
 
 def test_compose_has_the_production_services():
-    assert set(services()) == {"db", "redis", "migrate", "web", "worker", "beat", "mailreader", "mailpit"}
+    assert set(services()) == {"db", "redis", "migrate", "proxy", "web", "worker", "beat", "mailreader", "mailpit"}
     assert services()["db"]["image"].startswith("postgres:16")
     assert services()["redis"]["image"].startswith("redis:7")
     assert services()["mailpit"]["image"].startswith("axllent/mailpit")
@@ -125,6 +125,94 @@ def test_exactly_one_mail_reader_runs_with_the_mailbox_urls_from_outside():
     assert environment["INBOUND_APPEALS_URL"] == "${INBOUND_APPEALS_URL:-}"
     # It writes each raw message where the worker reads it.
     assert f"private:{environment['PRIVATE_MEDIA_ROOT']}" in services()["mailreader"]["volumes"]
+
+
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
+_NGINX_DIRECTIVE = re.compile(r"^\s*([a-z_]+)\s+([^;{]*?)\s*[;{]", re.M)
+
+
+def nginx_directives(name: str) -> list[str]:
+    """The arguments of every ``name`` directive in deploy/nginx.conf, comments left out."""
+    text = "\n".join(line.split("#", 1)[0] for line in NGINX_CONF.read_text().splitlines())
+    # ``server {`` opens a block; ``server web:8000;`` (in the upstream) names an address.
+    return [arguments for directive, arguments in _NGINX_DIRECTIVE.findall(text) if directive == name and arguments]
+
+
+def trusted_proxy_count() -> int:
+    """TRUSTED_PROXY_COUNT as compose gives it to the app when the .env file does not set it."""
+    return int(interpolate(environment_of("web")["TRUSTED_PROXY_COUNT"], {"SECRET_KEY": "x"}))
+
+
+def published_ports(service: str) -> list[str]:
+    return [str(port) for port in services()[service].get("ports", [])]
+
+
+def proxies_to_web() -> list[str]:
+    """The services that mount deploy/nginx.conf: the reverse proxies in front of web."""
+    return [
+        name
+        for name, service in services().items()
+        if any(str(volume).startswith("./deploy/nginx.conf:") for volume in service.get("volumes", []))
+    ]
+
+
+def test_whenever_a_proxy_is_trusted_the_web_port_is_not_published():
+    """Published, gunicorn would take a client's own X-Forwarded-For as the proxy's: lockouts and rate
+    limits would count whatever address the client wrote."""
+    assert trusted_proxy_count() > 0
+    for name in APP_SERVICES:
+        assert published_ports(name) == [], f"{name} is reachable without the proxy"
+    gunicorn_port = command_of("web")[command_of("web").index("--bind") + 1].rsplit(":", 1)[1]
+    assert [str(port) for port in services()["web"]["expose"]] == [gunicorn_port]
+
+
+def test_the_trusted_proxy_count_is_the_number_of_proxies_in_front_of_web():
+    assert proxies_to_web() == ["proxy"]
+    assert trusted_proxy_count() == len(proxies_to_web())
+    for name in APP_SERVICES:
+        assert environment_of(name)["TRUSTED_PROXY_COUNT"] == environment_of("web")["TRUSTED_PROXY_COUNT"]
+
+
+def test_the_proxy_is_a_pinned_nginx_publishing_http_and_https():
+    proxy = services()["proxy"]
+    assert re.fullmatch(r"nginx:\d+\.\d+\.\d+(-alpine)?", proxy["image"]), "pin the official image by version"
+    assert sorted(published_ports("proxy")) == ["443:443", "80:80"]
+    assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in proxy["volumes"]
+    mounts = dict(interpolate(str(volume), {}).split(":")[:2] for volume in proxy["volumes"])
+    # The certificate and certbot's challenge folder, from outside the repository (never committed).
+    assert mounts["./deploy/certs"] == "/etc/nginx/certs"
+    assert mounts["./deploy/acme"] == "/var/www/acme"
+    assert {"deploy/certs/", "deploy/acme/"} <= set((ROOT / ".gitignore").read_text().split())
+    assert "web" in proxy["depends_on"]  # a list, or a mapping once web has a health check
+
+
+def test_the_proxy_config_forwards_to_web_and_writes_the_forwarded_headers_itself():
+    gunicorn_bind = command_of("web")[command_of("web").index("--bind") + 1]
+    assert nginx_directives("server") == [f"web:{gunicorn_bind.rsplit(':', 1)[1]}"]
+    assert nginx_directives("proxy_pass") == ["http://jpdit_web"]
+    headers = dict(arguments.split(None, 1) for arguments in nginx_directives("proxy_set_header"))
+    # Replaced with the peer's address, never the client's header with ours appended.
+    assert headers["X-Forwarded-For"] == "$remote_addr"
+    # Django's SECURE_PROXY_SSL_HEADER reads it (production settings).
+    assert headers["X-Forwarded-Proto"] == "$scheme"
+    assert headers["Host"] == "$host"
+
+
+def test_the_proxy_terminates_tls_with_the_mounted_certificate_and_sends_http_to_https():
+    assert sorted(nginx_directives("listen")) == ["443 ssl", "80", "[::]:443 ssl", "[::]:80"]
+    assert nginx_directives("ssl_certificate") == ["/etc/nginx/certs/fullchain.pem"]
+    assert nginx_directives("ssl_certificate_key") == ["/etc/nginx/certs/privkey.pem"]
+    assert nginx_directives("return") == ["301 https://$host$request_uri"]
+    assert environment_of("web")["SECURE_SSL_REDIRECT"] == "${SECURE_SSL_REDIRECT:-true}"
+    assert interpolate(environment_of("web")["SITE_URL"], {"SECRET_KEY": "x"}).startswith("https://")
+
+
+def test_the_proxy_accepts_a_complaint_with_every_attachment_allowed():
+    from django.conf import settings
+
+    (size,) = nginx_directives("client_max_body_size")
+    assert size.endswith("m")
+    assert int(size[:-1]) * 1024 * 1024 > settings.INTAKE_MAX_FILES * settings.INTAKE_MAX_FILE_BYTES
 
 
 def test_migrations_run_once_before_the_app_starts():

@@ -144,7 +144,9 @@ AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "staff/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Lockouts count the same client address as the rate limits and the audit trail (without this axes
+# reads REMOTE_ADDR, which behind the proxy is the proxy itself).
+AXES_CLIENT_IP_CALLABLE = "jpdit_complaints.network.client_ip"
 
 # Sessions are read from the cache (Redis in production) and written through to the
 # database, which stays the record: a staff page then loads its session for about a
@@ -378,7 +380,8 @@ INTAKE_RATE_LIMIT_ENABLED = env.bool("INTAKE_RATE_LIMIT_ENABLED", default=True)
 INTAKE_RATE_LIMIT_PER_HOUR = env.int("INTAKE_RATE_LIMIT_PER_HOUR", default=5)
 # Requests for a new link to a complaint (the public "Get a new link" page) per address per hour.
 LINK_REQUEST_RATE_LIMIT_PER_HOUR = env.int("LINK_REQUEST_RATE_LIMIT_PER_HOUR", default=5)
-TRUSTED_PROXY_COUNT = AXES_IPWARE_PROXY_COUNT
+# Reverse proxies in front that write X-Forwarded-For (docker-compose.yml: one, deploy/nginx.conf).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 COMPANY = {
     "name": "JPD IT Services Ltd",
