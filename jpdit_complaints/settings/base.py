@@ -322,6 +322,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Operations ---------------------------------------------------------------
+# /staff/readyz/ answers anonymous callers from a result this many seconds old at most, per process:
+# each fresh answer probes the database, cache, broker, storage and mail relay.
+READYZ_CACHE_SECONDS = env.int("READYZ_CACHE_SECONDS", default=5)
+
 # --- Content-Security-Policy (django-csp) ----------------------------------------
 # Everything from our own origin only, and nothing inline: no inline scripts or
 # styles, no style="" attributes (pages use static/css/site.css). Images may be
