@@ -290,7 +290,7 @@ def test_no_log_line_holds_a_client_links_token():
 
     from jpdit_complaints.log_privacy import MaskTokens
 
-    assert settings.LOGGING["handlers"]["console"]["filters"] == ["mask_tokens"]
+    assert "mask_tokens" in settings.LOGGING["handlers"]["console"]["filters"]
     assert settings.LOGGING["filters"]["mask_tokens"]["()"] == "jpdit_complaints.log_privacy.MaskTokens"
     token = "WyI0NWZjMTE1OTkxODA0ZTMyYWU5ZDBhODE3MTU2M2RmMiIsMV0:1xVyIx:UUoiqSauB1MxEf_wlerziT29B7V8OSiABWhZsqjqStg"
     record = logging.LogRecord(
@@ -321,7 +321,7 @@ def test_web_health_check_probes_liveness_with_an_allowed_host_as_the_tls_proxy_
     seen: list[tuple[str, str | None, str | None]] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the standard library's name
+        def do_GET(self):
             seen.append((self.path, self.headers["Host"], self.headers["X-Forwarded-Proto"]))
             self.send_response(200)
             self.end_headers()
