@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -81,6 +82,9 @@ class OutboundMessage(models.Model):
     bounced_at = models.DateTimeField(null=True, blank=True)
     # The status code of the delivery report (for example 5.1.1: no such mailbox), never its free text.
     bounce_status = models.CharField(max_length=20, blank=True)
+    # A failed or bounced email an administrator has dealt with (resent, or marked handled): off the
+    # Operations page's list. Each such act is a ``MessageAction``.
+    handled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -97,3 +101,26 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.get_state_display()})"
+
+
+class MessageAction(models.Model):
+    """What an administrator did about a failed or bounced email (``notifications.services``), for the record."""
+
+    class Kind(models.TextChoices):
+        RESENT = "resent", "Sent again"
+        HANDLED = "handled", "Marked handled"
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # The actor's username when it was done (kept if the account is deleted).
+    actor_label = models.CharField(max_length=150)
+    # A bounced email is sent again as a new outbox row (its own Message-ID); a failed one is the same row.
+    resent_as = models.ForeignKey(OutboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.actor_label}"

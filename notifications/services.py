@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
@@ -32,7 +33,7 @@ from jpdit_complaints.celery import app as celery_app
 from notifications import threading
 from notifications.kinds import kind_named, kind_of
 from notifications.letters import letter_file
-from notifications.models import Letter, OutboundMessage
+from notifications.models import Letter, MessageAction, OutboundMessage
 from notifications.rendering import RenderedEmail, render_email
 
 logger = logging.getLogger(__name__)
@@ -372,4 +373,92 @@ def message_bounced(*, message_ids: list[str], status: str, at: datetime) -> Out
         message.bounce_status = status[:20]
         message.save(update_fields=["state", "bounced_at", "bounce_status"])
     logger.info("Message %s reported undelivered (%s)", message.pk, message.bounce_status or "no status")
+    return message
+
+
+# --- The administrator's Operations page: emails that failed or bounced ---------------------------
+
+# Who may resend an email or mark it handled: no staff role holds it, so administrators (superusers),
+# unless one grants it to someone by hand.
+OPERATE_OUTBOX = "notifications.change_outboundmessage"
+NEEDS_ATTENTION = (OutboundMessage.State.FAILED, OutboundMessage.State.BOUNCED)
+
+
+class OutboxRefused(Exception):
+    """The email is not one an administrator can act on (sent and delivered, or already dealt with)."""
+
+
+def _attention_row(message_id: int) -> OutboundMessage:
+    """The failed or bounced email, locked; refused if it is neither or was already dealt with."""
+    message = OutboundMessage.objects.select_for_update().filter(pk=message_id).first()
+    if message is None or message.state not in NEEDS_ATTENTION or message.handled_at is not None:
+        raise OutboxRefused("This email has already been dealt with, or needs nothing (it was not refused).")
+    return message
+
+
+def _check_may_operate(user) -> None:
+    if not user.has_perm(OPERATE_OUTBOX):
+        raise PermissionDenied("Only an administrator may resend emails or mark them handled.")
+
+
+def message_resend(*, message_id: int, user) -> OutboundMessage:
+    """Send a failed or bounced email again, through the outbox, once; recorded as a ``MessageAction``.
+
+    A failed email (the relay refused it ``MAX_ATTEMPTS`` times) goes back to pending on the same row,
+    its attempts counted from zero. A bounced one was sent: it is queued again as a new row (its own
+    Message-ID) under the key ``resend:<public id>``, to the same address. Either way the original
+    leaves the list; a second click finds it dealt with and changes nothing.
+    """
+    _check_may_operate(user)
+    now = timezone.now()
+    with transaction.atomic():
+        message = _attention_row(message_id)
+        if message.state == OutboundMessage.State.FAILED:
+            message.state = OutboundMessage.State.PENDING
+            message.attempts = 0
+            message.next_attempt_at = now + sweep_grace()
+            message.claimed_until = None
+            message.save(update_fields=["state", "attempts", "next_attempt_at", "claimed_until"])
+            resent = message
+            transaction.on_commit(lambda: enqueue_delivery(message_id))
+        else:
+            resent = message_queue(
+                kind=message.kind,
+                dedupe_key=f"resend:{message.public_id.hex}",
+                to_email=message.to_email,
+                complaint=message.complaint,
+                context=message.context,
+                letter=message.letter,
+                client_visible=message.client_visible,
+            )
+            message.handled_at = now
+            message.save(update_fields=["handled_at"])
+        MessageAction.objects.create(
+            message=message,
+            kind=MessageAction.Kind.RESENT,
+            actor=user,
+            actor_label=user.get_username(),
+            resent_as=resent,
+            created_at=now,
+        )
+    logger.info("Message %s queued again by an administrator (as %s)", message_id, resent.pk)
+    return resent
+
+
+def message_mark_handled(*, message_id: int, user) -> OutboundMessage:
+    """A failed or bounced email dealt with another way (a letter posted, a call): off the list, recorded."""
+    _check_may_operate(user)
+    now = timezone.now()
+    with transaction.atomic():
+        message = _attention_row(message_id)
+        message.handled_at = now
+        message.save(update_fields=["handled_at"])
+        MessageAction.objects.create(
+            message=message,
+            kind=MessageAction.Kind.HANDLED,
+            actor=user,
+            actor_label=user.get_username(),
+            created_at=now,
+        )
+    logger.info("Message %s marked handled by an administrator", message_id)
     return message

@@ -51,6 +51,10 @@ class SweepLock(models.Model):
     name = models.CharField(max_length=40, unique=True)
     # The last London business day whose morning work (reminders) finished.
     daily_work_done_for = models.DateField(null=True, blank=True)
+    # When the last whole run finished, and what it did (``procedure.sweep.SweepReport.counts``): read by
+    # the readiness check and the administrator's Operations page.
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_counts = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return self.name

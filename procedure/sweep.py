@@ -34,7 +34,7 @@ rendered and sent by the worker (``notifications.tasks.deliver_messages``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 from django.conf import settings
@@ -67,6 +67,10 @@ class SweepReport:
     action_reminders: int = 0
     daily_work: bool = False
     messages_queued: int = 0
+
+    def counts(self) -> dict[str, int | bool]:
+        """What the run did, as kept on the lock row (``SweepLock.last_run_counts``)."""
+        return asdict(self)
 
     def __str__(self) -> str:
         daily = "morning work done" if self.daily_work else "no morning work"
@@ -525,4 +529,11 @@ def deadlines_sweep(*, now: datetime | None = None) -> SweepReport:
         _remind(today=today, now=now, people=people, report=report)
     # (a) Every acknowledgement (complaint or appeal) and any other message not yet sent.
     report.messages_queued += messages_send_pending(now=now)
+    # The run is recorded last: a run that failed part-way leaves the previous run as the last one.
+    SweepLock.objects.filter(name=LOCK_NAME).update(last_run_at=now, last_run_counts=report.counts())
     return report
+
+
+def last_sweep() -> SweepLock | None:
+    """The sweep's lock row, holding when the last whole run finished and its counts (None: never run)."""
+    return SweepLock.objects.filter(name=LOCK_NAME, last_run_at__isnull=False).first()

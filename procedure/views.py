@@ -6,7 +6,14 @@
 * ``case_anonymise``: remove one case's personal data at the client's request, with a reason,
   after a confirmation (POST only; the same service as the retention sweep).
 
-All three are for complaints leads only (``cases.manage_all_complaints``): anyone else gets
+And the operations pages (issue 19, point 7):
+
+* ``readyz``: can the product work now (database, cache, broker, storage, mail relay)? 200 or 503 to
+  anyone, with only "ready" or "not ready"; the details (each service, the oldest unsent email, the
+  sweep's last run) only to an administrator signed in (see ``readyz``).
+* ``operations_page``, ``message_resend``, ``message_handled``: the administrator's Operations page.
+
+The data-protection pages are for complaints leads only (``cases.manage_all_complaints``): anyone else gets
 the 403 page before any case is looked up, the same answer as for a case that does not exist.
 The forms live here, next to the only views that use them.
 """
@@ -21,12 +28,12 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import forbidden, staff_required
 from audit.models import AuditEntry
@@ -35,8 +42,9 @@ from cases import permissions
 from cases.access import complaint_for_staff
 from cases.forms import AccessibleForm
 from cases.models import Complaint
+from notifications import services as outbox
 from notifications.rendering import render_pdf
-from procedure import retention
+from procedure import operations, retention
 
 LEADS_ONLY = permissions.MANAGE_ALL
 AUDIT_PAGE_SIZE = 50
@@ -167,3 +175,54 @@ def case_anonymise(request, reference):
             response.status_code = 303
             return response
     return render(request, "staff/privacy/anonymise.html", {**context, "form": form}, status=400)
+
+
+# --- Operations ---------------------------------------------------------------------------------
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    """Readiness: 200 when every service answers, 503 when one does not.
+
+    Anyone (a load balancer, the monitoring) gets the status and ``{"status": ...}`` only, reused for
+    ``READYZ_CACHE_SECONDS`` so that callers cannot make the site hammer its services. The details name
+    the services, their errors and the outbox's and sweep's figures: nothing personal or secret, but a
+    map of the outage for whoever probes, so they are for a signed-in administrator (who sees the same on
+    the Operations page). Not "from localhost": behind a proxy on the same machine, every request is.
+    """
+    if request.user.is_authenticated and request.user.has_perm(outbox.OPERATE_OUTBOX):
+        state = operations.readiness()
+        return JsonResponse(state.details(), status=200 if state.ready else 503)
+    ready = operations.is_ready()
+    return JsonResponse({"status": "ready" if ready else "not ready"}, status=200 if ready else 503)
+
+
+@never_cache
+@require_GET
+@staff_required(permission=outbox.OPERATE_OUTBOX)
+def operations_page(request):
+    """Emails that failed or bounced (resend or mark handled), the outbox backlog, the sweep's last run."""
+    return render(request, "staff/operations.html", {"overview": operations.overview()})
+
+
+def _act_on_message(request, action, message_id: int, done: str):
+    try:
+        action(message_id=message_id, user=request.user)
+    except outbox.OutboxRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, done)
+    return redirect("staff:operations")
+
+
+@require_POST
+@staff_required(permission=outbox.OPERATE_OUTBOX)
+def message_resend(request, message_id: int):
+    return _act_on_message(request, outbox.message_resend, message_id, "The email is queued to be sent again.")
+
+
+@require_POST
+@staff_required(permission=outbox.OPERATE_OUTBOX)
+def message_handled(request, message_id: int):
+    return _act_on_message(request, outbox.message_mark_handled, message_id, "The email is marked handled.")

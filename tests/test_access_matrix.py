@@ -89,6 +89,7 @@ CASE_TEAM = frozenset({ASSIGNED_MANAGER, LEAD, SUPERUSER})  # staff with a role 
 WORKERS = frozenset({MANAGER_NOT_ASSIGNED, ASSIGNED_MANAGER, LEAD, SUPERUSER})  # cases.work_complaint
 LEADS = frozenset({LEAD, SUPERUSER})
 DIRECTORS = frozenset({DIRECTOR, SUPERUSER})
+ADMINISTRATORS = frozenset({SUPERUSER})  # notifications.change_outboundmessage: no staff role holds it
 
 MISSING_REFERENCE = "JPD-2026-99999-Z"
 MISSING_ID = 987654321
@@ -161,6 +162,9 @@ FILLERS = {
     "email_id": lambda world, actor: world["email"].pk,
     "pk": lambda world, actor: world["appeal"].pk,
     "year": lambda world, actor: london_today().year,
+    "message_id": lambda world, actor: OutboundMessage.objects.filter(complaint=world["a"]).values_list(
+        "pk", flat=True
+    )[0],
 }
 # What a missing object looks like, for the "same answer as a missing one" comparison.
 MISSING = {
@@ -204,6 +208,11 @@ MATRIX: dict[str, Rule] = {
     "staff:login": Rule(EVERYONE),
     "staff:logout": Rule(EVERYONE, post=True),
     "staff:healthz": Rule(EVERYONE),
+    "staff:readyz": Rule(EVERYONE, note="the status only; the details to an administrator"),
+    # The Operations page: administrators only; a resend or "handled" of a sent email is refused (a redirect).
+    "staff:operations": Rule(ADMINISTRATORS, shows_case=ADMINISTRATORS),
+    "staff:message_resend": Rule(ADMINISTRATORS, post=True),
+    "staff:message_handled": Rule(ADMINISTRATORS, post=True),
     "staff:two_factor": Rule(STAFF),
     "staff:home": Rule(STAFF, shows_case=CASE_TEAM, note="the dashboard lists only the cases a user has a role in"),
     "staff:complaint_log": Rule(LEADS),

@@ -378,7 +378,7 @@ def test_no_log_line_holds_a_client_links_token():
 
     from jpdit_complaints.log_privacy import MaskTokens
 
-    assert settings.LOGGING["handlers"]["console"]["filters"] == ["mask_tokens"]
+    assert "mask_tokens" in settings.LOGGING["handlers"]["console"]["filters"]
     assert settings.LOGGING["filters"]["mask_tokens"]["()"] == "jpdit_complaints.log_privacy.MaskTokens"
     token = "WyI0NWZjMTE1OTkxODA0ZTMyYWU5ZDBhODE3MTU2M2RmMiIsMV0:1xVyIx:UUoiqSauB1MxEf_wlerziT29B7V8OSiABWhZsqjqStg"
     record = logging.LogRecord(
@@ -394,3 +394,40 @@ def test_no_log_line_holds_a_client_links_token():
     assert MaskTokens().filter(record) is True
     assert record.getMessage() == "Internal Server Error: /track/[token]/appeal/"
     assert token not in record.getMessage()
+
+
+def test_web_health_check_probes_liveness_with_an_allowed_host_as_the_tls_proxy_would():
+    """The probe (run here against a stand-in server) asks /staff/healthz/ with the first allowed host."""
+    import http.server
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    test = services()["web"]["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"]
+    seen: list[tuple[str, str | None, str | None]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append((self.path, self.headers["Host"], self.headers["X-Forwarded-Proto"]))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    code = test[3].replace("127.0.0.1:8000", f"127.0.0.1:{server.server_port}")
+    environment = {**os.environ, "ALLOWED_HOSTS": ".complaints.example.com,localhost"}
+    result = subprocess.run([sys.executable, "-c", code], env=environment, timeout=20, check=False)
+    server.server_close()
+    assert result.returncode == 0
+    assert seen == [("/staff/healthz/", "complaints.example.com", "https")]
+
+
+def test_worker_health_check_pings_this_worker_through_the_broker():
+    test = services()["worker"]["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL"
+    assert "celery -A jpdit_complaints inspect ping --destination celery@$${HOSTNAME}" in test[1]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -58,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request, and of the tasks it queues, carries its id (jpdit_complaints/request_id.py).
+    "jpdit_complaints.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -324,6 +327,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Operations ---------------------------------------------------------------
+# /staff/readyz/ answers anonymous callers from a result this many seconds old at most, per process:
+# each fresh answer probes the database, cache, broker, storage and mail relay.
+READYZ_CACHE_SECONDS = env.int("READYZ_CACHE_SECONDS", default=5)
+
 # --- Content-Security-Policy (django-csp) ----------------------------------------
 # Everything from our own origin only, and nothing inline: no inline scripts or
 # styles, no style="" attributes (pages use static/css/site.css). Images may be
@@ -401,13 +409,34 @@ COMPANY = {
 
 # --- Logging: never personal data; identifiers only --------------------------
 
+# "plain" (a laptop's default) or "json": one JSON object per line (production's default), with the time,
+# level, logger, message and the request id (jpdit_complaints/request_id.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # No log line ever holds a client link's token (jpdit_complaints/log_privacy.py).
-    "filters": {"mask_tokens": {"()": "jpdit_complaints.log_privacy.MaskTokens"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_tokens"]}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "message": "event"},
+        },
+    },
+    # No log line ever holds a client link's token (jpdit_complaints/log_privacy.py); each carries the request id.
+    "filters": {
+        "mask_tokens": {"()": "jpdit_complaints.log_privacy.MaskTokens"},
+        "request_id": {"()": "jpdit_complaints.request_id.RequestIdFilter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["mask_tokens", "request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }

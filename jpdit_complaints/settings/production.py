@@ -5,6 +5,8 @@ Refuses to start without a real SECRET_KEY.
 
 from django.core.exceptions import ImproperlyConfigured
 
+from jpdit_complaints import error_reporting
+
 from .base import *
 from .base import env
 
@@ -41,3 +43,14 @@ INBOUND_MAILBOXES = {
 }
 
 LOGGING["root"]["level"] = env("LOG_LEVEL", default="INFO")
+# One JSON object per line unless asked otherwise (settings/base.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+
+# Errors reported to Sentry only when SENTRY_DSN is set, scrubbed of personal data and tokens
+# (jpdit_complaints/error_reporting.py).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    error_reporting.init(SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", default="production"))

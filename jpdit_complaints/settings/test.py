@@ -44,3 +44,5 @@ CELERY_BEAT_SCHEDULE = {}
 INBOUND_MAILBOXES = {"complaints": "", "appeals": ""}
 AXES_ENABLED = True
 SITE_URL = "http://testserver"
+# Every readiness answer fresh: a test's probes see the services as the test left them.
+READYZ_CACHE_SECONDS = 0

@@ -31,7 +31,7 @@ from appeals.models import Appeal
 from cases import links, services
 from cases.models import Action
 from jpdit_complaints.urls import staff_patterns
-from notifications.models import Letter
+from notifications.models import Letter, OutboundMessage
 from tests.appeals.helpers import responded
 from tests.factories import (
     AcknowledgedComplaintFactory,
@@ -48,8 +48,9 @@ from tests.inbound.helpers import waiting_email
 pytestmark = pytest.mark.django_db
 
 MISSING_REFERENCE = "JPD-2026-99999-Z"
-# Staff URLs anyone may call: signing in and out, and the load balancer's liveness check.
-OPEN_TO_ALL = {"login", "logout", "healthz"}
+# Staff URLs anyone may call: signing in and out, the load balancer's liveness check and the readiness
+# check (its status only, tests/procedure/test_operations.py).
+OPEN_TO_ALL = {"login", "logout", "healthz", "readyz"}
 METHODS = ("get", "post")
 REFUSED_ROLES = ("manager_not_assigned", "manager_busy_elsewhere", "director")
 ANONYMOUS_ROLES = ("anonymous", "client")
@@ -100,6 +101,8 @@ FILLERS = {
     "letter_id": lambda world: world["ids"]["letter_id"],
     "action_id": lambda world: world["ids"]["action_id"],
     "email_id": lambda world: world["ids"]["email_id"],
+    # An outbox email (the Operations page's resend and "handled": administrators only, refused to every role).
+    "message_id": lambda world: OutboundMessage.objects.values_list("pk", flat=True).first() or 987654321,
 }
 
 
