@@ -53,7 +53,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.models import AuditEntry
 from cases import links, services
 from cases.business_days import add_business_days, london_today
-from cases.models import Action, Complaint, Paragraph
+from cases.models import Action, Complaint, Paragraph, RootCause
 from notifications.models import OutboundMessage
 from tests.appeals.helpers import lodged, responded
 from tests.factories import (
@@ -343,6 +343,8 @@ ADMIN_MODELS: dict[str, AdminModel] = {
     "cases.closureday": ADMIN_ONLY,
     # The reusable paragraphs: kept by the administrator; staff use them on the case and outcome pages.
     "cases.paragraph": ADMIN_ONLY,
+    # The root causes: the administrator keeps the list; staff choose from it with each outcome.
+    "cases.rootcause": ADMIN_ONLY,
     # Everyone on the team may read the categories; leads add them; only an administrator deletes.
     "cases.category": AdminModel(
         changelist=STAFF, change=STAFF, history=STAFF, add=LEADS, delete=frozenset({SUPERUSER})
@@ -494,6 +496,7 @@ def world():
         "cases.closureday": ClosureDayFactory().pk,
         "cases.paragraph": Paragraph.objects.create(title="Apology", text="We are sorry.").pk,
         "cases.category": CategoryFactory().pk,
+        "cases.rootcause": RootCause.objects.create(name="Process not followed").pk,
         "cases.complaint": a.pk,
         "appeals.appeal": appeal.pk,
         "notifications.outboundmessage": OutboundMessage.objects.filter(complaint=a).first().pk,
