@@ -8,4 +8,5 @@ staff_patterns = [
     path("complaints/<str:reference>/audit/", views.case_audit, name="case_audit"),
     path("complaints/<str:reference>/anonymise/", views.case_anonymise, name="case_anonymise"),
     path("privacy/subject-access/", views.subject_access, name="subject_access"),
+    path("team/sign-in/", views.staff_sign_in, name="staff_sign_in"),
 ]

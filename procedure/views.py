@@ -5,6 +5,8 @@
   The address is posted, never put in a URL (URLs end up in server logs and browser history).
 * ``case_anonymise``: remove one case's personal data at the client's request, with a reason,
   after a confirmation (POST only; the same service as the retention sweep).
+* ``staff_sign_in``: the staff's second sign-in step; a lead resets a colleague's lost
+  authenticator (``procedure.sign_in``), recorded in the audit trail.
 
 All three are for complaints leads only (``cases.manage_all_complaints``): anyone else gets
 the 403 page before any case is looked up, the same answer as for a case that does not exist.
@@ -19,10 +21,11 @@ from datetime import date, datetime
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -37,6 +40,7 @@ from cases.forms import AccessibleForm
 from cases.models import Complaint
 from notifications.rendering import render_pdf
 from procedure import retention
+from procedure.sign_in import staff_sign_in_list, staff_sign_in_reset
 
 LEADS_ONLY = permissions.MANAGE_ALL
 AUDIT_PAGE_SIZE = 50
@@ -167,3 +171,26 @@ def case_anonymise(request, reference):
             response.status_code = 303
             return response
     return render(request, "staff/privacy/anonymise.html", {**context, "form": form}, status=400)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_required(permission=LEADS_ONLY)
+def staff_sign_in(request):
+    """Each colleague's second sign-in step; POST ``person``: reset their lost authenticator."""
+    if request.method == "POST":
+        person_id = request.POST.get("person", "")
+        if not person_id.isdigit():
+            return forbidden(request, "Choose whose sign-in to reset.")
+        person = get_object_or_404(get_user_model(), pk=person_id, is_staff=True)
+        try:
+            staff_sign_in_reset(request=request, actor=request.user, person=person)
+        except PermissionDenied as refusal:
+            return forbidden(request, str(refusal))
+        messages.success(
+            request,
+            f"{person.get_full_name() or person.get_username()} sets up an authenticator app again at their "
+            "next sign-in; their recovery codes no longer work.",
+        )
+        return redirect("staff:staff_sign_in")
+    return render(request, "staff/privacy/sign_in.html", {"people": staff_sign_in_list(actor=request.user)})

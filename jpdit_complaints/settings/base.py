@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # One-time recovery codes for a lost authenticator (accounts/two_factor.py).
+    "django_otp.plugins.otp_static",
     # The project's apps, lowest layer first (docs/architecture.md): each imports only apps listed before it.
     "notifications",
     "audit",
