@@ -54,6 +54,9 @@ def test_the_development_servers_request_log_masks_a_client_links_token(tmp_path
                 time.sleep(0.2)
         _get(f"http://127.0.0.1:{port}/track/{TOKEN}/")
         _get(f"http://127.0.0.1:{port}/complaint/received/{TOKEN}/")
+        # The server writes a request's line after its response: wait for the last one.
+        while "/complaint/received/" not in (tmp_path / "runserver.log").read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         server.terminate()
         server.wait(timeout=10)
