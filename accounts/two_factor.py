@@ -3,19 +3,33 @@
 After the password (the staff sign-in page, throttled by django-axes) a staff
 member proves they hold their authenticator: the first time by scanning a QR
 code and typing the code it shows (which confirms the device), afterwards by
-typing the current code. django-otp marks the session verified; the staff pages
+typing the current code. django-otp marks the session verified, and the session
+key changes again (as it did at the password step), so a key seen before the
+second factor opens nothing after it. The staff pages
 (``cases.access.staff_required``) and the admin (``StaffAdminSite``) refuse a
-session that is not. Wrong codes are throttled by the device (an increasing
-wait after each failure).
+session that is not verified. Wrong codes are throttled by the device (an
+increasing wait after each failure).
+
+Recovery codes (django-otp's static device): ten one-time codes, shown once when
+the app is set up and whenever a new set is asked for (which ends the old set);
+each opens the second step once, instead of the app's code. A complaints lead or
+an administrator resets a colleague's lost device (``reset_problem``,
+``devices_remove``); the colleague sets the app up again at their next sign-in.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 DEVICE_NAME = "Authenticator app"
+RECOVERY_DEVICE_NAME = "Recovery codes"
+RECOVERY_CODE_COUNT = 10
+# Leads reset a colleague's device (accounts/roles.py grants it to the complaints leads).
+RESET_PERMISSION = "cases.manage_all_complaints"
 
 
 def required() -> bool:
@@ -62,18 +76,92 @@ def secret_for_typing(device: TOTPDevice) -> str:
 
 
 def verify(request, device: TOTPDevice, token: str) -> str:
-    """Check ``token``; on success confirm the device and verify the session. Returns "" or the problem."""
-    token = "".join(token.split())
+    """Check ``token`` (the app's code, or a recovery code once the app is set up); on success confirm the
+    device, verify the session and give it a new key. Returns "" or the problem."""
+    token = "".join(token.split()).lower()
+    if not (token.isdigit() and len(token) == 6) and device.confirmed:
+        return _verify_recovery_code(request, token)
     allowed, details = device.verify_is_allowed()
     if not allowed:
-        wait = (details or {}).get("locked_until")
-        return "Too many wrong codes. Wait a minute, then try the code your app shows now." + (
-            f" (locked until {wait:%H:%M:%S})" if wait else ""
-        )
+        return _throttled(details)
     if not (token.isdigit() and len(token) == 6) or not device.verify_token(token):
         return "That code is not right. Type the 6-digit code your authenticator app shows now."
     if not device.confirmed:
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-    otp_login(request, device)
+    _verified(request, device)
     return ""
+
+
+def _throttled(details) -> str:
+    wait = (details or {}).get("locked_until")
+    return "Too many wrong codes. Wait a minute, then try the code your app shows now." + (
+        f" (locked until {wait:%H:%M:%S})" if wait else ""
+    )
+
+
+def _verified(request, device) -> None:
+    otp_login(request, device)
+    # A new session key for the verified session (the password step rotated it already): a key
+    # that leaked before the second factor is worth nothing after it.
+    request.session.cycle_key()
+
+
+def _verify_recovery_code(request, code: str) -> str:
+    """Use one recovery code: it works once (the device's row is locked, so two requests with the
+    same code cannot both pass)."""
+    with transaction.atomic():
+        device = (
+            StaticDevice.objects.select_for_update().filter(user=request.user, confirmed=True).order_by("pk").first()
+        )
+        if device is None:
+            return "You have no recovery codes. Type the 6-digit code your authenticator app shows."
+        allowed, details = device.verify_is_allowed()
+        if not allowed:
+            return _throttled(details)
+        if not device.verify_token(code):
+            return "That recovery code is not right, or it has been used already."
+    _verified(request, device)
+    return ""
+
+
+def recovery_codes_issue(user) -> list[str]:
+    """A new set of one-time recovery codes for ``user``, to show once; any earlier set stops working."""
+    codes: set[str] = set()
+    while len(codes) < RECOVERY_CODE_COUNT:
+        codes.add(StaticToken.random_token())
+    with transaction.atomic():
+        StaticDevice.objects.filter(user=user).delete()
+        device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
+        StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return sorted(codes)
+
+
+def recovery_codes_left(user) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def reset_problem(actor, person) -> str:
+    """Why ``actor`` may not reset ``person``'s second factor through the staff page ("" if they may).
+
+    An administrator or a complaints lead resets a colleague's; nobody their own (someone holding a
+    signed-in session could otherwise swap in an authenticator of their own), and only an administrator
+    an administrator's.
+    """
+    if person.pk == actor.pk:
+        return "You cannot reset your own sign-in: ask a complaints lead or an administrator."
+    if actor.is_superuser:
+        return ""
+    if not actor.has_perm(RESET_PERMISSION):
+        return "Only a complaints lead or an administrator can reset someone's sign-in."
+    if person.is_superuser:
+        return "Only an administrator can reset an administrator's sign-in."
+    return ""
+
+
+def devices_remove(person) -> None:
+    """Remove ``person``'s authenticator and recovery codes: they set the app up again at the next
+    sign-in, and a session verified with a removed device is verified no longer (django-otp's
+    middleware finds no device)."""
+    TOTPDevice.objects.filter(user=person).delete()
+    StaticDevice.objects.filter(user=person).delete()

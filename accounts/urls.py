@@ -8,4 +8,5 @@ staff_patterns = [
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
     path("two-factor/", views.verify, name="two_factor"),
+    path("two-factor/recovery-codes/", views.recovery_codes, name="recovery_codes"),
 ]

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts import two_factor
-from accounts.access import forbidden, is_case_staff
+from accounts.access import forbidden, is_case_staff, staff_required
 
 
 class StaffLoginView(auth_views.LoginView):
@@ -49,8 +49,8 @@ login = StaffLoginView.as_view()
 class TokenForm(forms.Form):
     token = forms.CharField(
         label="6-digit code",
-        max_length=12,
-        error_messages={"required": "Type the 6-digit code your authenticator app shows."},
+        max_length=20,
+        error_messages={"required": "Type the 6-digit code your authenticator app shows, or a recovery code."},
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
     )
 
@@ -81,6 +81,10 @@ def verify(request):
     status = 200
     if request.method == "POST" and form.is_valid():
         problem = two_factor.verify(request, device, form.cleaned_data["token"])
+        if not problem and setting_up:
+            # The app is set up: now the recovery codes, shown this once.
+            codes = two_factor.recovery_codes_issue(user)
+            return render(request, "staff/recovery_codes.html", {"codes": codes, "next": _next(request)})
         if not problem:
             return redirect(_next(request))
         form.add_error("token", problem)
@@ -94,3 +98,14 @@ def verify(request):
         "secret": two_factor.secret_for_typing(device) if setting_up else "",
     }
     return render(request, "staff/two_factor.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_required
+def recovery_codes(request):
+    """How many recovery codes are left; POST: a new set, shown on this response only (the old set ends)."""
+    if request.method == "POST":
+        codes = two_factor.recovery_codes_issue(request.user)
+        return render(request, "staff/recovery_codes.html", {"codes": codes, "next": home_for(request.user)})
+    return render(request, "staff/recovery_codes.html", {"codes_left": two_factor.recovery_codes_left(request.user)})

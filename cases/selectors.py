@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, F, Q
 from django.http import Http404
 
@@ -342,9 +343,9 @@ def user_label(user) -> str:
 
 
 OPTIONS_CACHE_KEY = "cases:dashboard-options:v1"
-# The menus change when an administrator adds a category or a member of staff: a
-# minute late is fine, and it saves two queries (the staff one joins groups and
-# permissions) on every page.
+# Kept a minute at most, which saves two queries (the staff one joins groups and permissions) on
+# every page; a change in the admin (a category, a paragraph, a member of staff or their role) forgets
+# them at once (``staff_menus_changed``, connected in cases/signals.py).
 OPTIONS_CACHE_SECONDS = 60
 
 
@@ -377,6 +378,15 @@ def paragraphs() -> list[tuple[int, str, str]]:
         offered = list(Paragraph.objects.filter(active=True).values_list("pk", "title", "text"))
         cache.set(PARAGRAPHS_CACHE_KEY, offered, OPTIONS_CACHE_SECONDS)
     return offered
+
+
+def staff_menus_changed(**kwargs) -> None:
+    """Forget the cached menus and paragraphs (a category, paragraph or member of staff changed), so the
+    next request of every process shows the change: now, and again when the change commits (a request
+    that read the rows in between, before the commit, may have cached the old ones)."""
+    keys = [OPTIONS_CACHE_KEY, PARAGRAPHS_CACHE_KEY]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 def with_paragraph(data, *, field: str, chosen: str):

@@ -30,6 +30,7 @@ from django.utils import timezone
 from kombu import pools
 
 from jpdit_complaints.celery import app as celery_app
+from jpdit_complaints.log_privacy import mask
 from notifications import threading
 from notifications.kinds import kind_named, kind_of
 from notifications.letters import letter_file
@@ -285,8 +286,11 @@ def _record_sent(message_id: int, sent: _Sent) -> None:
 
 def _mark_sent(message: OutboundMessage, sent: _Sent) -> None:
     message.subject = sent.rendered.subject
-    message.body_text = sent.rendered.text
-    message.body_html = sent.rendered.html
+    # The copy kept is what went out with every client link's token masked (``/track/[token]/``): the
+    # email itself carried the working link; a copy that staff read in the admin or export for a subject
+    # access request must not let its reader act as the client.
+    message.body_text = mask(sent.rendered.text)
+    message.body_html = mask(sent.rendered.html)
     message.message_id = sent.message_id
     message.state = OutboundMessage.State.SENT
     message.attempts = F("attempts") + 1

@@ -44,6 +44,7 @@ from cases.models import (
     Note,
     actor_label,
 )
+from jpdit_complaints.log_privacy import mask
 from jpdit_complaints.storage import private_storage
 from notifications.models import Letter, OutboundMessage
 
@@ -464,5 +465,16 @@ def subject_access_export(*, email: str, now: datetime | None = None) -> dict:
         "email": email,
         "produced_at": _when(now or timezone.now()),
         "produced_by": settings.COMPANY["name"],
-        "complaints": [one(c) for c in complaints],
+        "complaints": [_without_links(one(c)) for c in complaints],
     }
+
+
+def _without_links(value):
+    """``value`` with every client link's token masked, as the logs do: the copies of emails are stored
+    masked already (``notifications.services._mark_sent``), and a link the client pasted into a message of
+    their own must not leave in an export either (whoever holds the file could act as the client)."""
+    if isinstance(value, dict):
+        return {key: _without_links(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_links(item) for item in value]
+    return mask(value)

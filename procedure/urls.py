@@ -12,4 +12,5 @@ staff_patterns = [
     path("operations/", views.operations_page, name="operations"),
     path("operations/emails/<int:message_id>/resend/", views.message_resend, name="message_resend"),
     path("operations/emails/<int:message_id>/handled/", views.message_handled, name="message_handled"),
+    path("team/sign-in/", views.staff_sign_in, name="staff_sign_in"),
 ]

@@ -5,6 +5,8 @@
   The address is posted, never put in a URL (URLs end up in server logs and browser history).
 * ``case_anonymise``: remove one case's personal data at the client's request, with a reason,
   after a confirmation (POST only; the same service as the retention sweep).
+* ``staff_sign_in``: the staff's second sign-in step; a lead resets a colleague's lost
+  authenticator (``procedure.sign_in``), recorded in the audit trail.
 
 And the operations pages (issue 19, point 7):
 
@@ -26,10 +28,11 @@ from datetime import date, datetime
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -45,6 +48,7 @@ from cases.models import Complaint
 from notifications import services as outbox
 from notifications.rendering import render_pdf
 from procedure import operations, retention
+from procedure.sign_in import staff_sign_in_list, staff_sign_in_reset
 
 LEADS_ONLY = permissions.MANAGE_ALL
 AUDIT_PAGE_SIZE = 50
@@ -226,3 +230,26 @@ def message_resend(request, message_id: int):
 @staff_required(permission=outbox.OPERATE_OUTBOX)
 def message_handled(request, message_id: int):
     return _act_on_message(request, outbox.message_mark_handled, message_id, "The email is marked handled.")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_required(permission=LEADS_ONLY)
+def staff_sign_in(request):
+    """Each colleague's second sign-in step; POST ``person``: reset their lost authenticator."""
+    if request.method == "POST":
+        person_id = request.POST.get("person", "")
+        if not person_id.isdigit():
+            return forbidden(request, "Choose whose sign-in to reset.")
+        person = get_object_or_404(get_user_model(), pk=person_id, is_staff=True)
+        try:
+            staff_sign_in_reset(request=request, actor=request.user, person=person)
+        except PermissionDenied as refusal:
+            return forbidden(request, str(refusal))
+        messages.success(
+            request,
+            f"{person.get_full_name() or person.get_username()} sets up an authenticator app again at their "
+            "next sign-in; their recovery codes no longer work.",
+        )
+        return redirect("staff:staff_sign_in")
+    return render(request, "staff/privacy/sign_in.html", {"people": staff_sign_in_list(actor=request.user)})

@@ -48,6 +48,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEntry
@@ -214,6 +215,9 @@ MATRIX: dict[str, Rule] = {
     "staff:message_resend": Rule(ADMINISTRATORS, post=True),
     "staff:message_handled": Rule(ADMINISTRATORS, post=True),
     "staff:two_factor": Rule(STAFF),
+    "staff:recovery_codes": Rule(STAFF),
+    # POST with no person chosen: a lead is answered 403 ("choose whose"), like everyone else.
+    "staff:staff_sign_in": Rule(LEADS),
     "staff:home": Rule(STAFF, shows_case=CASE_TEAM, note="the dashboard lists only the cases a user has a role in"),
     "staff:complaint_log": Rule(LEADS),
     "staff:case": Rule(CASE_TEAM, shows_case=CASE_TEAM, key="reference"),
@@ -340,6 +344,7 @@ ADMIN_MODELS: dict[str, AdminModel] = {
     "axes.accesslog": AdminModel(add=NOBODY),
     "axes.accessfailurelog": AdminModel(add=NOBODY),
     "otp_totp.totpdevice": ADMIN_ONLY,
+    "otp_static.staticdevice": ADMIN_ONLY,
     "cases.closureday": ADMIN_ONLY,
     # The reusable paragraphs: kept by the administrator; staff use them on the case and outcome pages.
     "cases.paragraph": ADMIN_ONLY,
@@ -493,6 +498,7 @@ def world():
             username="olive", ip_address="192.0.2.1", user_agent="x"
         ).pk,
         "otp_totp.totpdevice": TOTPDevice.objects.create(user=owner, name="phone", confirmed=True).pk,
+        "otp_static.staticdevice": StaticDevice.objects.create(user=owner, name="codes", confirmed=True).pk,
         "cases.closureday": ClosureDayFactory().pk,
         "cases.paragraph": Paragraph.objects.create(title="Apology", text="We are sorry.").pk,
         "cases.category": CategoryFactory().pk,

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # One-time recovery codes for a lost authenticator (accounts/two_factor.py).
+    "django_otp.plugins.otp_static",
     # The project's apps, lowest layer first (docs/architecture.md): each imports only apps listed before it.
     "notifications",
     "audit",
@@ -424,6 +426,12 @@ LOGGING = {
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "message": "event"},
         },
+        # Django's own format for the development server's request log (``make run``).
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
     # No log line ever holds a client link's token (jpdit_complaints/log_privacy.py); each carries the request id.
     "filters": {
@@ -435,8 +443,13 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
             "filters": ["mask_tokens", "request_id"],
-        }
+        },
+        # runserver's request log ("GET /track/<token>/ 200"), masked as gunicorn's access log is.
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["mask_tokens"]},
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
