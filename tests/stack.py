@@ -249,7 +249,7 @@ class MotoServer:
 
     REGION = "eu-west-2"
     KEY = "moto-test-key"
-    SECRET = "moto-test-secret"  # noqa: S105 - moto accepts any credentials
+    SECRET = "moto-test-secret"  # moto accepts any credentials
 
     def __init__(self, folder: Path):
         binary = shutil.which("moto_server", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
