@@ -22,20 +22,13 @@ from cases.business_days import london_today
 from cases.models import Complaint
 from notifications.models import Letter
 from tests.factories import lead
-from tests.stack import MotoServer, usable_in_production
+from tests.stack import usable_in_production
 
 pytestmark = [pytest.mark.stack, pytest.mark.postgres]
 
 PASSWORD = "a long staff password for the stack"
 REPORT = b"%PDF-1.4\n% the engineer's report\n" + secrets.token_bytes(2048) + b"\n%%EOF\n"
 NOTES = f"Notes of the phone call, reference {secrets.token_hex(16)}.\n".encode() * 40
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    server = MotoServer(tmp_path_factory.mktemp("moto")).start()
-    yield server
-    server.shutdown()
 
 
 @pytest.fixture
