@@ -189,7 +189,7 @@ elif STORAGE_BACKEND == "s3":
         # django-storages' S3Storage that never makes a URL (jpdit_complaints/storage.py).
         "BACKEND": "jpdit_complaints.storage.PrivateS3Storage",
         "OPTIONS": {
-            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),  # no default: S3 without a bucket stops start-up
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME", default=""),
             # None: Amazon S3 itself; the address of another S3-compatible store (MinIO, Ceph...) otherwise.
             "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
             "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
@@ -210,6 +210,8 @@ elif STORAGE_BACKEND == "s3":
             ),
         },
     }
+    if not _private_storage["OPTIONS"]["bucket_name"]:
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME, the bucket of private files")
 else:
     raise ImproperlyConfigured(f"STORAGE_BACKEND={STORAGE_BACKEND!r} is not one of: filesystem, s3")
 STORAGES = {
