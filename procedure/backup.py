@@ -70,7 +70,7 @@ def referenced_files() -> list[str]:
     """The names of the private files the database names, sorted, each once."""
     names: set[str] = set()
     for model, field in private_file_fields():
-        names.update(name for name in model._default_manager.values_list(field, flat=True) if name)
+        names.update(name for name in model._base_manager.values_list(field, flat=True) if name)
     return sorted(names)
 
 
