@@ -16,14 +16,17 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.urls import reverse
 
 from cases.models import Attachment, Complaint, ComplaintEvent
 from notifications.models import Letter
+from tests.factories import AttachmentFactory
 from tests.stack import ROOT, database_url_of, wait_until
 from tests.test_object_storage import Person, form_fields
 
@@ -172,3 +175,23 @@ def test_restore_refuses_a_damaged_backup_before_touching_anything(stack, moto, 
         assert db.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
     assert moto.objects(fresh_bucket) == {}
     assert os.path.exists(tmp_path / "backup" / "manifest.json")
+
+
+def test_a_backup_of_the_filesystem_store_restores_into_a_new_folder_byte_for_byte(stack, restore_database, tmp_path):
+    documents = [AttachmentFactory(file__data=secrets.token_bytes(3000)) for _ in range(3)]
+    letter = Letter.objects.create(complaint=documents[0].complaint, kind="acknowledgement")
+    letter.file.save("letters/x.pdf", ContentFile(b"%PDF-1.4 a letter"), save=True)
+    originals = {row.file.name: Path(row.file.path).read_bytes() for row in [*documents, letter]}
+    assert manage(stack, "backup", str(tmp_path / "backup")).returncode == 0
+    fresh = tmp_path / "restored-files"
+
+    restore = manage(
+        stack,
+        "restore",
+        str(tmp_path / "backup"),
+        env={"DATABASE_URL": restore_database, "PRIVATE_MEDIA_ROOT": str(fresh)},
+    )
+
+    assert restore.returncode == 0, restore.stderr
+    assert {str(p.relative_to(fresh)): p.read_bytes() for p in fresh.rglob("*") if p.is_file()} == originals
+    assert rows(restore_database, Attachment, "id", "file") == live(Attachment, "id", "file")
