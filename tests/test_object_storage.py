@@ -37,6 +37,7 @@ def s3_stack(stack, moto):
     bucket = moto.create_bucket(f"jpdit-{secrets.token_hex(6)}")
     stack.extra_env.update(moto.storage_env(bucket))
     stack.bucket = bucket
+    stack.private_root = stack.folder.parent / "private-folder-unused"  # its own: nothing may be written there
     stack.prepare().start("web")
     yield stack
     if moto.front.listener is None:
