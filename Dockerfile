@@ -13,6 +13,19 @@ RUN apt-get update \
         fonts-liberation fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 
+# manage.py backup / restore (procedure/backup.py) run pg_dump and pg_restore of the server's major version
+# (docker-compose.yml's db is PostgreSQL 16): PostgreSQL's own apt repository has that client on any Debian.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && install -d /usr/share/postgresql-common/pgdg \
+    && curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc https://www.postgresql.org/media/keys/ACCC4CF8.asc \
+    && echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt $(. /etc/os-release && echo "$VERSION_CODENAME")-pgdg main" \
+        > /etc/apt/sources.list.d/pgdg.list \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client-16 \
+    && apt-get purge -y curl && apt-get autoremove -y \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 
 # Locked runtime dependencies only (no dev tools), every file checked against its hash.

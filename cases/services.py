@@ -7,6 +7,7 @@ all in one transaction. Views, admin actions and tasks call them and nothing els
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -46,11 +47,13 @@ from cases.models import (  # noqa: F401 - how the timeline names them; imported
 )
 from cases.references import format_reference
 from cases.uploads import ValidatedUpload
-from jpdit_complaints.storage import private_storage
+from jpdit_complaints.storage import STORAGE_UNAVAILABLE, private_storage
 from notifications import letters
 from notifications.models import Letter, OutboundMessage
 from notifications.rendering import render_pdf
 from notifications.services import message_queue
+
+logger = logging.getLogger(__name__)
 
 Status = Complaint.Status
 Event = ComplaintEvent.Kind
@@ -252,7 +255,12 @@ def documents_stored(files: Sequence[ValidatedUpload], *, public_id: uuid.UUID) 
         yield stored
     except BaseException:
         for document in stored:
-            storage.delete(document.name)
+            try:
+                storage.delete(document.name)
+            except STORAGE_UNAVAILABLE as error:
+                # The store went down part-way: the file stays unreferenced (a random name, listed by nothing);
+                # the original failure is the one the caller must see.
+                logger.warning("Could not remove unrecorded document %s (%s)", document.name, type(error).__name__)
         raise
 
 

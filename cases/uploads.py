@@ -40,7 +40,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
-from django.core.files.storage import storages
+from django.core.files.storage import FileSystemStorage, storages
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -498,11 +498,11 @@ def staged_at(storage, path: str, key: str) -> datetime:
 
 
 def _remove_empty_folder(folder: str) -> None:
-    # Filesystem storage leaves empty folders behind; object stores have none.
+    # Filesystem storage leaves empty folders behind; an object store has no folders (only names with "/").
     storage = staging_storage()
-    if not hasattr(storage, "path"):
+    if not isinstance(storage, FileSystemStorage):
         return
-    with contextlib.suppress(OSError, NotImplementedError):
+    with contextlib.suppress(OSError):
         os.rmdir(storage.path(folder))
 
 

@@ -51,7 +51,7 @@ from cases.uploads import ValidatedUpload, validate_upload
 from inbound import parsing
 from inbound.models import InboundEmail, Mailbox
 from jpdit_complaints.celery import app as celery_app
-from jpdit_complaints.storage import private_storage
+from jpdit_complaints.storage import STORAGE_UNAVAILABLE, private_storage
 from notifications import threading
 from notifications.models import OutboundMessage
 from notifications.services import message_bounced
@@ -62,9 +62,10 @@ State = InboundEmail.State
 Outcome = InboundEmail.Outcome
 # The largest message we keep whole (a mail server refuses far smaller ones): larger is quarantined unread.
 MAX_RAW_BYTES = 50 * 1024 * 1024
-# Failures of what we run on, not of the message (the database restarting, the disk or its mount gone):
+# Failures of what we run on, not of the message (the database restarting, the disk, its mount or the object
+# store gone):
 # reading the message waits for them to pass, and never quarantines it for them.
-UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, OSError)
+UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, *STORAGE_UNAVAILABLE)
 
 
 # --- Storing --------------------------------------------------------------------------------

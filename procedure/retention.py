@@ -45,7 +45,7 @@ from cases.models import (
     actor_label,
 )
 from jpdit_complaints.log_privacy import mask
-from jpdit_complaints.storage import private_storage
+from jpdit_complaints.storage import STORAGE_UNAVAILABLE, private_storage
 from notifications.models import Letter, OutboundMessage
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def _delete_files(names: list[str]) -> None:
     for name in names:
         try:
             storage.delete(name)
-        except OSError as error:
+        except STORAGE_UNAVAILABLE as error:
             # The name is a random storage path, never the client's file name.
             logger.warning("could not delete an anonymised case's file %s (%s)", name, type(error).__name__)
 

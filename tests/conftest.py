@@ -115,6 +115,16 @@ def redis_server(tmp_path):
     server.process.stop()
 
 
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    """moto's standalone S3-compatible server (tests.stack.MotoServer), one per test module; a bucket per test."""
+    from tests.stack import MotoServer
+
+    server = MotoServer(tmp_path_factory.mktemp("moto")).start()
+    yield server
+    server.shutdown()
+
+
 @pytest.fixture
 def imap_server():
     """A private Dovecot IMAP server (tests.imap.Dovecot), started; mailboxes complaints and appeals."""

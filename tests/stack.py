@@ -20,6 +20,7 @@ folder; a failure message carries the end of every log.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import glob
@@ -172,6 +173,147 @@ class RedisServer:
     def stop(self) -> None:
         self.process.stop()
         wait_until(lambda: not port_open(self.port), timeout=10, what="redis-server to stop")
+
+
+# --- S3-compatible object storage --------------------------------------------------------------------
+
+
+class _Forwarder:
+    """A TCP port that passes every connection on to another port, and that a test may take down.
+
+    Down, it refuses connections and cuts those open, as an unreachable store does; the server behind
+    it keeps running, with what it stored.
+    """
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.port = free_port()
+        self.listener: socket.socket | None = None
+        self.open: set[socket.socket] = set()
+        self.lock = threading.Lock()
+
+    def start(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        if self.listener is not None:
+            # shutdown() wakes the thread waiting in accept() (close() alone would leave the port listening).
+            with contextlib.suppress(OSError):
+                self.listener.shutdown(socket.SHUT_RDWR)
+            self.listener.close()
+            self.listener = None
+        with self.lock:
+            for sock in self.open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self.open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:  # closed by stop()
+                return
+            try:
+                server = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            with self.lock:
+                self.open.update((client, server))
+            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
+
+    def _pump(self, source: socket.socket, destination: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                destination.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                destination.shutdown(socket.SHUT_WR)
+
+
+class MotoServer:
+    """moto's standalone S3-compatible server (``moto_server``, moto[server] from PyPI) on a free port.
+
+    The application is given ``url``, a port in front of it: ``stop()`` makes the store unreachable
+    (connections refused) and ``start()`` brings it back with everything it held, because moto keeps its
+    objects in the memory of its process (stopping that process would lose them, which no real store does).
+    ``client()`` is a boto3 client straight to the server, for the test to look inside buckets.
+    """
+
+    REGION = "eu-west-2"
+    KEY = "moto-test-key"
+    SECRET = "moto-test-secret"  # moto accepts any credentials
+
+    def __init__(self, folder: Path):
+        binary = shutil.which("moto_server", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+        if binary is None:
+            services.missing("needs moto's standalone server (moto[server], requirements/dev.txt)")
+        self.server_port = free_port()
+        folder.mkdir(parents=True, exist_ok=True)
+        command = [binary, "-H", "127.0.0.1", "-p", str(self.server_port)]
+        self.process = Process("moto", command, dict(os.environ), folder / "moto.log")
+        self.front = _Forwarder(self.server_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.front.port}"
+
+    def start(self) -> MotoServer:
+        if not self.process.alive():
+            self.process.start()
+            wait_until(lambda: port_open(self.server_port), timeout=20, what="moto_server", logs=self.process.tail())
+        self.front.start()
+        return self
+
+    def stop(self) -> None:
+        """The store unreachable: connections to ``url`` are refused (the server keeps its objects)."""
+        self.front.stop()
+
+    def shutdown(self) -> None:
+        self.front.stop()
+        self.process.stop()
+
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{self.server_port}",
+            region_name=self.REGION,
+            aws_access_key_id=self.KEY,
+            aws_secret_access_key=self.SECRET,
+        )
+
+    def create_bucket(self, name: str) -> str:
+        self.client().create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.REGION})
+        return name
+
+    def objects(self, bucket: str, prefix: str = "") -> dict[str, bytes]:
+        """Every object of ``bucket`` under ``prefix``, by key, with its bytes."""
+        client = self.client()
+        listing = client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+        return {item["Key"]: client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() for item in listing}
+
+    def storage_env(self, bucket: str) -> dict[str, str]:
+        """The variables that put the application's private files in ``bucket`` (docs: STORAGE_BACKEND=s3)."""
+        return {
+            "STORAGE_BACKEND": "s3",
+            "AWS_STORAGE_BUCKET_NAME": bucket,
+            "AWS_S3_ENDPOINT_URL": self.url,
+            "AWS_S3_REGION_NAME": self.REGION,
+            "AWS_ACCESS_KEY_ID": self.KEY,
+            "AWS_SECRET_ACCESS_KEY": self.SECRET,
+            "AWS_S3_ADDRESSING_STYLE": "path",
+            "AWS_S3_CONNECT_TIMEOUT": "1",
+            "AWS_S3_READ_TIMEOUT": "5",
+        }
 
 
 # --- SMTP ------------------------------------------------------------------------------------------

@@ -431,3 +431,18 @@ def test_worker_health_check_pings_this_worker_through_the_broker():
     test = services()["worker"]["healthcheck"]["test"]
     assert test[0] == "CMD-SHELL"
     assert "celery -A jpdit_complaints inspect ping --destination celery@$${HOSTNAME}" in test[1]
+
+
+def test_private_files_stay_on_the_volume_unless_the_firms_bucket_is_given():
+    """STORAGE_BACKEND=s3 and the bucket's variables come from outside the file, as the settings read them."""
+    from jpdit_complaints.settings import base
+
+    environment = environment_of("web")
+    assert interpolate(environment["STORAGE_BACKEND"], {"SECRET_KEY": "x"}) == "filesystem"
+    assert interpolate(environment["STORAGE_BACKEND"], {"SECRET_KEY": "x", "STORAGE_BACKEND": "s3"}) == "s3"
+    for name in ("AWS_STORAGE_BUCKET_NAME", "AWS_S3_ENDPOINT_URL", "AWS_S3_REGION_NAME", "AWS_ACCESS_KEY_ID"):
+        assert environment[name] == f"${{{name}:-}}", f"{name} must come from the .env file, never this one"
+    assert environment["AWS_SECRET_ACCESS_KEY"] == "${AWS_SECRET_ACCESS_KEY:-}"
+    for name in ("worker", "beat", "mailreader"):
+        assert environment_of(name)["STORAGE_BACKEND"] == environment["STORAGE_BACKEND"]
+    assert base.STORAGES["private"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"  # the laptop default

@@ -161,3 +161,61 @@ def test_a_malformed_number_in_the_environment_fails_loudly():
 
     assert result.returncode != 0
     assert "lots" in result.stderr
+
+
+STORAGE_PROBE = """
+import json, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jpdit_complaints.settings.production")
+import django
+django.setup()
+from jpdit_complaints.storage import private_storage
+storage = private_storage()
+try:
+    storage.url("letters/x.pdf")
+    url = "made"
+except NotImplementedError:
+    url = "refused"
+print(json.dumps({"class": type(storage).__name__, "bucket": getattr(storage, "bucket_name", None),
+                  "endpoint": getattr(storage, "endpoint_url", None), "acl": getattr(storage, "default_acl", "-"),
+                  "overwrite": getattr(storage, "file_overwrite", None), "url": url}))
+"""
+
+
+def test_private_files_are_on_the_filesystem_unless_s3_is_chosen():
+    result = run(production(SECRET_KEY=GOOD_KEY), "-c", STORAGE_PROBE)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])["class"] == "FileSystemStorage"
+
+
+def test_s3_storage_is_chosen_by_the_environment_and_never_makes_a_url():
+    s3 = {
+        "STORAGE_BACKEND": "s3",
+        "AWS_STORAGE_BUCKET_NAME": "jpdit-private",
+        "AWS_S3_ENDPOINT_URL": "https://s3.example",
+    }
+    result = run(production(SECRET_KEY=GOOD_KEY, **s3), "-c", STORAGE_PROBE)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == {
+        "class": "PrivateS3Storage",
+        "bucket": "jpdit-private",
+        "endpoint": "https://s3.example",
+        "acl": None,  # objects keep the bucket's private permissions
+        "overwrite": False,
+        "url": "refused",  # no presigned (or public) URL is ever handed out
+    }
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ({"STORAGE_BACKEND": "s3"}, "AWS_STORAGE_BUCKET_NAME"),
+        ({"STORAGE_BACKEND": "ftp"}, "not one of: filesystem, s3"),
+    ],
+    ids=["s3-without-bucket", "unknown-backend"],
+)
+def test_a_storage_backend_without_what_it_needs_stops_start_up(environment, message):
+    result = run(production(SECRET_KEY=GOOD_KEY, **environment), "manage.py", "check")
+
+    assert result.returncode != 0
+    assert message in result.stderr

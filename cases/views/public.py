@@ -22,8 +22,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cases import links, ratelimit, services
 from cases.business_days import add_business_days
 from cases.forms import NewLinkForm, PublicComplaintForm
+from jpdit_complaints.storage import STORAGE_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
+
+# What the page asks a client to wait when the file store is down (an outage is usually short).
+STORAGE_RETRY_AFTER_SECONDS = 120
 
 
 def _see_other(url: str):
@@ -44,20 +48,28 @@ def complaint_form(request):
         # Look accepted, so the bot learns nothing; log without any personal data.
         logger.info("Public complaint form: honeypot filled, nothing saved")
         return _see_other(reverse("public:complaint_thanks"))
-    if not form.is_valid():
-        return _form_page(request, form)
+    try:
+        if not form.is_valid():
+            return _form_page(request, form)
 
-    decision = ratelimit.intake_attempt(request)
-    if not decision.allowed:
-        form.stage_uploads()
-        logger.warning("Public complaint form: hourly limit reached for an address, nothing saved")
-        response = _form_page(
-            request, form, status=429, rate_limited=decision, retry_at=timezone.localtime(decision.retry_at)
-        )
-        response["Retry-After"] = str(decision.retry_after_seconds)
+        decision = ratelimit.intake_attempt(request)
+        if not decision.allowed:
+            form.stage_uploads()
+            logger.warning("Public complaint form: hourly limit reached for an address, nothing saved")
+            response = _form_page(
+                request, form, status=429, rate_limited=decision, retry_at=timezone.localtime(decision.retry_at)
+            )
+            response["Retry-After"] = str(decision.retry_after_seconds)
+            return response
+
+        complaint = services.complaint_submit(details=form.details(), files=form.uploads())
+    except STORAGE_UNAVAILABLE as error:
+        # The file store is down: nothing was saved (complaint_submit removes what it wrote). The client
+        # gets their typed answers back, and the documents kept from earlier posts, to send again.
+        logger.warning("Public complaint form: private storage unavailable (%s), nothing saved", type(error).__name__)
+        response = _form_page(request, form, status=503, storage_down=True)
+        response["Retry-After"] = str(STORAGE_RETRY_AFTER_SECONDS)
         return response
-
-    complaint = services.complaint_submit(details=form.details(), files=form.uploads())
     form.clear_staging()
     token = links.client_token(complaint)
     # "#main" moves the reader (and a screen reader's focus) straight to the news.

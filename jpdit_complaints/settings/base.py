@@ -10,6 +10,7 @@ from datetime import time
 from pathlib import Path
 
 import environ
+from botocore.config import Config as S3Config
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -177,20 +178,54 @@ STATIC_URL = "/static/"
 STATIC_ROOT = _under_base(env("STATIC_ROOT", default="staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
-# Attachments and letters are private: never under STATIC or a public media URL.
-# They are read through the "private" storage and served only by views that
-# check permission first. Production on several machines can switch this alias
-# to S3-compatible storage (django-storages) without touching the code.
+# Attachments, letters and raw emails are private: never under STATIC or a public media URL.
+# They are read through the "private" storage and served only by views that check permission
+# first (cases/downloads.py streams them through Django). STORAGE_BACKEND chooses where they live:
+# "filesystem" (the default: a folder, PRIVATE_MEDIA_ROOT, shared by web and worker) or "s3", an
+# S3-compatible bucket (django-storages), so web and worker processes may run on separate machines.
 PRIVATE_MEDIA_ROOT = _under_base(env("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="filesystem")
+if STORAGE_BACKEND == "filesystem":
+    _private_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
+    }
+elif STORAGE_BACKEND == "s3":
+    _private_storage = {
+        # django-storages' S3Storage that never makes a URL (jpdit_complaints/storage.py).
+        "BACKEND": "jpdit_complaints.storage.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME", default=""),
+            # None: Amazon S3 itself; the address of another S3-compatible store (MinIO, Ceph...) otherwise.
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            # Unset: boto3 finds credentials itself (an instance role, ~/.aws); never written in a file here.
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            # Objects keep the bucket's own (private) permissions: no public-read ACL is ever set.
+            "default_acl": None,
+            # A second file under a name already used gets a new name, never overwrites the first.
+            "file_overwrite": False,
+            "client_config": S3Config(
+                s3={"addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="auto")},
+                signature_version="s3v4",
+                # A store that is down or hangs answers a client within seconds ("try again"), not a minute.
+                connect_timeout=env.int("AWS_S3_CONNECT_TIMEOUT", default=3),
+                read_timeout=env.int("AWS_S3_READ_TIMEOUT", default=30),
+                retries={"mode": "standard", "max_attempts": 3},
+            ),
+        },
+    }
+    if not _private_storage["OPTIONS"]["bucket_name"]:
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME, the bucket of private files")
+else:
+    raise ImproperlyConfigured(f"STORAGE_BACKEND={STORAGE_BACKEND!r} is not one of: filesystem, s3")
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": PRIVATE_MEDIA_ROOT / "misc", "base_url": None},
     },
-    "private": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
-    },
+    "private": _private_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
