@@ -51,6 +51,6 @@ ENV DJANGO_ENV=production
 EXPOSE 8000
 # The access log names the path only, never the query string (a search may hold a client's name),
 # and never a client link's token (jpdit_complaints/gunicorn_logging.py).
-CMD ["gunicorn", "jpdit_complaints.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", \
+CMD ["gunicorn", "jpdit_complaints.wsgi", "--config", "python:jpdit_complaints.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", \
      "--access-logformat", "%(h)s %(t)s \"%(m)s %(U)s %(H)s\" %(s)s %(b)s %(M)sms", \
      "--logger-class", "jpdit_complaints.gunicorn_logging.MaskedTokenLogger"]

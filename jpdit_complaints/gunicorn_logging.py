@@ -8,6 +8,8 @@ out by the log format (docker-compose.yml, Dockerfile). Used with ``--logger-cla
 
 from __future__ import annotations
 
+import logging
+
 from gunicorn.glogging import Logger
 
 from jpdit_complaints.log_privacy import mask
@@ -19,3 +21,12 @@ class MaskedTokenLogger(Logger):
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         return {name: mask(value) for name, value in atoms.items()}
+
+
+class NoRequestId(logging.Filter):
+    """gunicorn's own records have no request id; the JSON lines name the field all the same (empty)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = ""
+        return True

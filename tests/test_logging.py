@@ -149,3 +149,56 @@ def test_a_raised_error_is_reported_without_the_token_the_clients_email_or_cooki
     assert b"/track/[token]/" in sent
     for secret in (TOKEN, CLIENT_EMAIL, "session-secret-value", "my private story"):  # ...without these
         assert secret.encode() not in sent
+
+
+def test_gunicorns_own_lines_and_access_log_are_json_with_the_token_masked(tmp_path):
+    """gunicorn, started as compose starts it, writes one JSON object per line, its access log included."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.test_compose import command_of
+
+    command = command_of("web")
+    assert command[command.index("--config") + 1] == "python:jpdit_complaints.gunicorn_conf"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    arguments = [a for a in command[1:] if a not in ("0.0.0.0:8000",)]
+    arguments[arguments.index("--bind") + 1 : arguments.index("--bind") + 1] = [f"127.0.0.1:{port}"]
+    arguments[arguments.index("--workers") + 1] = "1"
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "jpdit_complaints.settings.test", "LOG_FORMAT": "json"}
+    out = tmp_path / "gunicorn.log"
+    with out.open("w") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", *arguments], stdout=sink, stderr=subprocess.STDOUT, env=environment
+        )
+        try:
+            token = (
+                "WyI0NWZjMTE1OTkxODA0ZTMyYWU5ZDBhODE3MTU2M2RmMiIsMV0:1xVyIx:UUoiqSauB1MxEf_wlerziT29B7V8OSiABWhZsqjqStg"
+            )
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/track/{token}/", timeout=2)
+                except urllib.error.HTTPError:
+                    break
+                except OSError:
+                    time.sleep(0.1)
+                    continue
+                break
+            time.sleep(0.3)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    lines = [line for line in out.read_text().splitlines() if line.strip()]
+    assert lines, "gunicorn wrote nothing"
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert {"time", "level", "logger", "event"} <= set(records[0])
+    access = [r for r in records if r["logger"] == "gunicorn.access"]
+    assert access
+    assert "/track/[token]/" in access[0]["event"]
+    assert token not in out.read_text()

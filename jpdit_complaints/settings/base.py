@@ -14,6 +14,8 @@ from botocore.config import Config as S3Config
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from jpdit_complaints.log_format import JSON_FORMATTER
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -456,11 +458,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "message": "event"},
-        },
+        "json": JSON_FORMATTER,
         # Django's own format for the development server's request log (``make run``).
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
