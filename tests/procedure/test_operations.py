@@ -208,7 +208,7 @@ def test_the_operations_page_lists_failed_and_bounced_emails_with_their_case_and
     assert "SMTPRecipientsRefused" in page
     assert bounced.complaint.reference in page
     assert "5.1.1" in page
-    assert page.count(">Resend<span class=\"visually-hidden\">") == 2  # each button names its email for a screen reader
+    assert page.count('>Resend<span class="visually-hidden">') == 2  # each button names its email for a screen reader
     assert failed.to_email not in page
     assert "Emails waiting to be sent" in page
 
