@@ -256,6 +256,14 @@ class LoadResult:
     generator_cpu_seconds: float
     folder: Path
     problems: list[str] = field(default_factory=list)
+    summary_path: Path | None = None
+    # Cores used on average while locust ran, per program; connections opened to the database meanwhile.
+    cores: dict[str, float] = field(default_factory=dict)
+    new_connections: int = 0
+
+    @property
+    def connections_per_acknowledgement(self) -> float:
+        return self.new_connections / max(len(self.filed), 1)
 
     def table(self) -> str:
         steady = f"p50 ms from {STEADY_AFTER} s | p95 ms from {STEADY_AFTER} s"
@@ -287,7 +295,12 @@ class LoadResult:
             f"complaints filed: {len(self.filed)}; acknowledgement emails for them: {sent} "
             f"(all sent {self.drained_seconds:.1f} s after locust stopped); locust failures: {self.total.failures}"
         )
-        lines = [setting, self.table(), outcome, f"files: {self.folder}"]
+        cpu = ", ".join(f"{name} {cores:.2f}" for name, cores in self.cores.items())
+        usage = (
+            f"cores used: {cpu}; new database connections: {self.new_connections} "
+            f"({self.connections_per_acknowledgement:.3f} per acknowledgement)"
+        )
+        lines = [setting, self.table(), outcome, usage, f"files: {self.folder}"]
         if self.problems:
             lines.append("PROBLEMS:\n  " + "\n  ".join(self.problems))
         else:
@@ -309,29 +322,52 @@ def run(
     ``watch()`` is entered once the stack is up, just before locust starts, and left when locust has
     stopped (bench/soak.py samples the processes' memory in it).
     """
+    folder.mkdir(parents=True, exist_ok=True)
+    seeded = seed(stack)
+    stack.start()
+    return measure(stack, seeded, folder, users=users, spawn_rate=spawn_rate, seconds=seconds, watch=watch)
+
+
+def measure(
+    stack,
+    seeded: Seeded,
+    folder: Path,
+    *,
+    users: int,
+    spawn_rate: int,
+    seconds: int,
+    watch: Callable[[], AbstractContextManager] = nullcontext,
+) -> LoadResult:
+    """One locust run on the running stack, then the checks, over the complaints filed in this run only
+    (bench/load_steps.py runs several on one stack)."""
     from cases.models import Complaint
     from notifications.models import OutboundMessage
     from tests.stack import wait_until
 
     folder.mkdir(parents=True, exist_ok=True)
-    seeded = seed(stack)
-    stack.start()
-
+    earlier = set(Complaint.objects.values_list("pk", flat=True))
+    emails_before = acknowledgement_counts(stack.mail)
     load_before = os.getloadavg()
+    usage = ProcessUsage(stack)
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with watch():
         summary = run_locust(stack, seeded, folder, users=users, spawn_rate=spawn_rate, seconds=seconds)
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_after = os.getloadavg()
     stopped = time.monotonic()
+    cores = usage.cores()
 
     endpoints, total, failures = read_summary(summary)
     filed = (folder / "filed.txt").read_text().split()
     acknowledgement = "complaint_acknowledgement"
-    pending = OutboundMessage.objects.filter(kind=acknowledgement).exclude(state=OutboundMessage.State.SENT)
+    outbox = OutboundMessage.objects.filter(kind=acknowledgement).exclude(complaint_id__in=earlier)
+    pending = outbox.exclude(state=OutboundMessage.State.SENT)
+
+    def sent_now() -> Counter:
+        return acknowledgement_counts(stack.mail) - emails_before
 
     def drained() -> bool:
-        counts = acknowledgement_counts(stack.mail)
+        counts = sent_now()
         return all(counts[reference] for reference in filed) and not pending.exists()
 
     problems: list[str] = []
@@ -341,7 +377,8 @@ def run(
         problems.append(str(error))
     drained_seconds = time.monotonic() - stopped
     time.sleep(QUIET_AFTER_DRAIN)  # several more chances for a duplicate to show
-    counts = acknowledgement_counts(stack.mail)
+    counts = sent_now()
+    connections = usage.new_connections()
 
     if total.failures or failures:
         problems.append(f"locust counted {total.failures} failures: {failures}")
@@ -349,7 +386,7 @@ def run(
         problems.append("no complaint was filed")
     if len(set(filed)) != len(filed):
         problems.append(f"a reference was shown twice: {[r for r, n in Counter(filed).items() if n > 1]}")
-    saved = set(Complaint.objects.exclude(pk__in=seeded.complaint_ids).values_list("reference", flat=True))
+    saved = set(Complaint.objects.exclude(pk__in=earlier).values_list("reference", flat=True))
     if saved != set(filed):
         problems.append(
             f"complaints saved but not confirmed: {sorted(saved - set(filed))}; "
@@ -361,18 +398,15 @@ def run(
     strays = set(counts) - set(filed)
     if strays:
         problems.append(f"acknowledgements for complaints nobody filed: {sorted(strays)}")
-    rows = Counter(
-        OutboundMessage.objects.filter(kind=acknowledgement, complaint__reference__in=filed, state="sent").values_list(
-            "complaint__reference", flat=True
-        )
-    )
+    rows = Counter(outbox.filter(state="sent").values_list("complaint__reference", flat=True))
     rows_wrong = {reference: rows[reference] for reference in filed if rows[reference] != 1}
-    if rows_wrong or OutboundMessage.objects.filter(kind=acknowledgement).count() != len(filed):
+    if rows_wrong or outbox.count() != len(filed):
         problems.append(f"acknowledgement outbox rows not exactly one SENT each: {rows_wrong}")
     not_acknowledged = Complaint.objects.filter(reference__in=filed).exclude(status=Complaint.Status.ACKNOWLEDGED)
     if not_acknowledged.exists():
         problems.append(f"filed but not acknowledged: {list(not_acknowledged.values_list('reference', 'status'))}")
 
+    generator = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     return LoadResult(
         users=users,
         seconds=seconds,
@@ -385,10 +419,91 @@ def run(
         drained_seconds=drained_seconds,
         load_before=load_before,
         load_after=load_after,
-        generator_cpu_seconds=(cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime),
+        generator_cpu_seconds=generator,
         folder=folder,
         problems=problems,
+        summary_path=summary,
+        cores={**cores, "locust": generator / usage.wall},
+        new_connections=connections,
     )
+
+
+# --- what the processes used -------------------------------------------------------------------
+
+
+def _tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) used by a process and every descendant, living or ended and waited for:
+    each living process's own time and its ended children's (``cutime``/``cstime``), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        # After the name: state ppid ... utime(12) stime(13) cutime(14) cstime(15), counted from state = 0.
+        stats[int(entry.name)] = (int(fields[1]), sum(int(value) for value in fields[11:15]) / ticks)
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        todo += children.get(pid, [])
+    return total
+
+
+def _postmaster() -> int | None:
+    """The pid of this machine's PostgreSQL server (the process named postgres whose parent is not)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                if Path(f"/proc/{parent}/comm").read_text().strip() != "postgres":
+                    return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+def _sessions() -> int:
+    """Connections ever opened to the stack's database (PostgreSQL's own count, pg_stat_database.sessions)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return int(cursor.fetchone()[0])
+
+
+class ProcessUsage:
+    """The CPU of gunicorn, the Celery worker and beat, and PostgreSQL (the whole server: measure on a quiet
+    machine), and the database connections opened, from now on."""
+
+    def __init__(self, stack) -> None:
+        self.roots = {
+            "gunicorn": stack.processes["web"].pid,
+            "celery": stack.processes["worker"].pid,
+            "beat": stack.processes["beat"].pid,
+        }
+        if (postmaster := _postmaster()) is not None:
+            self.roots["postgresql"] = postmaster
+        self.started = time.monotonic()
+        self.before = {name: _tree_cpu_seconds(pid) for name, pid in self.roots.items()}
+        self.sessions_before = _sessions()
+        self.wall = 0.0
+
+    def cores(self) -> dict[str, float]:
+        """Cores each used on average since the start (call when the load stops)."""
+        self.wall = time.monotonic() - self.started
+        return {name: (_tree_cpu_seconds(pid) - self.before[name]) / self.wall for name, pid in self.roots.items()}
+
+    def new_connections(self) -> int:
+        """Connections opened to the database since the start (call once the stats are flushed: after the drain)."""
+        return _sessions() - self.sessions_before
 
 
 # --- the bench script --------------------------------------------------------------------------
@@ -410,7 +525,14 @@ def _psql(sql: str) -> None:
 
 
 @contextmanager
-def bench_stack(kind: str, *, database: str = BENCH_DATABASE, web_workers: int = WEB_WORKERS, keep: bool = False):
+def bench_stack(
+    kind: str,
+    *,
+    database: str = BENCH_DATABASE,
+    web_workers: int = WEB_WORKERS,
+    web_options: list[str] | None = None,
+    keep: bool = False,
+):
     """The production-shaped stack on a fresh database ``database``, prepared (not started), with Django set
     up in this process on the same database; files in var/<kind>/<UTC time>/. Everything stops on the way out,
     and the database is dropped unless ``keep``."""
@@ -438,6 +560,7 @@ def bench_stack(kind: str, *, database: str = BENCH_DATABASE, web_workers: int =
         private_root=folder / "private",
         extra_env=dict(STACK_ENV),
         web_workers=web_workers,
+        web_options=list(web_options or []),
     )
     print(f"{started:%Y-%m-%d %H:%M} UTC, {machine()}; files in {folder}", flush=True)
     try:

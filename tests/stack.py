@@ -513,6 +513,9 @@ class Stack:
     private_root: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     web_workers: int = 2
+    # More gunicorn options, after compose's own (the last of an option wins): bench/load_steps.py compares
+    # worker classes with them.
+    web_options: list[str] = field(default_factory=list)
     worker_concurrency: int = 2
     port: int = field(default_factory=free_port)
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
@@ -581,6 +584,7 @@ class Stack:
         if service == "web":
             command[command.index("--bind") + 1] = f"127.0.0.1:{self.port}"
             command[command.index("--workers") + 1] = str(self.web_workers)
+            command += self.web_options
         if service == "worker":
             command[command.index("--concurrency") + 1] = str(self.worker_concurrency)
         if service == "beat":

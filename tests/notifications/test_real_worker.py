@@ -7,6 +7,7 @@ this run's own queue on Redis, and writes emails to files in a temporary folder.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -45,7 +46,13 @@ def celery_command() -> list[str]:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, tmp_path, monkeypatch):
+def worker_env() -> dict[str, str]:
+    """Settings for the worker process beyond the test settings (a test may add to them)."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path, monkeypatch, worker_env):
     """Start `celery -A jpdit_complaints worker`; yield the folder it writes emails to; stop it."""
     redis_url = test_services.redis_url()
     mail_dir = tmp_path / "mail"
@@ -61,6 +68,7 @@ def celery_worker_process(transactional_db, tmp_path, monkeypatch):
         "TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "TEST_EMAIL_FILE_PATH": str(mail_dir),
         "PYTHONUNBUFFERED": "1",
+        **worker_env,
     }
     # This process publishes to the same Redis (Celery reads CELERY_BROKER_URL first).
     monkeypatch.setenv("CELERY_BROKER_URL", redis_url)
@@ -85,20 +93,14 @@ def celery_worker_process(transactional_db, tmp_path, monkeypatch):
             worker.wait(timeout=10)
 
 
-@pytest.mark.postgres
-@pytest.mark.redis
-@pytest.mark.worker
-def test_a_real_worker_sends_the_acknowledgement_through_redis(celery_worker_process, details):
-    mail_dir, log_path = celery_worker_process
-
-    complaint = case_services.complaint_submit(details=details)  # commits: this test is transactional
-    message = OutboundMessage.objects.get(complaint=complaint)
-
+def wait_until_sent(message: OutboundMessage, mail_dir: Path, log_path: Path) -> list[Path]:
+    """Wait for the worker to send ``message``; the email files naming its complaint's reference."""
+    reference = message.complaint.reference
     deadline = time.monotonic() + WAIT_SECONDS
     sent_files: list[Path] = []
     while time.monotonic() < deadline:
         message.refresh_from_db()
-        sent_files = [path for path in mail_dir.iterdir() if complaint.reference in path.read_text(errors="replace")]
+        sent_files = [path for path in mail_dir.iterdir() if reference in path.read_text(errors="replace")]
         if message.state == OutboundMessage.State.SENT and sent_files:
             break
         time.sleep(0.2)
@@ -108,6 +110,18 @@ def test_a_real_worker_sends_the_acknowledgement_through_redis(celery_worker_pro
             f"attempts {message.attempts}, error {message.last_error!r}); worker log:\n"
             + log_path.read_text(errors="replace")[-4000:]
         )
+    return sent_files
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.worker
+def test_a_real_worker_sends_the_acknowledgement_through_redis(celery_worker_process, details):
+    mail_dir, log_path = celery_worker_process
+
+    complaint = case_services.complaint_submit(details=details)  # commits: this test is transactional
+    message = OutboundMessage.objects.get(complaint=complaint)
+    sent_files = wait_until_sent(message, mail_dir, log_path)
 
     assert len(sent_files) == 1
     email = sent_files[0].read_text(errors="replace")
@@ -117,3 +131,47 @@ def test_a_real_worker_sends_the_acknowledgement_through_redis(celery_worker_pro
     complaint.refresh_from_db()
     assert complaint.status == Complaint.Status.ACKNOWLEDGED
     assert complaint.outcome_due is not None
+
+
+def worker_backends() -> list[tuple[int, object]]:
+    """(pid, started) of the other sessions on this test database: the worker's."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return list(cursor.fetchall())
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.worker
+@pytest.mark.parametrize("worker_env", [{"CONN_HEALTH_CHECKS": "true"}])  # as docker-compose.yml sets it
+def test_the_worker_keeps_one_database_connection_across_tasks_and_replaces_one_that_died(
+    celery_worker_process, details
+):
+    mail_dir, log_path = celery_worker_process
+    messages = []
+    for n in range(4):
+        complaint = case_services.complaint_submit(details=dataclasses.replace(details, description=f"Complaint {n}."))
+        messages.append(OutboundMessage.objects.get(complaint=complaint))
+        wait_until_sent(messages[-1], mail_dir, log_path)
+
+    # One connection served all four acknowledgements (one task each) and is still open, idle, afterwards;
+    # Celery's default would have closed it after each task, leaving none.
+    backends = worker_backends()
+    assert len(backends) == 1, backends
+    (pid, started), first_sent = backends[0], OutboundMessage.objects.get(pk=messages[0].pk).sent_at
+    assert started < first_sent
+
+    # PostgreSQL drops it (a restart, an administrator): the next task checks it, reconnects and sends once.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    complaint = case_services.complaint_submit(
+        details=dataclasses.replace(details, description="After the connection died.")
+    )
+    message = OutboundMessage.objects.get(complaint=complaint)
+    assert len(wait_until_sent(message, mail_dir, log_path)) == 1
+    message.refresh_from_db()
+    assert message.attempts == 1  # no failed attempt: the health check replaced the connection first
+    assert [p for p, _ in worker_backends()] != [pid]
