@@ -10,9 +10,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from appeals.models import Appeal
+from cases import selectors
 from cases.forms import MAX_TEXT
 from cases.forms_outcome import PREFIX, ActionFormSet
-from cases.models import Complaint, RootCause
+from cases.models import Complaint
 from cases.services import ActionSpec
 
 
@@ -65,7 +66,7 @@ class DecisionForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        causes = list(RootCause.objects.filter(active=True).values_list("pk", "name"))
+        causes = selectors.root_cause_choices()
         self.fields["new_root_cause"].choices = [("", "Choose the root cause"), *causes]
         if not causes:  # the firm keeps no list: nothing to choose
             del self.fields["new_root_cause"]

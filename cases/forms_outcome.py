@@ -19,8 +19,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from cases import selectors
 from cases.forms import MAX_TEXT, AccessibleFormMixin
-from cases.models import Action, Complaint, RootCause
+from cases.models import Action, Complaint
 from cases.services import ActionSpec
 
 BLANK_ROWS = 3
@@ -77,7 +78,7 @@ class OutcomeForm(AccessibleFormMixin, forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        causes = list(RootCause.objects.filter(active=True).values_list("pk", "name"))
+        causes = selectors.root_cause_choices()
         self.fields["root_cause"].choices = [("", "Choose…"), *causes]
         self.has_root_causes = bool(causes)
         self.annotate_widgets()

@@ -17,7 +17,7 @@ from accounts.access import is_case_staff
 from cases import business_days, deadlines, extensions, permissions, references, search, services
 from cases.access import complaints_visible_to
 from cases.deadlines import due_soon_horizon
-from cases.models import Action, Category, Complaint, ComplaintSearchToken, Paragraph
+from cases.models import Action, Category, Complaint, ComplaintSearchToken, Paragraph, RootCause
 from notifications.models import Letter, OutboundMessage
 
 RECENT_LIMIT = 25
@@ -387,6 +387,11 @@ def staff_menus_changed(**kwargs) -> None:
     keys = [OPTIONS_CACHE_KEY, PARAGRAPHS_CACHE_KEY]
     cache.delete_many(keys)
     transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def root_cause_choices() -> list[tuple[int, str]]:
+    """The root causes an outcome or an appeal decision may record now (the administrator's active list)."""
+    return list(RootCause.objects.filter(active=True).values_list("pk", "name"))
 
 
 def with_paragraph(data, *, field: str, chosen: str):
