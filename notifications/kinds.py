@@ -105,3 +105,44 @@ def letter_kind_named(name: str) -> LetterKind:
 def letter_choices() -> list[tuple[str, str]]:
     """The registered letter kinds as field choices (``Letter.kind``), by label."""
     return sorted(((kind.name, kind.label) for kind in _letters.values()), key=lambda choice: choice[1])
+
+
+# --- Webhook events ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookEventKind:
+    """A kind of event other systems may be told of by webhook (``WebhookEndpoint.events``).
+
+    ``name`` is what the receiver reads as the event's ``type`` (``complaint.received``) and what the
+    outbox row stores in ``kind``. ``personal_data(message)`` reads, when the delivery is sent, the
+    personal data an endpoint allowed to receive it gets with the event (the client's name and
+    addresses); every other endpoint gets ids, references, states and dates only, and the outbox row
+    never keeps personal data (``notifications.webhooks``).
+    """
+
+    name: str
+    label: str
+    personal_data: Callable[[OutboundMessage], dict[str, Any]] | None = None
+
+
+_webhook_events: dict[str, WebhookEventKind] = {}
+
+
+def register_webhook_events(*kinds: WebhookEventKind) -> None:
+    """Add webhook event kinds (from an ``AppConfig.ready``); registering the same kind again is harmless."""
+    _add(_webhook_events, kinds, "webhook event")
+
+
+def webhook_event_named(name: str) -> WebhookEventKind:
+    return _named(_webhook_events, name, "webhook event")
+
+
+def webhook_event_choices() -> list[tuple[str, str]]:
+    """The registered webhook events as choices (what an endpoint may subscribe to), by name."""
+    return sorted((kind.name, kind.label) for kind in _webhook_events.values())
+
+
+def outbox_choices() -> list[tuple[str, str]]:
+    """What an outbox row may carry (``OutboundMessage.kind``): an email of a registered kind, or a webhook event."""
+    return choices() + [(name, f"Webhook: {label}") for name, label in webhook_event_choices()]
