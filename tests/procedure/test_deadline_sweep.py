@@ -194,7 +194,8 @@ def test_each_escalation_is_a_deadline_breached_webhook_for_the_endpoints_that_w
     }
     assert ComplaintEvent.objects.get(pk=ours["id"]).kind == ComplaintEvent.Kind.ESCALATED
     theirs = bodies[appeal.complaint.reference]
-    assert theirs["deadline"]["name"] == "appeal_decision" and theirs["appeal"] == {"status": "acknowledged"}
+    assert theirs["deadline"]["name"] == "appeal_decision"
+    assert theirs["appeal"] == {"status": "acknowledged"}
 
 
 # --- Overdue actions and closures -----------------------------------------------------------------------
