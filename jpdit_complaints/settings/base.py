@@ -409,6 +409,17 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Each model's choices under one name (several fields share them).
+    "ENUM_NAME_OVERRIDES": {
+        "ComplaintStatusEnum": "cases.models.Complaint.Status",
+        "ComplaintChannelEnum": "cases.models.Complaint.Channel",
+        "OutcomeEnum": "cases.models.Complaint.Outcome",
+        "EventKindEnum": "cases.models.ComplaintEvent.Kind",
+        "ActionKindEnum": "cases.models.Action.Kind",
+        "AppealStatusEnum": "appeals.models.Appeal.Status",
+        "AppealChannelEnum": "appeals.models.Appeal.Channel",
+        "AppealDecisionEnum": "appeals.models.Appeal.Decision",
+    },
 }
 
 # --- Operations ---------------------------------------------------------------
