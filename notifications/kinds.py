@@ -1,4 +1,4 @@
-"""The kinds of message and of letter the product makes: registries the apps above fill in.
+"""The kinds of message, of letter and of webhook event the product makes: registries the apps above fill in.
 
 Notifications is the lowest layer: it knows how to keep, render and send a message, not
 which messages exist. Each app declares its own kinds (``cases/messages.py``,
@@ -13,6 +13,10 @@ which messages exist. Each app declares its own kinds (``cases/messages.py``,
   row locked: the email is rendered and sent outside any transaction;
 * ``on_sent(message, at)``: what sending the email changes (an acknowledgement acknowledges the
   complaint at ``at``), recorded in the same short transaction that marks the row sent.
+
+Webhook events (``register_webhook_events``: ``cases/webhooks.py``, ``appeals/webhooks.py``,
+``procedure/webhooks.py``) are what other systems may subscribe to; their deliveries are outbox rows
+too (``notifications.webhooks``).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Every run:
 
 * escalates each due date that has passed and is still owed, on the first run
   after it passes: complaints to the complaints leads, appeals to the Directors
-  and the leads;
+  and the leads; and tells the webhook endpoints that want ``deadline.breached``
+  (``procedure.webhooks``);
 * closes each responded complaint whose appeal window has ended with no appeal,
   and tells the client;
 * re-queues every outbox message still unsent (acknowledgements included).
