@@ -34,7 +34,13 @@ def _staff_with_a_role():
 
 class ApiTokenForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
-        label="May read", choices=ApiToken.Scope.choices, widget=forms.CheckboxSelectMultiple
+        label="May read",
+        choices=ApiToken.Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Complaints come without personal data: ids, references, states, dates. With the client's "
+        "personal data: their name, email, phone and organisation, the timeline's wording, the actions' "
+        "descriptions (never what the client wrote, nor findings or notes). The report figures: for a "
+        "complaints lead or a Director only. See docs/api.md.",
     )
 
     class Meta:
@@ -45,6 +51,10 @@ class ApiTokenForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "user" in self.fields:
             self.fields["user"].queryset = _staff_with_a_role()
+            # A plain choice: no buttons to add or change users from here.
+            widget = self.fields["user"].widget
+            for ability in ("can_add_related", "can_change_related", "can_delete_related", "can_view_related"):
+                setattr(widget, ability, False)
         if not self.instance.pk:
             self.fields["expires_at"].initial = timezone.now() + DEFAULT_LIFETIME
 
@@ -63,8 +73,7 @@ class ApiTokenForm(forms.ModelForm):
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     form = ApiTokenForm
-    list_display = ("name", "key_prefix", "user", "scope_list", "expires_at", "revoked_at", "last_used_at")
-    list_filter = ("revoked_at",)
+    list_display = ("name", "key_prefix", "user", "scope_list", "state", "last_used_at")
     search_fields = ("name", "key_prefix", "user__username")
     list_select_related = ("user",)
     actions = ("revoke",)
@@ -98,6 +107,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.display(description="may read")
     def scope_list(self, obj: ApiToken) -> str:
         return ", ".join(obj.scopes)
+
+    @admin.display(description="state", ordering="expires_at")
+    def state(self, obj: ApiToken) -> str:
+        if obj.revoked_at is not None:
+            return f"Revoked {timezone.localtime(obj.revoked_at):%-d %b %Y}"
+        expires = timezone.localtime(obj.expires_at)
+        return f"Expired {expires:%-d %b %Y}" if obj.expires_at <= timezone.now() else f"Until {expires:%-d %b %Y}"
 
     def save_model(self, request, obj, form, change) -> None:
         if change:

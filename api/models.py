@@ -17,9 +17,9 @@ from django.utils import timezone
 
 class ApiToken(models.Model):
     class Scope(models.TextChoices):
-        CASES = "cases:read", "Complaints, their timelines and actions (no personal data)"
-        PERSONAL_DATA = "personal_data:read", "With them, the client's personal data (docs/api.md)"
-        REPORTS = "reports:read", "The report figures (complaints leads and Directors)"
+        CASES = "cases:read", "Complaints, timelines, actions"
+        PERSONAL_DATA = "personal_data:read", "With the client's personal data"
+        REPORTS = "reports:read", "The report figures"
 
     name = models.CharField(max_length=100, unique=True, help_text="The system that uses it, for example: the CRM.")
     user = models.ForeignKey(

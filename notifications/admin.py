@@ -23,6 +23,7 @@ class WebhookEndpointForm(forms.ModelForm):
         label="Address",
         max_length=500,
         assume_scheme="https",
+        widget=forms.URLInput(attrs={"class": "vTextField", "size": 60}),
         help_text=WebhookEndpoint._meta.get_field("url").help_text,
     )
     events = forms.MultipleChoiceField(
@@ -47,8 +48,7 @@ class WebhookEndpointForm(forms.ModelForm):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
-    list_display = ("name", "url", "event_list", "may_receive_personal_data", "active", "failed")
-    list_filter = ("active", "may_receive_personal_data")
+    list_display = ("name", "url", "event_list", "personal_data", "active", "failed")
     search_fields = ("name", "url")
     readonly_fields = ("signing_secret", "created_at")
     actions = ("make_new_secret",)
@@ -67,17 +67,21 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     @admin.display(description="events")
     def event_list(self, obj: WebhookEndpoint) -> str:
-        return ", ".join(obj.events)
+        return " ".join(obj.events)
 
-    @admin.display(description="failed deliveries", ordering="failed_count")
+    @admin.display(description="personal data", boolean=True, ordering="may_receive_personal_data")
+    def personal_data(self, obj: WebhookEndpoint) -> bool:
+        return obj.may_receive_personal_data
+
+    @admin.display(description="failed", ordering="failed_count")
     def failed(self, obj: WebhookEndpoint) -> int:
         return obj.failed_count
 
     @admin.display(description="secret")
     def signing_secret(self, obj: WebhookEndpoint) -> str:
         return format_html(
-            "<code>{}</code><div class='help'>Give it to the receiver: it checks each delivery's "
-            "X-JPDIT-Signature with it (docs/webhooks.md).</div>",
+            "<code>{}</code><br>Give it to the receiver: it checks each delivery's X-JPDIT-Signature with it "
+            "(docs/webhooks.md).",
             obj.secret,
         )
 

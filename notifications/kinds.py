@@ -143,10 +143,11 @@ def webhook_event_named(name: str) -> WebhookEventKind:
 
 
 def webhook_event_choices() -> list[tuple[str, str]]:
-    """The registered webhook events as choices (what an endpoint may subscribe to), by name."""
-    return sorted((kind.name, kind.label) for kind in _webhook_events.values())
+    """The registered webhook events as choices (what an endpoint may subscribe to), in a case's order (the order
+    the apps register them: a complaint's, then an appeal's, then the deadlines'), each with its name."""
+    return [(kind.name, f"{kind.label} ({kind.name})") for kind in _webhook_events.values()]
 
 
 def outbox_choices() -> list[tuple[str, str]]:
     """What an outbox row may carry (``OutboundMessage.kind``): an email of a registered kind, or a webhook event."""
-    return choices() + [(name, f"Webhook: {label}") for name, label in webhook_event_choices()]
+    return choices() + [(kind.name, f"Webhook: {kind.label}") for kind in _webhook_events.values()]

@@ -373,7 +373,7 @@ def test_an_unknown_event_is_refused_before_anything_is_written():
 
 def test_the_admin_form_offers_every_event_and_the_endpoint_gets_a_secret_of_its_own():
     form = WebhookEndpointForm(data={"name": "CRM", "url": "https://crm.example/hook", "events": ALL_EVENTS})
-    assert [value for value, _ in form.fields["events"].choices] == sorted(ALL_EVENTS)
+    assert [value for value, _ in form.fields["events"].choices] == ALL_EVENTS  # in a case's order
     assert form.is_valid(), form.errors
     first, second = form.save(), endpoint("https://other.example/hook")
     assert first.secret.startswith("whsec_")
