@@ -26,7 +26,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from appeals import permissions
+from appeals import permissions, webhooks
 from appeals.models import Appeal
 from cases import business_days
 from cases import permissions as case_permissions
@@ -92,7 +92,7 @@ def _create_appeal(
         )
     if late_reason:
         summary += " (after the appeal window; accepted)"
-    locked.transition(
+    lodged = locked.transition(
         ComplaintStatus.UNDER_APPEAL,
         event=Event.APPEAL_RECEIVED,
         summary=summary,
@@ -122,6 +122,7 @@ def _create_appeal(
             for_appeal=True,
         )
     appeal.complaint = locked
+    webhooks.emit(webhooks.LODGED, lodged, appeal)
     _queue_acknowledgement(appeal, actor=logged_by)
     _notify_deciders(appeal)
     return appeal
@@ -501,7 +502,7 @@ def appeal_decide(
     locked.recommendations = recommendations.strip()
     locked.decided_at = now
     locked.decided_by = actor
-    locked.transition(
+    decided = locked.transition(
         Status.DECIDED,
         event=Event.APPEAL_DECIDED,
         summary=f"Final decision on the appeal issued: {Appeal.Decision(decision).label.lower()}"
@@ -530,6 +531,7 @@ def appeal_decide(
         actor=actor,
         at=now,
     )
+    webhooks.emit(webhooks.DECIDED, decided, locked)
     letter_issue_with_actions(
         complaint=complaint,
         actions=actions,

@@ -123,7 +123,7 @@ class ComplaintAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().get_search_results(request, queryset, search_term)
 
 
-# --- The emails and letters of the cases (notifications' models), read-only ----------------------
+# --- The emails (and webhook deliveries) and letters of the cases (notifications' models), read-only -------
 
 
 class OnlyVisibleCasesMixin:
@@ -138,14 +138,26 @@ class OnlyVisibleCasesMixin:
 
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(OnlyVisibleCasesMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "kind", "complaint", "to_email", "state", "attempts", "sent_at", "last_error")
+    list_display = (
+        "created_at",
+        "kind",
+        "complaint",
+        "to_email",
+        "endpoint",
+        "state",
+        "attempts",
+        "sent_at",
+        "last_error",
+    )
     list_filter = ("state", "kind")
+    list_select_related = ("complaint", "endpoint")
     search_fields = ("complaint__reference", "dedupe_key")
     date_hierarchy = "created_at"
     fields = (
         "kind",
         "complaint",
         "to_email",
+        "endpoint",
         "client_visible",
         "state",
         "attempts",

@@ -25,7 +25,7 @@ from django.utils import timezone
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-from cases import business_days, deadlines, permissions
+from cases import business_days, deadlines, permissions, webhooks
 from cases.models import (  # noqa: F401 - how the timeline names them; imported from here too
     CLIENT,
     SYSTEM,
@@ -518,7 +518,7 @@ def _received(
     complaint: Complaint, documents: Sequence[StoredDocument], *, kind: str, summary: str, actor=None
 ) -> None:
     """The first timeline entries of a complaint the client sent (with their documents), and its acknowledgement."""
-    record_event(
+    event = record_event(
         complaint,
         kind=kind,
         summary=summary,
@@ -528,6 +528,7 @@ def _received(
         to_status=Status.RECEIVED,
         at=complaint.received_at,
     )
+    webhooks.emit(webhooks.RECEIVED, event, complaint)
     if documents:
         names = ", ".join(document.upload.original_name for document in documents)
         record_event(
@@ -592,7 +593,7 @@ def _log(
         public_id=public_id,
         logged_by=actor,
     )
-    record_event(
+    event = record_event(
         complaint,
         kind=Event.LOGGED,
         summary=f"Complaint received by {Complaint.Channel(channel).label.lower()}",
@@ -601,6 +602,7 @@ def _log(
         to_status=Status.RECEIVED,
         at=received_at,
     )
+    webhooks.emit(webhooks.RECEIVED, event, complaint)
     if documents:
         names = ", ".join(document.upload.original_name for document in documents)
         record_event(complaint, kind=Event.ATTACHMENT_ADDED, summary=f"Documents filed: {names}", actor=actor)
@@ -623,7 +625,7 @@ def complaint_acknowledge(*, complaint: Complaint, at: datetime, actor=None, how
         locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
         locked.acknowledged_at = at
         locked.outcome_due = business_days.due_date(at, settings.COMPLAINT_OUTCOME_DAYS)
-        locked.transition(
+        event = locked.transition(
             Status.ACKNOWLEDGED,
             event=Event.ACKNOWLEDGED,
             summary=f"Complaint acknowledged by {how}; reference {locked.reference} given",
@@ -632,6 +634,7 @@ def complaint_acknowledge(*, complaint: Complaint, at: datetime, actor=None, how
             at=at,
             fields=["acknowledged_at", "outcome_due"],
         )
+        webhooks.emit(webhooks.ACKNOWLEDGED, event, locked)
     complaint.refresh_from_db()
     return complaint
 
@@ -1510,7 +1513,7 @@ def complaint_issue_outcome(
     locked.appeal_deadline = appeal_deadline_for(now)
     if locked.assignee_id is None:
         locked.assignee = actor
-    locked.transition(
+    event = locked.transition(
         Status.RESPONDED,
         event=Event.OUTCOME_ISSUED,
         summary=f"Outcome letter issued: complaint {Complaint.Outcome(outcome).label.lower()}",
@@ -1529,6 +1532,7 @@ def complaint_issue_outcome(
             "assignee",
         ],
     )
+    webhooks.emit(webhooks.OUTCOME_ISSUED, event, locked)
     letter_issue_with_actions(
         complaint=locked,
         actions=actions,

@@ -2,8 +2,9 @@
 
 Every app lists its own URLs per audience (``public_patterns``, ``client_patterns``,
 ``staff_patterns``); this module is the one place they meet, so each audience keeps one
-namespace ("public", "client", "staff") whichever app serves a page. A mail provider's inbound
-webhook (anymail/) exists only when ANYMAIL_WEBHOOK_SECRET is set.
+namespace ("public", "client", "staff") whichever app serves a page; the API for other systems has its
+own ("api", /api/v1/). A mail provider's inbound webhook (anymail/) exists only when
+ANYMAIL_WEBHOOK_SECRET is set.
 """
 
 from django.conf import settings
@@ -34,6 +35,8 @@ urlpatterns = [
     path("staff/reports/", include("reports.urls", namespace="reports")),
     path("staff/", include((staff_patterns, "staff"))),
     path("admin/", admin.site.urls),
+    # The read-only API for the firm's other systems (api/, docs/api.md): tokens, not sessions.
+    path("api/v1/", include(("api.urls", "api"))),
 ]
 # A mail provider's inbound webhook (django-anymail; inbound/webhooks.py stores what it posts). Only with a
 # secret: without one anymail would accept a post from anyone.

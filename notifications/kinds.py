@@ -1,4 +1,4 @@
-"""The kinds of message and of letter the product makes: registries the apps above fill in.
+"""The kinds of message, of letter and of webhook event the product makes: registries the apps above fill in.
 
 Notifications is the lowest layer: it knows how to keep, render and send a message, not
 which messages exist. Each app declares its own kinds (``cases/messages.py``,
@@ -13,6 +13,10 @@ which messages exist. Each app declares its own kinds (``cases/messages.py``,
   row locked: the email is rendered and sent outside any transaction;
 * ``on_sent(message, at)``: what sending the email changes (an acknowledgement acknowledges the
   complaint at ``at``), recorded in the same short transaction that marks the row sent.
+
+Webhook events (``register_webhook_events``: ``cases/webhooks.py``, ``appeals/webhooks.py``,
+``procedure/webhooks.py``) are what other systems may subscribe to; their deliveries are outbox rows
+too (``notifications.webhooks``).
 """
 
 from __future__ import annotations
@@ -105,3 +109,45 @@ def letter_kind_named(name: str) -> LetterKind:
 def letter_choices() -> list[tuple[str, str]]:
     """The registered letter kinds as field choices (``Letter.kind``), by label."""
     return sorted(((kind.name, kind.label) for kind in _letters.values()), key=lambda choice: choice[1])
+
+
+# --- Webhook events ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookEventKind:
+    """A kind of event other systems may be told of by webhook (``WebhookEndpoint.events``).
+
+    ``name`` is what the receiver reads as the event's ``type`` (``complaint.received``) and what the
+    outbox row stores in ``kind``. ``personal_data(message)`` reads, when the delivery is sent, the
+    personal data an endpoint allowed to receive it gets with the event (the client's name and
+    addresses); every other endpoint gets ids, references, states and dates only, and the outbox row
+    never keeps personal data (``notifications.webhooks``).
+    """
+
+    name: str
+    label: str
+    personal_data: Callable[[OutboundMessage], dict[str, Any]] | None = None
+
+
+_webhook_events: dict[str, WebhookEventKind] = {}
+
+
+def register_webhook_events(*kinds: WebhookEventKind) -> None:
+    """Add webhook event kinds (from an ``AppConfig.ready``); registering the same kind again is harmless."""
+    _add(_webhook_events, kinds, "webhook event")
+
+
+def webhook_event_named(name: str) -> WebhookEventKind:
+    return _named(_webhook_events, name, "webhook event")
+
+
+def webhook_event_choices() -> list[tuple[str, str]]:
+    """The registered webhook events as choices (what an endpoint may subscribe to), in a case's order (the order
+    the apps register them: a complaint's, then an appeal's, then the deadlines'), each with its name."""
+    return [(kind.name, f"{kind.label} ({kind.name})") for kind in _webhook_events.values()]
+
+
+def outbox_choices() -> list[tuple[str, str]]:
+    """What an outbox row may carry (``OutboundMessage.kind``): an email of a registered kind, or a webhook event."""
+    return choices() + [(kind.name, f"Webhook: {kind.label}") for kind in _webhook_events.values()]

@@ -1,4 +1,4 @@
-"""Queue and deliver outgoing messages through the outbox.
+"""Queue and deliver outgoing messages (emails, and webhook deliveries: ``notifications.webhooks``) through the outbox.
 
 ``message_queue`` is called inside the transaction that causes a message: it
 writes the outbox row and, only once that transaction commits, asks Celery to
@@ -31,7 +31,7 @@ from kombu import pools
 
 from jpdit_complaints.celery import app as celery_app
 from jpdit_complaints.log_privacy import mask
-from notifications import threading
+from notifications import threading, webhooks
 from notifications.kinds import kind_named, kind_of
 from notifications.letters import letter_file
 from notifications.models import Letter, MessageAction, OutboundMessage
@@ -100,6 +100,23 @@ def message_queue(
     return message
 
 
+def webhook_queue(*, event: webhooks.Event) -> list[OutboundMessage]:
+    """Record a delivery of ``event`` to each endpoint that wants it, queued when the transaction commits.
+
+    Call in the transaction that writes the event's timeline entry: the entry is new, so its deliveries'
+    keys (``webhook:<endpoint>:<event id>``) are too, and one INSERT writes them all (the unique key still
+    guards it, as ``first_for_key`` does for an email). Nothing is written when no endpoint wants it.
+    """
+    now = timezone.now()
+    rows = webhooks.deliveries(event, now=now, first_attempt_at=now + sweep_grace())
+    if not rows:
+        return []
+    created = OutboundMessage.objects.bulk_create(rows)
+    ids = [row.pk for row in created]
+    transaction.on_commit(lambda: [enqueue_delivery(message_id) for message_id in ids])
+    return created
+
+
 # A web request publishes with these limits whatever the broker settings say:
 # a broker that is down or hangs costs the client about a quarter of a second
 # (a healthy broker answers in a millisecond or two), and the message waits in
@@ -164,7 +181,8 @@ class DeliveryFailed(Exception):
 
 
 def message_deliver(message_id: int) -> str:
-    """Send one outbox message exactly once, holding no lock while it talks to the mail server.
+    """Send one outbox message exactly once, holding no lock while it talks to the mail server (or, for a
+    webhook delivery, to the endpoint: ``_post_webhook``).
 
     Returns what happened: sent, already-sent, gave-up, or in-progress (another worker claimed it
     moments ago). Three steps, none of which holds a lock during network or file I/O:
@@ -185,8 +203,10 @@ def message_deliver(message_id: int) -> str:
     outcome = _claim(message_id)
     if outcome is not None:
         return outcome
-    message = OutboundMessage.objects.select_related("complaint", "letter").get(pk=message_id)
+    message = OutboundMessage.objects.select_related("complaint", "letter", "endpoint").get(pk=message_id)
     at = timezone.now()
+    if message.endpoint is not None:
+        return _post_webhook(message, at=at)
     try:
         email, rendered = _compose(message, at=at)
         email.send(fail_silently=False)
@@ -194,6 +214,25 @@ def message_deliver(message_id: int) -> str:
         _record_failure(message_id, error)
         raise DeliveryFailed(f"message {message_id}: {type(error).__name__}") from error
     _record_sent(message_id, _Sent(rendered, email.extra_headers["Message-ID"], at))
+    return "sent"
+
+
+def _post_webhook(message: OutboundMessage, *, at: datetime) -> str:
+    """Step 2 for a webhook delivery: post it (``notifications.webhooks.post``), then record it as an email is.
+
+    An endpoint switched off since the event is not posted to: the row is closed as failed and already
+    dealt with (it is not the receiver's fault, and the administrator chose it), off the Operations page.
+    """
+    endpoint = message.endpoint
+    if endpoint is not None and not endpoint.active:
+        _record_dropped(message.pk, at=at, reason="Not sent: the endpoint was switched off")
+        return "dropped"
+    try:
+        posted = webhooks.post(message, at=at)
+    except Exception as error:
+        _record_failure(message.pk, error)
+        raise DeliveryFailed(f"message {message.pk}: {type(error).__name__}") from error
+    _record_sent(message.pk, _Sent(RenderedEmail(subject=posted.subject, text=posted.body, html=""), "", at))
     return "sent"
 
 
@@ -271,8 +310,8 @@ def _record_sent(message_id: int, sent: _Sent) -> None:
                 )
                 if message.state == OutboundMessage.State.SENT:
                     return  # another worker's copy was recorded first (its claim had run out)
-                kind = kind_of(message)
-                if kind.on_sent is not None:
+                kind = kind_of(message) if message.endpoint_id is None else None
+                if kind is not None and kind.on_sent is not None:
                     kind.on_sent(message, sent.at)
                 _mark_sent(message, sent)
             return
@@ -319,13 +358,29 @@ def _record_failure(message_id: int, error: Exception) -> None:
         if message is None or message.state != OutboundMessage.State.PENDING:
             return
         message.attempts += 1
-        message.last_error = type(error).__name__[:200]
+        message.last_error = failure_label(error)
         message.next_attempt_at = now + backoff_delay(message.attempts)
         message.claimed_until = None
         if message.attempts >= MAX_ATTEMPTS:
             message.state = OutboundMessage.State.FAILED
         message.save(update_fields=["attempts", "last_error", "next_attempt_at", "claimed_until", "state"])
     logger.warning("Sending message %s failed (%s), attempt %s", message_id, type(error).__name__, message.attempts)
+
+
+def failure_label(error: Exception) -> str:
+    """What the row keeps of a failure: its class (a mail server's text may echo addresses), or a webhook's
+    own words (an HTTP status, a refused address: ``webhooks.SAY_WHY``)."""
+    if isinstance(error, webhooks.SAY_WHY):
+        return str(error)[:200]
+    return type(error).__name__[:200]
+
+
+def _record_dropped(message_id: int, *, at: datetime, reason: str) -> None:
+    """A delivery that will never be attempted: failed, and already dealt with (not on the Operations page)."""
+    OutboundMessage.objects.filter(pk=message_id, state=OutboundMessage.State.PENDING).update(
+        state=OutboundMessage.State.FAILED, last_error=reason[:200], claimed_until=None, handled_at=at
+    )
+    logger.info("Message %s not sent: %s", message_id, reason)
 
 
 def messages_due_for_sending(*, now=None, limit: int = 500) -> list[int]:

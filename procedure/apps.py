@@ -10,8 +10,9 @@ class ProcedureConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, as Django requires: the module uses models, which exist only once the registry is ready.
         from audit import registry
-        from notifications.kinds import register
-        from procedure import audited, messages
+        from notifications.kinds import register, register_webhook_events
+        from procedure import audited, messages, webhooks
 
         register(*messages.KINDS)
+        register_webhook_events(*webhooks.KINDS)
         registry.register("staff", audited.STAFF)

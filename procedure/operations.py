@@ -2,7 +2,8 @@
 
 ``readiness``: can the product work right now? The probes of ``jpdit_complaints.health`` (database,
 cache, broker, private storage, mail relay), with the outbox's backlog and the deadline sweep's last
-run. ``overview``: the Operations page's figures (emails that failed or bounced, the backlog, the sweep).
+run. ``overview``: the Operations page's figures (emails that failed or bounced, webhook deliveries that
+failed, the backlogs, the sweep).
 """
 
 from __future__ import annotations
@@ -94,9 +95,15 @@ def is_ready() -> bool:
 class Overview:
     needing_attention: QuerySet[OutboundMessage]
     backlog: Backlog
+    webhook_backlog: Backlog
     sweep: SweepLock | None
 
 
 def overview() -> Overview:
-    """The Operations page: emails to deal with, the backlog, the sweep's last run."""
-    return Overview(needing_attention=messages_needing_attention(), backlog=outbox_backlog(), sweep=last_sweep())
+    """The Operations page: emails and webhooks to deal with, the backlogs, the sweep's last run."""
+    return Overview(
+        needing_attention=messages_needing_attention(),
+        backlog=outbox_backlog(),
+        webhook_backlog=outbox_backlog(webhooks=True),
+        sweep=last_sweep(),
+    )

@@ -171,7 +171,9 @@ def complaints_anonymise(
                 output_field=CharField(),
             )
         )
-        OutboundMessage.objects.filter(in_cases).update(
+        # The emails (a webhook delivery keeps no personal data: it goes on, and its endpoint is told
+        # only what the case still holds, notifications.webhooks).
+        OutboundMessage.objects.filter(in_cases, endpoint__isnull=True).update(
             to_email="",
             subject="",
             body_text="",

@@ -5,7 +5,8 @@ Every run:
 
 * escalates each due date that has passed and is still owed, on the first run
   after it passes: complaints to the complaints leads, appeals to the Directors
-  and the leads;
+  and the leads; and tells the webhook endpoints that want ``deadline.breached``
+  (``procedure.webhooks``);
 * closes each responded complaint whose appeal window has ended with no appeal,
   and tells the client;
 * re-queues every outbox message still unsent (acknowledgements included).
@@ -52,6 +53,7 @@ from notifications.models import OutboundMessage
 from notifications.services import messages_send_pending, sweep_grace
 from notifications.tasks import deliver_messages
 from procedure.models import DeadlineNotice, EmailNotice, SweepLock
+from procedure.webhooks import breach_deliveries, breach_facts
 
 Kind = DeadlineNotice.Kind
 Status = Complaint.Status
@@ -92,6 +94,8 @@ class _Notice:
     summary: str
     subject_id: int = 0
     links_to_appeal: bool = False
+    # An escalation's facts for the endpoints that want ``deadline.breached`` (procedure.webhooks).
+    breach: dict | None = None
 
 
 @dataclass
@@ -103,6 +107,8 @@ class _Batch:
     events: list[ComplaintEvent] = field(default_factory=list)
     messages: list = field(default_factory=list)
     email_notices: list[EmailNotice] = field(default_factory=list)
+    # Escalations' timeline entries, with the facts the webhook endpoints are told (once the entries have ids).
+    breaches: list[tuple[ComplaintEvent, dict]] = field(default_factory=list)
 
     def add_email(self, email: InboundEmail, *, kind: str, recipients: list, message_kind: str) -> None:
         """A reminder or escalation about an email waiting for a person (to the complaints leads)."""
@@ -145,16 +151,17 @@ class _Batch:
                 created_at=self.now,
             )
         )
-        self.events.append(
-            ComplaintEvent(
-                complaint_id=notice.complaint_id,
-                kind=_EVENT_KIND[notice.kind],
-                summary=notice.summary[:300],
-                actor_label=SYSTEM,
-                client_visible=client_visible_event,
-                created_at=self.now,
-            )
+        event = ComplaintEvent(
+            complaint_id=notice.complaint_id,
+            kind=_EVENT_KIND[notice.kind],
+            summary=notice.summary[:300],
+            actor_label=SYSTEM,
+            client_visible=client_visible_event,
+            created_at=self.now,
         )
+        self.events.append(event)
+        if notice.breach is not None:
+            self.breaches.append((event, notice.breach))
         for user in recipients:
             if user.email:
                 self.messages.append(
@@ -181,9 +188,11 @@ class _Batch:
         DeadlineNotice.objects.bulk_create(self.notices)
         EmailNotice.objects.bulk_create(self.email_notices)
         ComplaintEvent.objects.bulk_create(self.events)
-        OutboundMessage.objects.bulk_create(self.messages, ignore_conflicts=True)
-        if self.messages:
-            keys = [m.dedupe_key for m in self.messages]
+        # The escalations' entries have their ids now: each is its webhook event's id.
+        deliveries = breach_deliveries(self.breaches, now=self.now)
+        OutboundMessage.objects.bulk_create([*self.messages, *deliveries], ignore_conflicts=True)
+        if self.messages or deliveries:
+            keys = [m.dedupe_key for m in [*self.messages, *deliveries]]
             transaction.on_commit(lambda: _deliver_on_commit(keys))
         return len(self.messages)
 
@@ -276,7 +285,7 @@ def _complaint_deadlines(kind: str, due_q) -> Iterable[tuple[Complaint, str, dat
             Complaint.objects.filter(Q(status__in=clock.runs_in), due_q(clock.due_field))
             .exclude(_not_yet(kind, clock.deadline, clock.due_field))
             .select_related("assignee")
-            .only("pk", "reference", clock.due_field, "assignee")
+            .only("pk", "public_id", "reference", "status", clock.due_field, "assignee")
         )
         for complaint in queryset:
             yield complaint, clock.deadline, getattr(complaint, clock.due_field)
@@ -299,7 +308,15 @@ def _appeal_deadlines(kind: str, due_q) -> Iterable[tuple[Appeal, str, date]]:
             Appeal.objects.filter(Q(status__in=clock.runs_in), due_q(clock.due_field))
             .exclude(_not_yet(kind, clock.deadline, clock.due_field, complaint_ref="complaint_id"))
             .select_related("complaint")
-            .only("pk", "complaint__reference", "complaint_id", clock.due_field)
+            .only(
+                "pk",
+                "status",
+                "complaint__public_id",
+                "complaint__reference",
+                "complaint__status",
+                "complaint_id",
+                clock.due_field,
+            )
         )
         for appeal in queryset:
             yield appeal, clock.deadline, getattr(appeal, clock.due_field)
@@ -343,6 +360,7 @@ def _escalate_and_close(*, today: date, now: datetime, people: _People, report: 
                     recipients=people.leads,
                     summary=f"Missed deadline escalated to the complaints leads: {_label(deadline)} "
                     f"was due {due:%-d %B %Y}",
+                    breach=breach_facts(complaint=complaint, deadline=deadline, due=due),
                 ),
                 message_kind="staff_deadline_escalation",
             )
@@ -358,6 +376,9 @@ def _escalate_and_close(*, today: date, now: datetime, people: _People, report: 
                     summary=f"Missed deadline escalated to the Director and the complaints leads: {_label(deadline)} "
                     f"was due {due:%-d %B %Y}",
                     links_to_appeal=True,
+                    breach=breach_facts(
+                        complaint=appeal.complaint, deadline=deadline, due=due, appeal_status=appeal.status
+                    ),
                 ),
                 message_kind="staff_deadline_escalation",
             )

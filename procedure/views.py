@@ -223,13 +223,13 @@ def _act_on_message(request, action, message_id: int, done: str):
 @require_POST
 @staff_required(permission=outbox.OPERATE_OUTBOX)
 def message_resend(request, message_id: int):
-    return _act_on_message(request, outbox.message_resend, message_id, "The email is queued to be sent again.")
+    return _act_on_message(request, outbox.message_resend, message_id, "It is queued to be sent again.")
 
 
 @require_POST
 @staff_required(permission=outbox.OPERATE_OUTBOX)
 def message_handled(request, message_id: int):
-    return _act_on_message(request, outbox.message_mark_handled, message_id, "The email is marked handled.")
+    return _act_on_message(request, outbox.message_mark_handled, message_id, "It is marked handled.")
 
 
 @never_cache

@@ -10,13 +10,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.access import forbidden, staff_required
-from appeals.permissions import is_director
 from cases import business_days
-from cases.permissions import is_lead
 from notifications.rendering import render_pdf
 from reports import charts, selectors
 from reports.export import csv_lines
 from reports.forms import ReportForm
+from reports.permissions import can_read_reports
 from reports.selectors import Filters, Period
 
 
@@ -26,7 +25,7 @@ def reports_required(view):
     @staff_required
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        if not (is_lead(request.user) or is_director(request.user)):
+        if not can_read_reports(request.user):
             return forbidden(request, "Reports are for complaints leads and Directors.")
         return view(request, *args, **kwargs)
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -48,14 +49,16 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from api import services as api_services
 from audit.models import AuditEntry
 from cases import links, services
 from cases.business_days import add_business_days, london_today
 from cases.models import Action, Complaint, Paragraph, RootCause
-from notifications.models import OutboundMessage
+from notifications.models import OutboundMessage, WebhookEndpoint
 from tests.appeals.helpers import lodged, responded
 from tests.factories import (
     AcknowledgedComplaintFactory,
@@ -275,6 +278,14 @@ MATRIX: dict[str, Rule] = {
     "reports:trend": Rule(LEADS | DIRECTORS),
     "reports:export": Rule(LEADS | DIRECTORS, shows_case=LEADS | DIRECTORS),
     "reports:annual_pdf": Rule(LEADS | DIRECTORS),
+    # The API for other systems (tests/api): a token only, never a session, so every actor here gets 401; a case
+    # nobody may see through it answers as a missing one. Its schema describes it to anyone, with no data.
+    "api:cases": Rule(NOBODY, note="a token only: tests/api/test_api.py"),
+    "api:case": Rule(NOBODY, key="reference"),
+    "api:events": Rule(NOBODY),
+    "api:actions": Rule(NOBODY),
+    "api:report_figures": Rule(NOBODY),
+    "api:schema": Rule(EVERYONE),
     # The admin's own pages: any staff account gets in (what it then sees is per model, below).
     "admin:index": Rule(
         STAFF, shows_case=CASE_TEAM | DIRECTORS, note="shows the messages of the user's own last actions on A"
@@ -379,6 +390,9 @@ ADMIN_MODELS: dict[str, AdminModel] = {
     "notifications.outboundmessage": AdminModel(add=NOBODY, delete=NOBODY, history_reveals_ids=False, knows=CASE_TEAM),
     "notifications.letter": AdminModel(add=NOBODY, delete=NOBODY, history_reveals_ids=False, knows=CASE_TEAM),
     "audit.auditentry": READ_ONLY_FOR_SUPERUSER,
+    # The API's tokens and the webhook endpoints: the administrator's; revoked or switched off, never deleted.
+    "api.apitoken": AdminModel(delete=NOBODY),
+    "notifications.webhookendpoint": AdminModel(delete=NOBODY),
 }
 
 
@@ -510,6 +524,16 @@ def world():
         "audit.auditentry": AuditEntry.objects.create(
             username=owner.username, action=AuditEntry.Action.VIEW, description="Viewed", complaint=a
         ).pk,
+        "api.apitoken": api_services.token_issue(
+            name="The CRM",
+            user=owner,
+            scopes=["cases:read"],
+            expires_at=timezone.now() + timedelta(days=30),
+            issued_by=superuser,
+        )[0].pk,
+        "notifications.webhookendpoint": WebhookEndpoint.objects.create(
+            name="The CRM", url="https://crm.example/hook", events=["appeal.decided"]
+        ).pk,
     }
     token_a = links.client_token(a)
     return {
@@ -626,7 +650,7 @@ def check_url(url: Url, rule: Rule, actor: str, client: Client, world) -> list[s
         return problems
 
     admin_missing_object = url.namespace == "admin" and rule.key and status == 302 and response["Location"] == "/admin/"
-    refused = status in (403, 404) or admin_missing_object
+    refused = status in (403, 404) or admin_missing_object or (url.namespace == "api" and status == 401)
     if actor in NO_ACCOUNT and url.namespace in ("staff", "admin", "reports"):
         refused = refused or is_sign_in_redirect(response)
     if not refused:

@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     # One-time recovery codes for a lost authenticator (accounts/two_factor.py).
     "django_otp.plugins.otp_static",
+    # Django REST framework and its OpenAPI schema (drf-spectacular), for the read-only API (api/).
+    "rest_framework",
+    "drf_spectacular",
     # The project's apps, lowest layer first (docs/architecture.md): each imports only apps listed before it.
     "notifications",
     "audit",
@@ -60,6 +63,7 @@ INSTALLED_APPS = [
     "inbound",
     "procedure",
     "reports",
+    "api",
     "demo",
 ]
 
@@ -368,6 +372,58 @@ CELERY_BEAT_SCHEDULE = {
     "report-summary": {
         "task": "reports.tasks.refresh_report_summary",
         "schedule": 60.0 * env.int("REPORT_SUMMARY_MINUTES", default=5),
+    },
+}
+
+# --- Webhooks (notifications.webhooks, docs/webhooks.md) ----------------------------------
+# Each attempt waits this long to connect and this long for the answer (the outbox claim, 120 s, is longer).
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_READ_TIMEOUT_SECONDS = env.float("WEBHOOK_READ_TIMEOUT_SECONDS", default=10.0)
+# Off: an endpoint whose name resolves to a private, loopback, link-local or reserved address is refused
+# (no webhook can be aimed at the firm's own network). On for the tests and a laptop (settings/test.py,
+# settings/local.py), or for a receiver on the firm's own network, deliberately.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+
+# --- The read-only API for other systems (api/, docs/api.md) -------------------------------
+REST_FRAMEWORK = {
+    # A token from the admin (api.models.ApiToken), acting as its named member of staff: no session, no
+    # password; the permission checks the token's scope and the user's role on every call.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.TokenScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    # JSON only: no browsable API (it would need a session and its own pages).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Calls per token (DRF's rate syntax: "600/hour", "20/minute"), counted in the cache.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="120/minute")
+# The most rows one page of a list may have (?page_size=), and the default.
+API_MAX_PAGE_SIZE = 100
+API_PAGE_SIZE = 25
+SPECTACULAR_SETTINGS = {
+    "TITLE": "JPDIT complaints API",
+    "DESCRIPTION": "Read-only access for the firm's other systems to complaints, their timelines and actions, and "
+    "the report figures. A token from the administrator acts as its named member of staff and sees what they "
+    "see on the staff pages. See docs/api.md.",
+    "VERSION": "1.0.0",
+    # The schema alone, as YAML (or ?format=json): no documentation page loading scripts from elsewhere.
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Each model's choices under one name (several fields share them).
+    "ENUM_NAME_OVERRIDES": {
+        "ComplaintStatusEnum": "cases.models.Complaint.Status",
+        "ComplaintChannelEnum": "cases.models.Complaint.Channel",
+        "OutcomeEnum": "cases.models.Complaint.Outcome",
+        "EventKindEnum": "cases.models.ComplaintEvent.Kind",
+        "ActionKindEnum": "cases.models.Action.Kind",
+        "AppealStatusEnum": "appeals.models.Appeal.Status",
+        "AppealChannelEnum": "appeals.models.Appeal.Channel",
+        "AppealDecisionEnum": "appeals.models.Appeal.Decision",
     },
 }
 

@@ -13,7 +13,7 @@ from django.db import connection
 from appeals.models import Appeal
 from cases.models import Action, Complaint, ComplaintEvent, Deadline
 from notifications import services as outbox
-from notifications.models import OutboundMessage
+from notifications.models import OutboundMessage, WebhookEndpoint
 from procedure.models import DeadlineNotice, SweepLock
 from procedure.sweep import daily_work_due, deadlines_sweep
 from tests.factories import AcknowledgedComplaintFactory, ComplaintFactory, director, lead, manager
@@ -168,6 +168,36 @@ def test_a_new_due_date_gets_its_own_escalation():
     assert dates == [dt.date(2026, 11, 27), dt.date(2026, 12, 3)]
 
 
+def test_each_escalation_is_a_deadline_breached_webhook_for_the_endpoints_that_want_it_once(appeal_factory):
+    """Posting it is the outbox's (tests/webhooks); here: one delivery per escalation, keyed by its timeline entry."""
+    lead()
+    director()
+    wants = WebhookEndpoint.objects.create(name="CRM", url="https://crm.example/hook", events=["deadline.breached"])
+    WebhookEndpoint.objects.create(name="Desk", url="https://desk.example/hook", events=["complaint.received"])
+    complaint = AcknowledgedComplaintFactory(status=Complaint.Status.INVESTIGATING, outcome_due=dt.date(2026, 11, 27))
+    appeal = appeal_factory(status=Appeal.Status.ACKNOWLEDGED, decision_due=dt.date(2026, 11, 26))
+
+    report = sweep(TUESDAY_9AM)
+    sweep(dt.datetime(2026, 12, 1, 9, 15, tzinfo=LONDON))  # a second run: nothing new
+
+    assert report.escalations == 2
+    assert report.messages_queued == len(messages("staff_deadline_escalation"))  # emails only, as before
+    rows = OutboundMessage.objects.filter(endpoint__isnull=False).order_by("pk")
+    assert [(row.endpoint, row.kind) for row in rows] == [(wants, "deadline.breached")] * 2
+    bodies = {row.context["event"]["complaint"]["reference"]: row.context["event"] for row in rows}
+    ours = bodies[complaint.reference]
+    assert ours["deadline"] == {"name": "outcome", "label": Deadline.OUTCOME.label, "due_date": "2026-11-27"}
+    assert ours["complaint"] == {
+        "id": str(complaint.public_id),
+        "reference": complaint.reference,
+        "status": "investigating",
+    }
+    assert ComplaintEvent.objects.get(pk=ours["id"]).kind == ComplaintEvent.Kind.ESCALATED
+    theirs = bodies[appeal.complaint.reference]
+    assert theirs["deadline"]["name"] == "appeal_decision"
+    assert theirs["appeal"] == {"status": "acknowledged"}
+
+
 # --- Overdue actions and closures -----------------------------------------------------------------------
 
 
@@ -271,7 +301,8 @@ def test_the_sweep_queries_do_not_grow_with_the_number_of_due_cases(django_asser
         for _ in range(15):
             ComplaintFactory(acknowledgement_due=day)
 
-    with at(TUESDAY_9AM), django_assert_max_num_queries(30):
+    # 31 at most: one of them reads the webhook endpoints (then kept a minute in the cache).
+    with at(TUESDAY_9AM), django_assert_max_num_queries(31):
         report = deadlines_sweep()
 
     assert report.escalations == 15

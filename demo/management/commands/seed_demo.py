@@ -1,4 +1,5 @@
-"""Demo data for `make run`: one user per staff role, a client with a complaint, and an appeal.
+"""Demo data for `make run`: one user per staff role, a client with a complaint, and an appeal; an API token
+for the complaints lead (its key printed when it is made) and a webhook endpoint, switched off, to try.
 
 Idempotent: a second run finds what the first made, creates nothing twice and
 prints the same logins. The complaint is filed through ``cases.services``, exactly
@@ -17,10 +18,14 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
+from api import services as api_services
+from api.models import ApiToken
 from appeals.services import appeal_lodge
 from cases import business_days, links, services
 from cases.models import Category, Complaint, Paragraph, RootCause
+from notifications.models import WebhookEndpoint
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,21 @@ DEMO_APPELLANT = services.ComplaintDetails(
         correspondence_to=Complaint.Correspondence.BOTH,
     ),
 )
+DEMO_TOKEN_NAME = "Demo reporting system"  # noqa: S105 - a token's name, not its key
+# Switched off: nothing listens there until a developer runs a receiver (docs/webhooks.md), then ticks "active".
+DEMO_ENDPOINT = {
+    "name": "Demo receiver",
+    "url": "http://127.0.0.1:8765/jpdit-webhooks",
+    "events": [
+        "complaint.received",
+        "complaint.acknowledged",
+        "complaint.outcome_issued",
+        "appeal.lodged",
+        "appeal.decided",
+        "deadline.breached",
+    ],
+    "active": False,
+}
 DEMO_FINDINGS = (
     "The maintenance window was announced in the monthly bulletin, but the bulletin went to an address "
     "that had left your firm. The change itself followed our change procedure."
@@ -139,6 +159,8 @@ class Command(BaseCommand):
                 RootCause.objects.get_or_create(name=name)
             for title, text in DEMO_PARAGRAPHS.items():
                 Paragraph.objects.get_or_create(title=title, defaults={"text": text})
+            WebhookEndpoint.objects.get_or_create(name=DEMO_ENDPOINT["name"], defaults=DEMO_ENDPOINT)
+            api_key = self._ensure_token()
         # Filed in its own transaction so the acknowledgement is queued once it commits.
         complaint, complaint_created = self._ensure_complaint()
         appealed = self._ensure_appeal()
@@ -147,7 +169,36 @@ class Command(BaseCommand):
             f"Demo appeal for the Director: complaint {appealed.reference} ({appealed.name}), "
             f"{appealed.get_status_display().lower()}: {settings.SITE_URL}/admin/appeals/appeal/"
         )
+        self._print_integration(api_key)
         self.stdout.write("")
+
+    def _ensure_token(self) -> str:
+        """The lead's demo API token: its key the first time (shown once, as the admin shows one), else ""."""
+        if ApiToken.objects.filter(name=DEMO_TOKEN_NAME).exists():
+            return ""
+        _, key = api_services.token_issue(
+            name=DEMO_TOKEN_NAME,
+            user=get_user_model().objects.get(username="lead"),
+            scopes=[ApiToken.Scope.CASES, ApiToken.Scope.REPORTS],
+            expires_at=timezone.now() + timedelta(days=90),
+            issued_by=get_user_model().objects.get(username="admin"),
+        )
+        return key
+
+    def _print_integration(self, api_key: str) -> None:
+        write = self.stdout.write
+        write("")
+        write(f"API (docs/api.md): {settings.SITE_URL}/api/v1/cases/, schema {settings.SITE_URL}/api/v1/schema/")
+        if api_key:
+            write(f"  The lead's demo token (shown this once): curl -H 'Authorization: Bearer {api_key}' ...")
+        else:
+            write(
+                f"  The lead's demo token was printed when it was made; issue another in the admin ({DEMO_TOKEN_NAME})."
+            )
+        write(
+            f"Webhooks (docs/webhooks.md): the endpoint '{DEMO_ENDPOINT['name']}' ({DEMO_ENDPOINT['url']}) is "
+            "registered, switched off: run a receiver there and switch it on in the admin."
+        )
 
     def _ensure_user(self, spec: DemoUser, reset_password: bool) -> tuple[bool, bool]:
         """Returns (created, password_is_demo)."""
