@@ -1076,10 +1076,6 @@ def client_write(
         return _client_message(locked, text=text, documents=documents, at=now, channel=ClientMessage.Channel.WEB)
 
 
-# The timeline entries that come with client messages on a case: one written there, or a duplicate's copied in.
-WITH_CLIENT_MESSAGES = (Event.CLIENT_WROTE, Event.DUPLICATE_JOINED)
-
-
 def client_may_write(complaint: Complaint) -> bool:
     """May the client send us a message or documents now? While the complaint or its appeal is open."""
     return complaint.is_open or complaint.status == Status.UNDER_APPEAL
@@ -1418,7 +1414,7 @@ def _merge(*, actor, duplicate: Complaint, main: Complaint) -> MergeResult:
     InformationRequest.objects.filter(complaint=duplicate, answered_at__isnull=True).update(
         answered_at=now, answer=f"(merged into {main.reference})", ended_without_answer=True
     )
-    copied = _copied_words(len(documents), len(messages))
+    copied = f"; {len(documents)} document{'s' if len(documents) != 1 else ''} copied across" if documents else ""
     duplicate.merged_into = main
     duplicate.clock_stopped_at = None
     duplicate.transition(
@@ -1439,19 +1435,22 @@ def _merge(*, actor, duplicate: Complaint, main: Complaint) -> MergeResult:
         client_visible=True,
         at=now,
     )
+    if messages:
+        # Every client message on a case has its "client wrote" entry (the case pages read them only then).
+        record_event(
+            main,
+            kind=Event.CLIENT_WROTE,
+            summary=f"The {_plural(len(messages), 'message')} you sent about complaint {duplicate.reference} "
+            f"{'is' if len(messages) == 1 else 'are'} with this complaint now",
+            actor=actor,
+            client_visible=True,
+            at=now,
+        )
     return MergeResult(main=main, documents=len(documents), messages=len(messages))
 
 
-def _copied_words(documents: int, messages: int) -> str:
-    parts = [
-        f"{n} {one if n == 1 else many}"
-        for n, one, many in (
-            (documents, "document", "documents"),
-            (messages, "message from you", "messages from you"),
-        )
-        if n
-    ]
-    return f"; {' and '.join(parts)} copied across" if parts else ""
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else f"{n} {word}s"
 
 
 # --- Withdrawal -------------------------------------------------------------------------------------------

@@ -261,10 +261,9 @@ def _page_data(complaint: Complaint) -> dict:
         "letters": [f for f in files if f.is_letter],
         "requests": requests,
         "open_request": next((r for r in requests if r.answered_at is None), None),
-        # Each message is recorded with a CLIENT_WROTE entry (services.client_wrote_by_email) or came with a duplicate
-        # joined to the case: no query without one.
+        # Each message is recorded with a CLIENT_WROTE entry (services.client_wrote_by_email): no query without one.
         "client_messages": list(complaint.client_messages.all())
-        if any(event.kind in services.WITH_CLIENT_MESSAGES for event in events)
+        if any(event.kind == ComplaintEvent.Kind.CLIENT_WROTE for event in events)
         else [],
         "bounces": [event for event in events if event.kind == ComplaintEvent.Kind.EMAIL_BOUNCED],
     }

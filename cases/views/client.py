@@ -171,10 +171,9 @@ def _case_context(complaint: Complaint) -> dict:
         "appeal_problem": complaint.appeal_problem() if has_outcome and appeal is None else None,
         "decision_days": settings.APPEAL_DECISION_DAYS,
         "timeline": timeline,
-        # What they wrote to us besides answers (by email or here); each has a CLIENT_WROTE entry, or came with a
-        # duplicate joined to this case: no query without one.
+        # What they wrote to us besides answers (by email or here); each has a CLIENT_WROTE entry: no query without one.
         "client_messages": list(complaint.client_messages.all())
-        if any(event.kind in services.WITH_CLIENT_MESSAGES for event in events)
+        if any(event.kind == ComplaintEvent.Kind.CLIENT_WROTE for event in events)
         else [],
         "may_withdraw": services.may_withdraw(complaint),
         # Our response in the page itself (the letter's words, for reading on a phone), with each promised
