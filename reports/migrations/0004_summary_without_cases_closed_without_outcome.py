@@ -11,7 +11,7 @@ def forget_built_months(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("reports", "0003_summary_with_root_causes"),
-        ("cases", "0021_related_and_merged"),
+        ("cases", "0022_organisation_index"),
     ]
 
     operations = [migrations.RunPython(forget_built_months, migrations.RunPython.noop)]

@@ -8,6 +8,8 @@ import html
 import re
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cases import selectors, services
@@ -140,3 +142,22 @@ def test_only_a_lead_is_offered_the_merge(client):
     assert "A duplicate of another complaint?" not in text(page(client, mine))
     assert post(client, "case_merge", mine, reference=AcknowledgedComplaintFactory().reference).status_code == 403
     assert Complaint.objects.get(pk=mine.pk).status == Status.ACKNOWLEDGED
+
+
+@pytest.mark.postgres
+def test_postgres_reads_the_clients_other_complaints_through_indexes_only():
+    """Each part of the list's one query is an index look-up (migrations 0005 and 0022): no case is read
+    because it might match."""
+    mine = AcknowledgedComplaintFactory(email="ada@example.com", organisation="Analytical Engines")
+    AcknowledgedComplaintFactory.create_batch(3, email="ada@example.com", organisation="Analytical Engines")
+    with CaptureQueriesContext(connection) as queries:
+        selectors.other_complaints(user=lead(), complaint=mine)
+    sql = next(query["sql"] for query in queries.captured_queries if "UNION ALL" in query["sql"])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_complaint")
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table is cheapest to scan: may an index serve?
+        cursor.execute("EXPLAIN " + sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "complaint_email_prefix" in plan
+    assert "complaint_organisation_upper" in plan
+    assert "Seq Scan on cases_complaint" not in plan
