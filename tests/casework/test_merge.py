@@ -220,3 +220,12 @@ def test_merged_duplicates_and_cases_not_complaints_count_in_no_figure_kept_or_l
     kept = reports.report(month, Filters())
     assert live.received == kept.received == 1
     assert reports.counted_complaints(month, Filters()).get() == main
+
+
+def test_a_clients_link_to_a_case_closed_as_not_a_complaint_still_opens(client, boss):
+    """The client's page words every state (a case closed as not a complaint had none: a server error)."""
+    case = AcknowledgedComplaintFactory()
+    services.complaint_close_not_a_complaint(actor=boss, complaint=case, reason="A sales enquiry.")
+    response = client.get(reverse("client:case", args=[links.client_token(case)]))
+    assert response.status_code == 200
+    assert "We closed this without treating it as a complaint." in response.content.decode()
