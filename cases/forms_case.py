@@ -225,12 +225,12 @@ class MergeForm(CaseActionForm):
     """A complaints lead merges this complaint, a duplicate, into its main complaint."""
 
     prefix = "merge"
-    reference = _reference_field(
-        "Reference of the main complaint",
-        help_text="The complaint that goes on. This one closes as merged and leaves the figures.",
-    )
+    reference = _reference_field("Reference of the main complaint", help_text="The complaint that goes on.")
     confirm_client = forms.BooleanField(
-        label="They are the same client (or the client agreed): the client of this complaint may see the main one",
+        label=(
+            "If the clients' details differ: they are the same client (or the client agreed), "
+            "and this complaint's client may see the main one"
+        ),
         required=False,
     )
 

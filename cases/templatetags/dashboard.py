@@ -52,7 +52,7 @@ def _deadline_cell(row, today, badges: dict) -> tuple[str, bool]:
 def _select_cell(row, reference: str, checked: str) -> str:
     """A lead's checkbox for the bulk changes (``cases.bulk``): the case and the revision this row shows."""
     return (
-        f'<td class="select-cell"><input class="form-check-input" type="checkbox" name="cases" '
+        f'<td class="select-cell" data-label="Select"><input class="form-check-input" type="checkbox" name="cases" '
         f'value="{row.pk}.{row.revision}" id="select-{row.pk}"{checked}>'
         f'<label class="visually-hidden" for="select-{row.pk}">Select {reference}</label></td>'
     )
