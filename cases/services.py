@@ -1232,7 +1232,8 @@ def complaint_close_not_a_complaint(
 def _lock_pair(first: Complaint, second: Complaint) -> tuple[Complaint, Complaint]:
     """Lock two cases, always in the order of their ids (two people linking or merging the same pair the other
     way round wait for each other rather than deadlock); returns them as given."""
-    rows = {case.pk: case for case in Complaint.objects.select_for_update().filter(pk__in=[first.pk, second.pk])}
+    pair = Complaint.objects.select_for_update().filter(pk__in=[first.pk, second.pk]).order_by("pk")
+    rows = {case.pk: case for case in pair}
     return rows[first.pk], rows[second.pk]
 
 
