@@ -88,8 +88,9 @@ class BulkResult:
         return cls(data["action"], cases, data.get("problem", ""), data.get("missing", 0))
 
 
-# A change to one case: calls its service with the revision seen; returns whether anything changed.
-Change = Callable[[Complaint, int], bool]
+# A change to one case: calls its service with the revision seen; returns whether anything changed, and a note
+# for the lead about that case ("" for none).
+Change = Callable[[Complaint, int], tuple[bool, str]]
 
 
 def _each(*, actor, selected: Sequence[Selected], action: str, change: Change) -> BulkResult:
@@ -104,13 +105,13 @@ def _each(*, actor, selected: Sequence[Selected], action: str, change: Change) -
     result = BulkResult(action)
     for complaint in found:
         try:
-            changed = change(complaint, wanted[complaint.pk])
+            changed, note = change(complaint, wanted[complaint.pk])
         except services.StaleCase:
             result.cases.append(CaseResult(complaint.reference, STALE, STALE_WORDS))
         except (ValidationError, TransitionNotAllowed, PermissionDenied) as refusal:
             result.cases.append(CaseResult(complaint.reference, REFUSED, _words(refusal)))
         else:
-            result.cases.append(CaseResult(complaint.reference, CHANGED if changed else ALREADY))
+            result.cases.append(CaseResult(complaint.reference, CHANGED if changed else ALREADY, note))
     result.missing = len(wanted) - len(result.cases)
     return result
 
@@ -126,11 +127,11 @@ def complaints_bulk_assign(*, actor, selected: Sequence[Selected], assignee) -> 
     if assignee is None or not permissions.is_case_worker(assignee):
         raise ValidationError({"assignee": ["Choose someone who works cases."]})
 
-    def change(complaint: Complaint, revision: int) -> bool:
+    def change(complaint: Complaint, revision: int) -> tuple[bool, str]:
         done = services.complaint_assign(
             actor=actor, complaint=complaint, assignee=assignee, expected_revision=revision
         )
-        return done.revision != revision
+        return done.revision != revision, ""
 
     name = assignee.get_full_name() or assignee.get_username()
     return _each(actor=actor, selected=selected, action=f"Assign to {name}", change=change)
@@ -141,11 +142,11 @@ def complaints_bulk_categorise(*, actor, selected: Sequence[Selected], category:
     if category is None or not category.active:
         raise ValidationError({"category": ["Choose a category in use."]})
 
-    def change(complaint: Complaint, revision: int) -> bool:
+    def change(complaint: Complaint, revision: int) -> tuple[bool, str]:
         if complaint.category_id == category.pk and complaint.revision == revision:
-            return False  # already so: no second "Categorised" entry on its timeline
+            return False, ""  # already so: no second "Categorised" entry on its timeline
         services.complaint_categorise(actor=actor, complaint=complaint, category=category, expected_revision=revision)
-        return True
+        return True, ""
 
     return _each(actor=actor, selected=selected, action=f"Set the category to {category.name}", change=change)
 
@@ -161,11 +162,12 @@ def complaints_bulk_extend(*, actor, selected: Sequence[Selected], days: int | N
     if errors:
         raise ValidationError(errors)
 
-    def change(complaint: Complaint, revision: int) -> bool:
-        services.complaint_extend_deadline(
+    def change(complaint: Complaint, revision: int) -> tuple[bool, str]:
+        extension = services.complaint_extend_deadline(
             actor=actor, complaint=complaint, reason=reason, expected_revision=revision, by_business_days=days
         )
-        return True
+        told = "" if extension.notice_key else "no email address: tell the client by phone or post"
+        return True, f"now due {extension.new_date:%a %-d %b %Y}" + (f"; {told}" if told else "")
 
     words = f"Extend by {days} business day{'s' if days != 1 else ''}"
     return _each(actor=actor, selected=selected, action=words, change=change)

@@ -112,6 +112,7 @@ def test_a_lead_extends_each_ticked_deadline_by_business_days_with_one_reason(cl
     assert OutboundMessage.objects.filter(kind="deadline_extension").count() == 2  # each client told
     page = text(client.get(response["Location"]))
     assert "Extend by 5 business days: 2 cases changed" in page
+    assert f"{cases[0].reference} (now due Thu 10 Dec 2026)" in page
     assert f"{cases[2].reference} : The written outcome was due 27 November 2026 and that date has passed" in page
 
 
