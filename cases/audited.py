@@ -61,6 +61,9 @@ STAFF = {
     "case_reopen": Audited(VIEW, "Opened the reopen form", "Reopened a withdrawn complaint"),
     "case_update": Audited(VIEW, "Opened the update form", "Sent the client an update"),
     "case_access_needs": Audited(VIEW, "Opened the adjustments form", "Recorded the adjustments agreed"),
+    "case_link_related": Audited(VIEW, "Opened the related-complaint form", "Linked a related complaint"),
+    "case_unlink_related": Audited(VIEW, "Opened the related-complaint form", "Removed a related complaint's link"),
+    "case_merge": Audited(VIEW, "Opened the merge form", "Merged the case into its main complaint"),
     "action_done": Audited(
         VIEW, "Opened an action", "Marked an action done", "action_id", "action", case_of=_through(Action, "action_id")
     ),

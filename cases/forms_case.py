@@ -195,6 +195,46 @@ class NotAComplaintForm(CaseActionForm):
     )
 
 
+def _reference_field(label: str, help_text: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=30,
+        help_text=help_text,
+        error_messages={"required": "Enter the other complaint's reference, for example JPD-2026-00042-K."},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
+    )
+
+
+class RelatedForm(CaseActionForm):
+    """Link another complaint as related (both list each other)."""
+
+    prefix = "related"
+    reference = _reference_field(
+        "Reference of the related complaint", help_text="For example the same incident reported by a colleague."
+    )
+
+
+class UnlinkForm(CaseActionForm):
+    """Remove a related complaint's link (one small form per listed link, drawn by the template)."""
+
+    prefix = "unlink"
+    reference = forms.CharField(max_length=30, widget=forms.HiddenInput)
+
+
+class MergeForm(CaseActionForm):
+    """A complaints lead merges this complaint, a duplicate, into its main complaint."""
+
+    prefix = "merge"
+    reference = _reference_field("Reference of the main complaint", help_text="The complaint that goes on.")
+    confirm_client = forms.BooleanField(
+        label=(
+            "If the clients' details differ: they are the same client (or the client agreed), "
+            "and this complaint's client may see the main one"
+        ),
+        required=False,
+    )
+
+
 class AddDocumentsForm(DocumentsMixin, CaseActionForm):
     """Staff add documents that reached us another way (a letter by post, scanned): the form's content checks."""
 

@@ -4,7 +4,9 @@ A link carries a signed token naming one case (its public id, never the
 reference) and the case's current link version. It expires after
 ``settings.CLIENT_LINK_MAX_AGE_DAYS``, and staff revoke every link sent so far by
 bumping ``Complaint.client_link_version``. Knowing a reference number is useless
-without one.
+without one. A link to a duplicate merged into another case opens that main case
+(``Complaint.main_case``): the link checks the duplicate's version and age, the page
+shows where the case is followed now.
 """
 
 from __future__ import annotations
@@ -56,20 +58,25 @@ def check_client_token(token: str) -> LinkCheck:
         # Genuine but too old: the signature is ours, so the payload can be read.
         payload = signing.loads(token, salt=SALT)
         complaint = _complaint_for(payload)
-        return LinkCheck(stale_for=complaint)
+        return LinkCheck(stale_for=complaint.main_case if complaint is not None else None)
     except signing.BadSignature:
         return LinkCheck()
     complaint = _complaint_for(payload)
     if complaint is None:
         return LinkCheck()
     if payload[1] != complaint.client_link_version:
-        return LinkCheck(stale_for=complaint)
-    return LinkCheck(complaint=complaint)
+        return LinkCheck(stale_for=complaint.main_case)
+    main = complaint.main_case
+    if main is not complaint and main.anonymised_at is not None:
+        # Merged into a case whose personal data is gone: as dead as that case's own links.
+        return LinkCheck(stale_for=main)
+    return LinkCheck(complaint=main)
 
 
 def _complaint_for(payload) -> Complaint | None:
+    """The case a token names (its main case joined in, for a duplicate merged into one)."""
     try:
         public_id, _version = payload
-        return Complaint.objects.get(public_id=public_id)
+        return Complaint.objects.select_related("merged_into").get(public_id=public_id)
     except (ValueError, TypeError, ValidationError, Complaint.DoesNotExist):
         return None

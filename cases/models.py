@@ -305,13 +305,22 @@ class Complaint(StateMachine):
         WITHDRAWN = "withdrawn", "Withdrawn"
         # Closed by a complaints lead without an outcome: an enquiry, spam, a duplicate (kept out of the figures).
         NOT_A_COMPLAINT = "not_a_complaint", "Closed: not a complaint"
+        # Closed by a complaints lead as a duplicate joined to its main case (``merged_into``): out of the figures;
+        # its documents and the client's messages were copied there, its links and email replies lead there.
+        MERGED = "merged", "Closed: merged into another complaint"
 
     # The procedure as data: from each state, the states it may move to.
     TRANSITIONS: ClassVar[dict[str, tuple[str, ...]]] = {
-        Status.RECEIVED: (Status.ACKNOWLEDGED, Status.WITHDRAWN, Status.NOT_A_COMPLAINT),
-        Status.ACKNOWLEDGED: (Status.INVESTIGATING, Status.WITHDRAWN, Status.NOT_A_COMPLAINT),
-        Status.INVESTIGATING: (Status.AWAITING_CLIENT, Status.RESPONDED, Status.WITHDRAWN, Status.NOT_A_COMPLAINT),
-        Status.AWAITING_CLIENT: (Status.INVESTIGATING, Status.WITHDRAWN, Status.NOT_A_COMPLAINT),
+        Status.RECEIVED: (Status.ACKNOWLEDGED, Status.WITHDRAWN, Status.NOT_A_COMPLAINT, Status.MERGED),
+        Status.ACKNOWLEDGED: (Status.INVESTIGATING, Status.WITHDRAWN, Status.NOT_A_COMPLAINT, Status.MERGED),
+        Status.INVESTIGATING: (
+            Status.AWAITING_CLIENT,
+            Status.RESPONDED,
+            Status.WITHDRAWN,
+            Status.NOT_A_COMPLAINT,
+            Status.MERGED,
+        ),
+        Status.AWAITING_CLIENT: (Status.INVESTIGATING, Status.WITHDRAWN, Status.NOT_A_COMPLAINT, Status.MERGED),
         Status.RESPONDED: (Status.UNDER_APPEAL, Status.CLOSED),
         Status.UNDER_APPEAL: (Status.CLOSED,),
         # Only for a late appeal that staff accept after the complaint closed at
@@ -321,6 +330,8 @@ class Complaint(StateMachine):
         # state it was withdrawn from (investigating, when a question to the client was open then).
         Status.WITHDRAWN: (Status.RECEIVED, Status.ACKNOWLEDGED, Status.INVESTIGATING),
         Status.NOT_A_COMPLAINT: (),
+        # Final: a case merged by mistake is not split again (its copies are on the main case).
+        Status.MERGED: (),
     }
     # Only a complaint in one of these states can have an appeal (lodging one moves it to under_appeal).
     STATES_WITH_APPEAL = (Status.UNDER_APPEAL, Status.CLOSED)
@@ -330,6 +341,8 @@ class Complaint(StateMachine):
         Status.INVESTIGATING,
         Status.AWAITING_CLIENT,
     )
+    # Closed without an outcome by a complaints lead: no complaint to count in any figure (docs/specification.md).
+    CLOSED_WITHOUT_OUTCOME = (Status.NOT_A_COMPLAINT, Status.MERGED)
 
     class Channel(models.TextChoices):
         WEB = "web", "Web form"
@@ -453,6 +466,11 @@ class Complaint(StateMachine):
     revision = models.PositiveIntegerField(default=0)
     # Bumped to revoke every secure link sent to the client so far.
     client_link_version = models.PositiveIntegerField(default=1)
+    # The main case a duplicate was merged into (status merged): its client links and email replies lead there.
+    # Never a chain: merging a case that has duplicates moves them on to the new main case (services.complaint_merge).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates", editable=False
+    )
     # When the personal data was removed (retention period over, or on the client's request): procedure.retention.
     anonymised_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -526,6 +544,25 @@ class Complaint(StateMachine):
                 f"write to our Director at {settings.COMPANY['appeals_email']}, quoting {self.reference}, and explain."
             )
         return ""
+
+    @property
+    def main_case(self) -> Complaint:
+        """Where this case's client links and email replies lead: the case it was merged into, else itself.
+
+        One step is enough: a merged case's main case is never itself merged (``services.complaint_merge``).
+        """
+        return self.merged_into or self
+
+    def same_client_as(self, other: Complaint) -> bool:
+        """Do two cases look like the same client's? The same email address; where either has none, the same name.
+
+        Merging cases of different clients needs a complaints lead to confirm it (``services.complaint_merge``):
+        the duplicate's client would follow the main case through their links.
+        """
+        mine, theirs = self.email.strip().casefold(), other.email.strip().casefold()
+        if mine and theirs:
+            return mine == theirs
+        return " ".join(self.name.casefold().split()) == " ".join(other.name.casefold().split())
 
     @property
     def received_effective_date(self) -> date:
@@ -692,6 +729,9 @@ class ComplaintEvent(models.Model):
         UPDATE_SENT = "update_sent", "Update sent to the client"
         ADJUSTMENT = "adjustment", "Adjustment asked for or agreed"
         REPRESENTATIVE = "representative", "Representative recorded or changed"
+        MERGED = "merged", "Merged into another complaint"
+        DUPLICATE_JOINED = "duplicate_joined", "A duplicate complaint was joined to this one"
+        RELATED = "related", "Related complaint linked or unlinked"
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -777,6 +817,28 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class RelatedComplaint(models.Model):
+    """Staff linked two complaints as related (the same incident, the client's other complaint): one row each way.
+
+    Written and removed in pairs by ``services.complaint_link_related`` and ``complaint_unlink_related``, so a
+    case lists its related cases with one look-up of its own rows; each side's timeline says who linked them.
+    """
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="related_links")
+    other = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="+")
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["complaint", "other"], name="related_once"),
+            models.CheckConstraint(condition=~models.Q(complaint=models.F("other")), name="related_not_itself"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} related to {self.other_id}"
 
 
 class Note(models.Model):

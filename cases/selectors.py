@@ -10,14 +10,22 @@ from types import SimpleNamespace
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import BooleanField, Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.http import Http404
 
 from accounts.access import is_case_staff
 from cases import business_days, deadlines, extensions, permissions, references, search, services
 from cases.access import complaints_visible_to
 from cases.deadlines import due_soon_horizon
-from cases.models import Action, Category, Complaint, ComplaintSearchToken, Paragraph, RootCause
+from cases.models import (
+    Action,
+    Category,
+    Complaint,
+    ComplaintSearchToken,
+    Paragraph,
+    RelatedComplaint,
+    RootCause,
+)
 from notifications.models import Letter, OutboundMessage
 
 RECENT_LIMIT = 25
@@ -64,6 +72,96 @@ def complaint_intake_summary(*, complaint: Complaint) -> IntakeSummary:
         )
     )
     return IntakeSummary(complaint=complaint, acknowledgement_message=message, letters=letters)
+
+
+# --- Other complaints on a case page (issue 20, point 4) ---------------------------------
+
+# How many other complaints a case page lists (it says when there are more).
+OTHER_COMPLAINTS_LIMIT = 10
+# Why another complaint is listed, most telling first (the list is in this order).
+MAIN_CASE, DUPLICATE, RELATED, SAME_EMAIL, SAME_ORGANISATION = "main", "duplicate", "related", "email", "organisation"
+WHY_LISTED = {
+    MAIN_CASE: "This complaint was merged into it",
+    DUPLICATE: "Merged into this complaint",
+    RELATED: "Linked as related",
+    SAME_EMAIL: "Same email address",
+    SAME_ORGANISATION: "Same organisation",
+}
+
+
+@dataclass(frozen=True)
+class OtherComplaint:
+    """Another complaint as a case page lists it, and why."""
+
+    reference: str
+    name: str
+    organisation: str
+    status: str
+    received_at: datetime
+    why: str
+
+    @property
+    def status_label(self) -> str:
+        return _STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def why_label(self) -> str:
+        return WHY_LISTED[self.why]
+
+    @property
+    def unlinkable(self) -> bool:
+        return self.why == RELATED
+
+
+@dataclass(frozen=True)
+class OtherComplaints:
+    listed: list[OtherComplaint]
+    more: bool  # more match than are listed
+
+
+def other_complaints(*, user, complaint: Complaint, limit: int = OTHER_COMPLAINTS_LIMIT) -> OtherComplaints:
+    """The complaints to show beside ``complaint``: the case it was merged into, the duplicates merged into it,
+    those linked as related, then the client's others (the same email address or organisation), newest first.
+
+    Only those ``user`` may see (``complaints_visible_to``). One query, whatever the numbers: the candidates are
+    a union of index look-ups (the links, ``merged_into``, and the email address and organisation in capitals:
+    indexes of migrations 0005 and 0022), read in a subquery, then ranked and cut to ``limit`` (one more tells
+    that there are more). An OR of the same conditions would read every case.
+    """
+    email, organisation = complaint.email.strip(), complaint.organisation.strip()
+    links = RelatedComplaint.objects.filter(complaint=complaint).order_by()
+    cases = Complaint.objects.order_by()
+    parts = [links.values("other_id"), cases.filter(merged_into=complaint).values("pk")]
+    ranks = [
+        When(merged_into=complaint, then=Value(1)),
+        When(Exists(links.filter(other=OuterRef("pk"))), then=Value(2)),
+    ]
+    if complaint.merged_into_id is not None:
+        parts.append(cases.filter(pk=complaint.merged_into_id).values("pk"))
+        ranks.insert(0, When(pk=complaint.merged_into_id, then=Value(0)))
+    if email:
+        parts.append(cases.filter(email__iexact=email).values("pk"))
+    if organisation:
+        # Saying "not blank" lets PostgreSQL use the partial index of migration 0022.
+        parts.append(cases.filter(organisation__iexact=organisation).exclude(organisation="").values("pk"))
+    candidates = parts[0].union(*parts[1:], all=True)
+    rows = (
+        complaints_visible_to(user)
+        .filter(pk__in=candidates)
+        .exclude(pk=complaint.pk)
+        .annotate(rank=Case(*ranks, default=Value(3), output_field=IntegerField()))
+        .order_by("rank", "-received_at", "-pk")
+        .values_list("rank", "reference", "name", "organisation", "email", "status", "received_at")[: limit + 1]
+    )
+    listed = []
+    for rank, reference, name, org, their_email, status, received_at in rows:
+        if rank < 3:
+            why = (MAIN_CASE, DUPLICATE, RELATED)[rank]
+        else:
+            same_email = bool(email) and their_email.strip().casefold() == email.casefold()
+            why = SAME_EMAIL if same_email else SAME_ORGANISATION
+        listed.append(OtherComplaint(reference, name, org, status, received_at, why))
+    return OtherComplaints(listed=listed[:limit], more=len(listed) > limit)
 
 
 # --- The staff dashboard (issue 3, item 2) ----------------------------------------------
@@ -132,6 +230,7 @@ _ROW_COLUMNS = (
     "current_due",
     "assignee_id",
     "category_id",
+    "revision",
 )
 
 
@@ -156,6 +255,7 @@ class DashboardRow:
     current_due: date | None  # the running deadline (``ComplaintQuerySet.with_current_due``)
     assignee_id: int | None
     category_id: int | None
+    revision: int  # as read: a lead's bulk change of the row is refused if the case changed since
     assignee_label: str = ""
     category_name: str = ""
 
@@ -358,11 +458,34 @@ def staff_menus() -> tuple[list[tuple[int, str, bool]], list[tuple[int, str]]]:
 
     menus = cache.get(OPTIONS_CACHE_KEY)
     if menus is None:
-        categories = list(Category.objects.order_by("name").values_list("pk", "name", "active"))
-        people = permissions.assignable_users().only("pk", "first_name", "last_name", "username")
-        menus = (categories, [(person.pk, user_label(person)) for person in people])
+        menus = _read_staff_menus()
         cache.set(OPTIONS_CACHE_KEY, menus, OPTIONS_CACHE_SECONDS)
     return menus
+
+
+def _read_staff_menus() -> tuple[list[tuple[int, str, bool]], list[tuple[int, str]]]:
+    """Both menus in one query (a UNION ALL of the categories and the staff, in the columns of the staff): one
+    query less on a case page or dashboard that finds the cache empty, which keeps the case page within its
+    budget with its list of other complaints. Categories by name, then staff by first name, last name, username."""
+    text = CharField()
+    categories = Category.objects.order_by().annotate(
+        menu=Value(_CATEGORIES, text), first_name=F("name"), last_name=Value("", text), username=Value("", text)
+    )
+    people = (
+        permissions.assignable_users().order_by().annotate(menu=Value(_STAFF, text), active=Value(True, BooleanField()))
+    )
+    columns = ("menu", "pk", "first_name", "last_name", "username", "active")
+    rows = categories.values_list(*columns).union(people.values_list(*columns), all=True)
+    found: dict[str, list] = {_CATEGORIES: [], _STAFF: []}
+    for menu, pk, first, last, username, active in rows.order_by("menu", "first_name", "last_name", "username"):
+        if menu == _CATEGORIES:
+            found[menu].append((pk, first, active))
+        else:
+            found[menu].append((pk, f"{first} {last}".strip() or username))
+    return found[_CATEGORIES], found[_STAFF]
+
+
+_CATEGORIES, _STAFF = "1-categories", "2-staff"
 
 
 PARAGRAPHS_CACHE_KEY = "cases:paragraphs:v1"

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ from cases.models import (  # noqa: F401 - how the timeline names them; imported
     InformationRequest,
     Note,
     ReferenceCounter,
+    RelatedComplaint,
     RootCause,
     TransitionNotAllowed,
     actor_label,
@@ -681,8 +682,10 @@ def complaint_request_link(*, reference: str, email: str) -> None:
     it tells nobody whether a complaint exists.
     """
     wanted = email.strip().lower()
-    complaint = Complaint.objects.filter(reference=reference.strip().upper(), anonymised_at__isnull=True).first()
-    if complaint is None or not wanted:
+    named = Complaint.objects.filter(reference=reference.strip().upper()).select_related("merged_into").first()
+    # A duplicate's reference stands for the case it was merged into (its links lead there too).
+    complaint = named.main_case if named is not None else None
+    if complaint is None or complaint.anonymised_at is not None or not wanted:
         return
     if wanted not in {person.email.strip().lower() for person in complaint.email_recipients}:
         return
@@ -1226,6 +1229,234 @@ def complaint_close_not_a_complaint(
     return locked
 
 
+# --- Related complaints and duplicates (issue 20, point 4) ------------------------------------------------
+
+
+def _lock_pair(first: Complaint, second: Complaint) -> tuple[Complaint, Complaint]:
+    """Lock two cases, always in the order of their ids (two people linking or merging the same pair the other
+    way round wait for each other rather than deadlock); returns them as given."""
+    pair = Complaint.objects.select_for_update().filter(pk__in=[first.pk, second.pk]).order_by("pk")
+    rows = {case.pk: case for case in pair}
+    return rows[first.pk], rows[second.pk]
+
+
+def _other_case(actor, reference: str, *, complaint: Complaint) -> Complaint:
+    """The case another reference names, if ``actor`` may see it; the same answer for a missing case and a case
+    of someone else's (a reference alone reveals nothing)."""
+    wanted = reference.strip().upper()
+    other = Complaint.objects.filter(reference=wanted).first() if wanted else None
+    if other is None or not permissions.can_see(actor, other):
+        raise ValidationError({"reference": [f"No complaint {wanted or '(none given)'} among the cases you can see."]})
+    if other.pk == complaint.pk:
+        raise ValidationError({"reference": ["That is this complaint's own reference: give the other one."]})
+    return other
+
+
+@transaction.atomic
+def complaint_link_related(*, actor, complaint: Complaint, reference: str) -> RelatedComplaint:
+    """Staff link two complaints as related (the same incident, the same client's other complaint): both cases
+    list each other, and both timelines say who linked them (for staff). Changes neither case otherwise."""
+    other = _other_case(actor, reference, complaint=complaint)
+    locked, other = _lock_pair(complaint, other)
+    if not permissions.can_work_on(actor, locked):
+        raise PermissionDenied("You do not have a role in this complaint.")
+    if RelatedComplaint.objects.filter(complaint=locked, other=other).exists():
+        raise ValidationError({"reference": [f"{locked.reference} and {other.reference} are linked already."]})
+    now = timezone.now()
+    link = RelatedComplaint.objects.create(complaint=locked, other=other, linked_by=actor, linked_at=now)
+    RelatedComplaint.objects.create(complaint=other, other=locked, linked_by=actor, linked_at=now)
+    for case, named in ((locked, other), (other, locked)):
+        record_event(case, kind=Event.RELATED, summary=f"Linked as related to {named.reference}", actor=actor, at=now)
+    return link
+
+
+@transaction.atomic
+def complaint_unlink_related(*, actor, complaint: Complaint, reference: str) -> None:
+    """Staff remove the link between two related complaints (both ways), on both timelines."""
+    other = _other_case(actor, reference, complaint=complaint)
+    locked, other = _lock_pair(complaint, other)
+    if not permissions.can_work_on(actor, locked):
+        raise PermissionDenied("You do not have a role in this complaint.")
+    removed, _ = RelatedComplaint.objects.filter(
+        Q(complaint=locked, other=other) | Q(complaint=other, other=locked)
+    ).delete()
+    if not removed:
+        raise ValidationError({"reference": [f"{locked.reference} and {other.reference} are not linked."]})
+    for case, named in ((locked, other), (other, locked)):
+        record_event(case, kind=Event.RELATED, summary=f"No longer linked to {named.reference}", actor=actor)
+
+
+def may_merge(complaint: Complaint) -> bool:
+    """Can this case be merged into another as its duplicate? Before its outcome, with its data kept."""
+    return complaint.can_transition_to(Status.MERGED) and complaint.anonymised_at is None
+
+
+def merge_target_problem(duplicate: Complaint, main: Complaint) -> str:
+    """Why ``duplicate`` cannot be merged into ``main``, or "" if it can.
+
+    The main case must be another one, open (or under appeal, when the client may still write to it), with its
+    data kept. A case that was itself merged is refused, naming where it went: merging follows no chain, so a
+    duplicate's links and replies always lead to its main case in one step.
+    """
+    if main.pk == duplicate.pk:
+        return f"{duplicate.reference} cannot be merged into itself: give the main complaint's reference."
+    if main.status == Status.MERGED:
+        final = main.merged_into.reference if main.merged_into is not None else "another complaint"
+        return f"{main.reference} was itself merged into {final}: merge into {final} instead."
+    if main.anonymised_at is not None:
+        return f"The personal data of {main.reference} was removed: nothing can be merged into it."
+    if not client_may_write(main):
+        return (
+            f"{main.reference} is {main.get_status_display().lower()}: a duplicate can only join a complaint "
+            "that is still open (or under appeal)."
+        )
+    return ""
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    main: Complaint
+    documents: int
+    messages: int
+
+
+def complaint_merge(
+    *,
+    actor,
+    complaint: Complaint,
+    into: str,
+    same_client_confirmed: bool = False,
+    expected_revision: int | None = None,
+) -> MergeResult:
+    """A complaints lead merges a duplicate (``complaint``) into its main case (the reference ``into``).
+
+    One transaction, both rows locked: the duplicate's documents (new rows naming the same stored files, which
+    ``procedure.retention`` deletes only once no case keeps them) and the client's messages are copied to the main
+    case; the duplicate closes as merged (out of the figures, its deadline stopped, any open question ended) and
+    points at the main case, where its secure links (``cases.links``) and email replies (``inbound.services``)
+    now lead; cases merged into the duplicate before move on to the main case, so that is never a chain. Both
+    timelines say so, client-visible. Cases of clients who look different (``Complaint.same_client_as``) need the
+    lead's confirmation: the duplicate's client will follow the main case.
+    """
+    if not permissions.is_lead(actor):
+        raise PermissionDenied("Only a complaints lead can merge complaints.")
+    main = _other_case(actor, into, complaint=complaint)
+    with transaction.atomic():
+        duplicate, main = _lock_pair(complaint, main)
+        if expected_revision is not None and duplicate.revision != expected_revision:
+            raise StaleCase(duplicate)
+        if not may_merge(duplicate):
+            raise ValidationError(
+                f"Complaint {duplicate.reference} is {duplicate.get_status_display().lower()}: only a complaint "
+                "without an outcome yet can be merged into another."
+            )
+        problem = merge_target_problem(duplicate, main)
+        if problem:
+            raise ValidationError({"reference": [problem]})
+        if not same_client_confirmed and not duplicate.same_client_as(main):
+            different = (
+                f"{duplicate.reference} and {main.reference} have different clients' details. Tick the box to "
+                "confirm they are the same client: the duplicate's client will see the main case."
+            )
+            raise ValidationError({"confirm_client": [different]})
+        return _merge(actor=actor, duplicate=duplicate, main=main)
+
+
+def _merge(*, actor, duplicate: Complaint, main: Complaint) -> MergeResult:
+    now = timezone.now()
+    documents = list(duplicate.attachments.all())
+    Attachment.objects.bulk_create(
+        Attachment(
+            complaint=main,
+            file=document.file.name,
+            original_name=document.original_name,
+            content_type=document.content_type,
+            size=document.size,
+            sha256=document.sha256,
+            source=document.source,
+            uploaded_by=document.uploaded_by,
+            uploaded_at=document.uploaded_at,
+            for_appeal=False,
+        )
+        for document in documents
+    )
+    messages = list(duplicate.client_messages.all())
+    ClientMessage.objects.bulk_create(
+        ClientMessage(
+            complaint=main,
+            channel=message.channel,
+            text=f"(Sent on {duplicate.reference}.)\n\n{message.text}".strip(),
+            received_at=message.received_at,
+            from_address=message.from_address,
+            document_names=message.document_names,
+        )
+        for message in messages
+    )
+    # Cases merged into the duplicate before now lead to the main case in one step.
+    earlier = list(Complaint.objects.select_for_update().filter(merged_into=duplicate).order_by("pk"))
+    Complaint.objects.filter(pk__in=[case.pk for case in earlier]).update(
+        merged_into=main, revision=F("revision") + 1, updated_at=now
+    )
+    ComplaintEvent.objects.bulk_create(
+        ComplaintEvent(
+            complaint_id=case.pk,
+            kind=Event.MERGED,
+            summary=f"Its main complaint {duplicate.reference} was merged into {main.reference}: it leads there now",
+            actor=actor,
+            actor_label=actor_label(actor),
+            created_at=now,
+        )
+        for case in earlier
+    )
+    # The duplicate's related complaints are the main case's too.
+    related = [other for other in duplicate.related_links.values_list("other_id", flat=True) if other != main.pk]
+    RelatedComplaint.objects.bulk_create(
+        [RelatedComplaint(complaint=main, other_id=other, linked_by=actor, linked_at=now) for other in related]
+        + [RelatedComplaint(complaint_id=other, other=main, linked_by=actor, linked_at=now) for other in related],
+        ignore_conflicts=True,
+    )
+    InformationRequest.objects.filter(complaint=duplicate, answered_at__isnull=True).update(
+        answered_at=now, answer=f"(merged into {main.reference})", ended_without_answer=True
+    )
+    copied = f"; {len(documents)} document{'s' if len(documents) != 1 else ''} copied across" if documents else ""
+    duplicate.merged_into = main
+    duplicate.clock_stopped_at = None
+    duplicate.transition(
+        Status.MERGED,
+        event=Event.MERGED,
+        summary=f"Your complaint was joined to complaint {main.reference}, about the same matter, and is followed "
+        f"there{copied}",
+        actor=actor,
+        client_visible=True,
+        at=now,
+        fields=["merged_into", "clock_stopped_at"],
+    )
+    record_event(
+        main,
+        kind=Event.DUPLICATE_JOINED,
+        summary=f"Complaint {duplicate.reference}, about the same matter, was joined to this one{copied}",
+        actor=actor,
+        client_visible=True,
+        at=now,
+    )
+    if messages:
+        # Every client message on a case has its "client wrote" entry (the case pages read them only then).
+        record_event(
+            main,
+            kind=Event.CLIENT_WROTE,
+            summary=f"The {_plural(len(messages), 'message')} you sent about complaint {duplicate.reference} "
+            f"{'is' if len(messages) == 1 else 'are'} with this complaint now",
+            actor=actor,
+            client_visible=True,
+            at=now,
+        )
+    return MergeResult(main=main, documents=len(documents), messages=len(messages))
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else f"{n} {word}s"
+
+
 # --- Withdrawal -------------------------------------------------------------------------------------------
 
 WITHDRAWABLE = (Status.RECEIVED, Status.ACKNOWLEDGED, Status.INVESTIGATING, Status.AWAITING_CLIENT)
@@ -1620,9 +1851,18 @@ def actions_digest_moment(done_at: datetime) -> datetime:
 
 @transaction.atomic
 def complaint_extend_deadline(
-    *, actor, complaint: Complaint, new_date: date, reason: str, expected_revision: int | None = None
+    *,
+    actor,
+    complaint: Complaint,
+    new_date: date | None = None,
+    reason: str,
+    expected_revision: int | None = None,
+    by_business_days: int | None = None,
 ):
     """A complaints lead moves the running due date on, with a reason, before it passes.
+
+    To ``new_date``, or ``by_business_days`` after the due date as it is under the lock (the dashboard's bulk
+    extension: one number of days and one reason for several cases, each its own date).
 
     The client is emailed the reason and the new date (UK complaint-handling
     codes require it); the extension is kept with the old date, the new one,
@@ -1647,6 +1887,10 @@ def complaint_extend_deadline(
         raise ValidationError(
             {"new_date": ["This deadline has no date yet: it starts when the acknowledgement goes out."]}
         )
+    if by_business_days is not None:
+        if by_business_days < 1:
+            raise ValidationError({"new_date": ["Extend by at least one business day."]})
+        new_date = business_days.add_business_days(old_date, by_business_days)
     errors: dict[str, list[str]] = {}
     if today > old_date:
         errors["new_date"] = [
@@ -1661,7 +1905,7 @@ def complaint_extend_deadline(
         errors["new_date"] = [f"{new_date:%A %-d %B %Y} is not a business day: choose a working day."]
     if not reason.strip():
         errors["reason"] = ["Give the reason: the client is told it, word for word."]
-    if errors:
+    if errors or new_date is None:
         raise ValidationError(errors)
     setattr(holder, due_field, new_date)
     holder.save_change(due_field)
@@ -1708,9 +1952,13 @@ def complaint_revoke_client_links(*, actor, complaint: Complaint, expected_revis
 
 
 def _revoke_links(locked: Complaint, *, actor, why: str) -> None:
-    """Every secure link sent so far stops working (``cases.links``: the version in the token is old)."""
+    """Every secure link sent so far stops working (``cases.links``: the version in the token is old), the links of
+    the duplicates merged into the case included (they lead here)."""
     locked.client_link_version += 1
     locked.save_change("client_link_version")
+    locked.duplicates.update(
+        client_link_version=F("client_link_version") + 1, revision=F("revision") + 1, updated_at=timezone.now()
+    )
     record_event(
         locked,
         kind=Event.STATUS_CHANGED,

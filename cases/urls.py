@@ -42,6 +42,10 @@ staff_patterns = [
     path("complaints/<str:reference>/extend/", case.extend_deadline, name="case_extend"),
     path("complaints/<str:reference>/revoke-links/", case.revoke_links, name="case_revoke_links"),
     path("complaints/<str:reference>/not-a-complaint/", case.close_not_a_complaint, name="case_close_not_a_complaint"),
+    path("complaints/<str:reference>/related/", case.link_related, name="case_link_related"),
+    path("complaints/<str:reference>/related/remove/", case.unlink_related, name="case_unlink_related"),
+    path("complaints/<str:reference>/merge/", case.merge, name="case_merge"),
+    path("bulk/", dashboard.bulk_change, name="bulk_change"),
     path(
         "complaints/<str:reference>/request-information/",
         case.request_information,

@@ -277,11 +277,20 @@ def _copy_in_the_other_mailbox(reading: Reading) -> tuple[str, str] | None:
     return None
 
 
-def _decide_for_case(reading: Reading, case: Complaint, how: str) -> None:
+def _decide_for_case(reading: Reading, named: Complaint, how: str) -> None:
     email, parsed = reading.email, reading.parsed
+    # A duplicate merged into another case: what its client writes joins the main case (``Complaint.main_case``).
+    case = named.main_case
+    if case is not named:
+        how = f"{how}; {named.reference} was merged into {case.reference}"
     reading.case = case
-    # The client, or the representative acting for them with their consent, may write about the case.
-    senders = {address.strip().lower() for address in (case.email, case.representative_email) if address}
+    # The client, or the representative acting for them with their consent, may write about the case (of a
+    # merged duplicate, from its own addresses too: a complaints lead merged it as the same client's).
+    senders = {
+        address.strip().lower()
+        for address in (case.email, case.representative_email, named.email, named.representative_email)
+        if address
+    }
     if parsed.from_address not in senders:
         reading.becomes = "waiting"
         reading.reason = (
@@ -656,4 +665,5 @@ def _case_by_reference(reference: str) -> Complaint:
     case = Complaint.objects.filter(reference=str(parsed)).first() if parsed is not None else None
     if case is None:
         raise ValidationError({"reference": [f"No case {reference.strip()[:30]}: check the reference and its letter."]})
-    return case
+    # A duplicate merged into another case stands for that main case.
+    return case.main_case

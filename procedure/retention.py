@@ -5,9 +5,11 @@
 * ``complaints_anonymise``: remove the personal data of a set of cases, set-based
   (a fixed number of statements per batch, whatever its size). What goes: the
   client's details and every free text that may quote them (the complaint, the
-  findings and reasons, the appeal's texts, notes, questions and answers, action
-  and extension texts, timeline summaries, the emails we sent), and every document
-  and letter (rows, and the files once the transaction commits). What stays: what
+  findings and reasons, the appeal's texts, notes, questions and answers, the
+  client's messages and our updates, action and extension texts, timeline
+  summaries, the emails we sent), and every document and letter (rows, and the
+  files once the transaction commits; a document another case still holds a copy
+  of, merged from its duplicate, stays for that case). What stays: what
   the reports count (dates, channel, category, outcome, status, the appeal's dates
   and decision, actions' and extensions' dates and kinds, the timeline's kinds,
   statuses and times). Each case gets an ``anonymised`` event naming no one, and
@@ -37,6 +39,8 @@ from cases import permissions
 from cases.models import (
     Action,
     Attachment,
+    ClientMessage,
+    ClientUpdate,
     Complaint,
     ComplaintEvent,
     Extension,
@@ -52,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 ANONYMISED = "Anonymised"
 BATCH_SIZE = 200
-FINISHED = (Complaint.Status.CLOSED, Complaint.Status.WITHDRAWN, Complaint.Status.NOT_A_COMPLAINT)
+FINISHED = (Complaint.Status.CLOSED, Complaint.Status.WITHDRAWN, *Complaint.CLOSED_WITHOUT_OUTCOME)
 Event = ComplaintEvent.Kind
 
 
@@ -119,6 +123,10 @@ def complaints_anonymise(
             return []
         in_cases = Q(complaint_id__in=ids)
         files = [name for name in Attachment.objects.filter(in_cases).values_list("file", flat=True) if name]
+        # A document copied to another case when its duplicate was merged (one stored file, a row on each case)
+        # stays while that other case keeps its row.
+        shared = set(Attachment.objects.filter(file__in=files).exclude(in_cases).values_list("file", flat=True))
+        files = [name for name in files if name not in shared]
         files += [name for name in Letter.objects.filter(in_cases).values_list("file", flat=True) if name]
         # The messages that carried a letter keep their row (SET_NULL); the letters and documents go.
         Letter.objects.filter(in_cases).delete()
@@ -158,6 +166,8 @@ def complaints_anonymise(
             new_lesson="",
         )
         Note.objects.filter(in_cases).update(text=ANONYMISED)
+        ClientMessage.objects.filter(in_cases).update(text=ANONYMISED, from_address="", document_names=[])
+        ClientUpdate.objects.filter(in_cases).update(text=ANONYMISED)
         InformationRequest.objects.filter(in_cases).update(
             message=ANONYMISED, answer=Case(When(answer="", then=Value("")), default=Value(ANONYMISED))
         )

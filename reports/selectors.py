@@ -43,7 +43,7 @@ from cases import business_days
 from cases.business_days import LONDON
 from cases.models import Category, Complaint, Extension, RootCause
 from reports import summary
-from reports.tally import LATE, ON_TIME, PROMISES, STAGES, Tally, count
+from reports.tally import LATE, ON_TIME, PROMISES, STAGES, Tally, complaints_counted, count
 
 Status = Complaint.Status
 Outcome = Complaint.Outcome
@@ -136,9 +136,8 @@ def spans_q(spans: list[tuple[date, date]], filters: Filters, prefix: str = "") 
         conditions[f"{prefix}channel"] = filters.channel
     if filters.manager_id:
         conditions[f"{prefix}assignee_id"] = filters.manager_id
-    # A case a lead closed as not a complaint (an enquiry, spam) is no complaint: out of every figure.
-    not_a_complaint = Q(**{f"{prefix}status": Complaint.Status.NOT_A_COMPLAINT})
-    return received & Q(**conditions) & ~not_a_complaint
+    # A case a lead closed without an outcome (not a complaint, a merged duplicate) is out of every figure.
+    return received & Q(**conditions) & complaints_counted(prefix)
 
 
 # --- the promises' states on a day (the CSV export's columns and filters) -------------------------

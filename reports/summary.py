@@ -136,7 +136,9 @@ def build_month(month: date) -> int:
         SummaryMonth.objects.select_for_update().get(month=month)  # one builder per month at a time
         # First forget the changes seen so far, then count: see the module's docstring.
         ChangedMonth.objects.filter(month=month).delete()
-        counted = tally.count(lambda prefix: _prefixed(month_range(month), prefix), by=DIMENSIONS)
+        counted = tally.count(
+            lambda prefix: _prefixed(month_range(month), prefix) & tally.complaints_counted(prefix), by=DIMENSIONS
+        )
         SummaryCell.objects.filter(month=month).delete()
         SummaryCell.objects.bulk_create(
             [

@@ -218,6 +218,13 @@ class Counted:
         return out
 
 
+def complaints_counted(prefix: str = "") -> Q:
+    """The cases the figures count, as a condition: none a complaints lead closed without an outcome (not a
+    complaint, or a duplicate merged into its main case: ``Complaint.CLOSED_WITHOUT_OUTCOME``). Every cohort of
+    the reports (``reports.selectors.spans_q``, the kept months of ``reports.summary``) includes it."""
+    return ~Q(**{f"{prefix}status__in": Complaint.CLOSED_WITHOUT_OUTCOME})
+
+
 def count(cohort: Cohort, by: tuple[str, ...] = ()) -> Counted:
     """The tallies of the complaints in ``cohort``, one per value of the dimensions ``by``.
 

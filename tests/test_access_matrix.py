@@ -141,6 +141,12 @@ def not_a_complaint_data(world) -> dict:
     return {"not_complaint-expected_revision": revision(world) + 1, "not_complaint-reason": "Spam."}
 
 
+def merge_data(world) -> dict:
+    """Merging A into B against a revision already gone: a lead is let in (409, nothing changed); anyone else is
+    refused by the service's role check first."""
+    return {"merge-expected_revision": revision(world) + 1, "merge-reference": world["b"].reference}
+
+
 def stale_data(world, prefix: str) -> dict:
     """A valid form against a revision already gone: a lead is let in (409, nothing changed); anyone else is
     refused by the service's role check before the revision is read."""
@@ -251,6 +257,13 @@ MATRIX: dict[str, Rule] = {
         LEADS, shows_case=CASE_TEAM, post=True, key="reference", data=lambda world: not_a_complaint_data(world)
     ),
     "staff:case_request_information": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
+    "staff:case_link_related": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
+    "staff:case_unlink_related": Rule(CASE_TEAM, shows_case=CASE_TEAM, post=True, key="reference"),
+    "staff:case_merge": Rule(
+        LEADS, shows_case=CASE_TEAM, post=True, key="reference", data=lambda world: merge_data(world)
+    ),
+    # A lead's change to the ticked cases of the dashboard (none ticked here: back to the dashboard, nothing done).
+    "staff:bulk_change": Rule(LEADS, post=True),
     "staff:attachment_download": Rule(CASE_TEAM, shows_case=CASE_TEAM, key="reference"),
     "staff:complaint_logged": Rule(LEADS, shows_case=CASE_TEAM, key="reference"),
     "staff:letter_download": Rule(CASE_TEAM, shows_case=CASE_TEAM, key="reference"),

@@ -51,8 +51,11 @@ def test_seed_demo_creates_one_user_per_staff_role_and_prints_their_logins():
 def test_seed_demo_files_the_client_complaint_through_the_intake_service():
     output = seed()
 
-    complaint = Complaint.objects.get(email=DEMO_CLIENT.email)
+    complaint, duplicate = Complaint.objects.filter(email=DEMO_CLIENT.email).order_by("pk")
     assert complaint.channel == Complaint.Channel.WEB
+    # The demo shows related complaints: the client's duplicate merged in, and a colleague's linked.
+    assert (duplicate.status, duplicate.merged_into) == (Complaint.Status.MERGED, complaint)
+    assert complaint.related_links.count() == 1
     assert complaint.events.filter(kind="submitted").exists()
     assert OutboundMessage.objects.filter(complaint=complaint, kind="complaint_acknowledgement").exists()
     assert complaint.reference in output

@@ -49,8 +49,18 @@ def _deadline_cell(row, today, badges: dict) -> tuple[str, bool]:
     return f'<span class="text-nowrap">{step} by {row.due_label}</span> {badge}', overdue
 
 
-def dashboard_row(row, today, case_url: str, badges: dict) -> str:
-    """One <tr>: ``case_url`` holds REFERENCE where the case's reference goes; ``badges`` as for ``_deadline_cell``."""
+def _select_cell(row, reference: str, checked: str) -> str:
+    """A lead's checkbox for the bulk changes (``cases.bulk``): the case and the revision this row shows."""
+    return (
+        f'<td class="select-cell" data-label="Select"><input class="form-check-input" type="checkbox" name="cases" '
+        f'value="{row.pk}.{row.revision}" id="select-{row.pk}"{checked}>'
+        f'<label class="visually-hidden" for="select-{row.pk}">Select {reference}</label></td>'
+    )
+
+
+def dashboard_row(row, today, case_url: str, badges: dict, select: str | None = None) -> str:
+    """One <tr>: ``case_url`` holds REFERENCE where the case's reference goes; ``badges`` as for ``_deadline_cell``;
+    ``select``: None, or the checkbox's ``checked`` attribute ("" or " checked") when a lead may tick it."""
     deadline, overdue = _deadline_cell(row, today, badges)
     organisation = _SECONDARY.format(escape(row.organisation)) if row.organisation else ""
     category = _SECONDARY.format(escape(row.category_name)) if row.category_name else ""
@@ -58,6 +68,7 @@ def dashboard_row(row, today, case_url: str, badges: dict) -> str:
     reference = escape(row.reference)
     return (
         ('<tr class="row-overdue">' if overdue else "<tr>")
+        + (_select_cell(row, reference, select) if select is not None else "")
         + f'<td class="text-nowrap reference-cell" data-label="Reference">'
         f'<a href="{escape(case_url.replace("REFERENCE", row.reference))}">{reference}</a></td>'
         f'<td data-label="Client" class="client-text"><div>{escape(row.name)}{organisation}</div></td>'
@@ -71,9 +82,11 @@ def dashboard_row(row, today, case_url: str, badges: dict) -> str:
 
 
 @register.simple_tag
-def dashboard_rows(board):
-    """The <tr> of every row of the page, each linking to the staff case page."""
+def dashboard_rows(board, selectable=False, select_all=False):
+    """The <tr> of every row of the page, each linking to the staff case page; ``selectable``: with a lead's
+    checkbox (all ticked with ``select_all``)."""
     case_url = reverse("staff:case", args=["REFERENCE"])
     badges: dict = {}
+    select = (" checked" if select_all else "") if selectable else None
     # Every value was escaped in ``dashboard_row``: only the finished markup is marked safe.
-    return mark_safe("".join(dashboard_row(row, board.today, case_url, badges) for row in board.rows))
+    return mark_safe("".join(dashboard_row(row, board.today, case_url, badges, select) for row in board.rows))

@@ -50,15 +50,18 @@ from cases.forms_case import (
     CaseActionForm,
     CategoriseForm,
     ExtendDeadlineForm,
+    MergeForm,
     NotAComplaintForm,
     NoteForm,
     PickUpForm,
     RecordAnswerForm,
+    RelatedForm,
     ReopenForm,
     RepresentativeForm,
     RequestInformationForm,
     RevokeLinksForm,
     StartInvestigationForm,
+    UnlinkForm,
     UpdateForm,
     WithdrawForm,
 )
@@ -90,6 +93,9 @@ FORMS: dict[str, tuple[type[CaseActionForm], str]] = {
     AccessNeedsForm.prefix: (AccessNeedsForm, "access_needs"),
     ReopenForm.prefix: (ReopenForm, "reopen"),
     RecordAnswerForm.prefix: (RecordAnswerForm, "record_answer"),
+    RelatedForm.prefix: (RelatedForm, "relate"),
+    UnlinkForm.prefix: (UnlinkForm, "relate"),
+    MergeForm.prefix: (MergeForm, "merge"),
 }
 
 
@@ -116,6 +122,8 @@ class Allowed:
     update: bool = False
     access_needs: bool = False
     record_answer: bool = False
+    relate: bool = False
+    merge: bool = False
 
     @property
     def any_change(self) -> bool:
@@ -157,6 +165,10 @@ def allowed_actions(user, complaint: Complaint) -> Allowed:
         access_needs=complaint.anonymised_at is None,
         # The same rule as services.complaint_record_answer: while the case waits for the client.
         record_answer=complaint.status == Status.AWAITING_CLIENT,
+        # The same rules as services.complaint_link_related and complaint_merge: anyone working the case links it;
+        # a lead merges a duplicate, before its outcome.
+        relate=True,
+        merge=lead and services.may_merge(complaint),
     )
 
 
@@ -329,6 +341,8 @@ def _render(
         "reopen_days": settings.WITHDRAWAL_REOPEN_DAYS,
         # What other apps hold about the case (the emails it came from...), for whoever may follow the links.
         "case_links": extensions.case_links_for(user=request.user, complaint=complaint),
+        # The complaints related to this one, its main case or duplicates, the client's others (one query).
+        "others": selectors.other_complaints(user=request.user, complaint=complaint),
         "can_log_appeal": data["appeal"] is None
         and complaint.status in (Status.RESPONDED, Status.CLOSED)
         and request.user.has_perm(LOG_APPEAL),
@@ -388,6 +402,14 @@ def _with_paragraph(form_class: type[CaseActionForm], data) -> CaseActionForm:
     return form_class(selectors.with_paragraph(data, field=field, chosen=data.get(f"{prefix}-paragraph", "")))
 
 
+@dataclass(frozen=True)
+class Done:
+    """What a change says and where it lands, when not its fixed words and the case page (``_act``)."""
+
+    message: str
+    url: str
+
+
 def _act(
     request,
     reference: str,
@@ -399,7 +421,7 @@ def _act(
     form: CaseActionForm | None = None,
 ):
     """Parse ``form_class`` from the POST (or take ``form``, bound already), call ``perform(complaint,
-    cleaned_data)``, answer as the module says."""
+    cleaned_data)``, answer as the module says (``perform`` may return a ``Done`` to say where it lands)."""
     complaint = complaint_for_staff(request.user, reference, permission=WORK)
     if request.POST.get(INSERT_PARAGRAPH) and getattr(form_class, "paragraph_field", None):
         return _render(request, complaint, bound=_with_paragraph(form_class, request.POST))
@@ -407,7 +429,7 @@ def _act(
     if not form.is_valid():
         return _render(request, complaint, bound=form, status=400)
     try:
-        perform(complaint, form.cleaned_data)
+        done = perform(complaint, form.cleaned_data)
     except services.StaleCase:
         return _stale(request, form, reference)
     except PermissionDenied as refusal:
@@ -423,8 +445,12 @@ def _act(
         complaint.refresh_from_db()
         form.add_error(None, refusal)
         return _render(request, complaint, bound=form, status=400)
-    messages.success(request, success)
-    response = redirect(_case_url(complaint) + anchor)
+    if isinstance(done, Done):
+        messages.success(request, done.message)
+        response = redirect(done.url)
+    else:
+        messages.success(request, success)
+        response = redirect(_case_url(complaint) + anchor)
     response.status_code = 303  # See Other: reloading the page never posts again
     return response
 
@@ -764,6 +790,59 @@ def close_not_a_complaint(request, reference):
         perform,
         success="Closed as not a complaint. It is left out of the complaint figures; the sender was not told.",
     )
+
+
+@never_cache
+@require_POST
+@staff_required
+def link_related(request, reference):
+    """Link another complaint to this one as related (both list each other)."""
+
+    def perform(complaint, data):
+        services.complaint_link_related(actor=request.user, complaint=complaint, reference=data["reference"])
+
+    return _act(request, reference, RelatedForm, perform, success="Complaints linked.", anchor="#related")
+
+
+@never_cache
+@require_POST
+@staff_required
+def unlink_related(request, reference):
+    """Remove the link between this complaint and a related one."""
+
+    def perform(complaint, data):
+        services.complaint_unlink_related(actor=request.user, complaint=complaint, reference=data["reference"])
+
+    return _act(request, reference, UnlinkForm, perform, success="Link removed.", anchor="#related")
+
+
+@never_cache
+@require_POST
+@staff_required
+def merge(request, reference):
+    """A complaints lead merges this duplicate into its main complaint, then lands on the main complaint."""
+
+    def perform(complaint, data):
+        result = services.complaint_merge(
+            actor=request.user,
+            complaint=complaint,
+            into=data["reference"],
+            same_client_confirmed=data["confirm_client"],
+            expected_revision=data["expected_revision"],
+        )
+        copied = [
+            f"{n} {word}{'' if n == 1 else 's'}"
+            for n, word in ((result.documents, "document"), (result.messages, "client message"))
+            if n
+        ]
+        return Done(
+            f"{complaint.reference} is closed as merged into {result.main.reference}"
+            + (f"; {' and '.join(copied)} copied here" if copied else "")
+            + ". Its secure links and the client's email replies lead here now.",
+            _case_url(result.main) + "#related",
+        )
+
+    return _act(request, reference, MergeForm, perform, success="")
 
 
 def _preview(complaint: Complaint, message: str):

@@ -74,6 +74,15 @@ STATE_WORDS: dict[str, tuple[str, str]] = {
         "Withdrawn",
         "This complaint was withdrawn.",
     ),
+    Status.NOT_A_COMPLAINT: (
+        "Closed",
+        "We closed this without treating it as a complaint.",
+    ),
+    # Never shown by a link (it opens the main case: ``cases.links``); said plainly should it be.
+    Status.MERGED: (
+        "Joined to another complaint",
+        "This complaint was joined to another one about the same matter, where we follow it.",
+    ),
 }
 
 

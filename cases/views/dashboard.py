@@ -4,6 +4,11 @@ The filter form only parses the query string; ``cases.selectors.complaint_dashbo
 decides what the user sees (never a case outside ``complaints_visible_to``). A bad
 filter value is reported next to its field and left out; the rest still applies.
 
+Complaints leads tick cases and change them together (``bulk_change``, a plain form POST:
+each row's checkbox carries the case and the revision the row showed; ``cases.bulk``
+changes each through its own service). What happened is kept in the session and shown
+once, above the list the lead came from.
+
 """
 
 from __future__ import annotations
@@ -11,13 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django import forms
-from django.shortcuts import render
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from accounts.access import staff_required
-from cases import permissions, selectors
-from cases.models import Complaint
+from accounts.access import forbidden, staff_required
+from audit.registry import CHANGE
+from audit.services import audit_cases
+from cases import bulk, permissions, selectors
+from cases.models import Category, Complaint
 
 LOG_PERMISSION = "cases.log_complaint"
 
@@ -171,4 +182,80 @@ def dashboard(request):
         filters_active=any(getattr(filters, name) for name in DashboardFilterForm.FILTER_FIELDS),
         is_lead=options.is_lead,
     )
+    if options.is_lead:
+        stored = request.session.pop(BULK_RESULT, None)
+        unticked = request.GET.copy()
+        unticked.pop("select", None)
+        ticked = unticked.copy()
+        ticked["select"] = "all"
+        context.update(
+            bulk_result=bulk.BulkResult.from_data(stored) if stored else None,
+            # Without JavaScript: "tick all" is this page again with every box ticked.
+            select_all=request.GET.get("select") == "all",
+            here=unticked.urlencode(),
+            tick_all_url=f"?{ticked.urlencode()}",
+            untick_all_url=f"?{unticked.urlencode()}",
+            bulk_assignees=options.assignees,
+            bulk_categories=[(pk, name) for pk, name, active in options.categories if active],
+            bulk_days=range(1, bulk.MAX_EXTENSION_DAYS + 1),
+        )
     return render(request, "staff/dashboard.html", context)
+
+
+# The session key of the last bulk change's result, shown once on the dashboard.
+BULK_RESULT = "bulk_result"
+BULK_ACTIONS = ("assign", "categorise", "extend")
+
+
+def _back(query: str) -> str:
+    """The dashboard with the lead's tab, filters and page (parsed and written again: nothing else passes)."""
+    kept = QueryDict(query[:2000], mutable=True)
+    kept.pop("select", None)
+    return reverse("staff:home") + (f"?{kept.urlencode()}" if kept else "")
+
+
+def _number(value: str) -> int | None:
+    return int(value) if value.isdigit() and len(value) < 6 else None
+
+
+@never_cache
+@require_POST
+@staff_required
+def bulk_change(request):
+    """A complaints lead's change to the ticked cases: each through its own service (``cases.bulk``), the result
+    shown once on the dashboard they came from (303 back there)."""
+    user = request.user
+    if not permissions.is_lead(user):
+        return forbidden(request, "Only a complaints lead can change several cases at once.")
+    action = request.POST.get("action", "")
+    ticked = [bulk.Selected.parse(value) for value in request.POST.getlist("cases")]
+    selected = [case for case in ticked if case is not None]
+    try:
+        if action == "assign":
+            pk = _number(request.POST.get("assignee", ""))
+            assignee = get_user_model().objects.filter(pk=pk).first() if pk else None
+            result = bulk.complaints_bulk_assign(actor=user, selected=selected, assignee=assignee)
+        elif action == "categorise":
+            pk = _number(request.POST.get("category", ""))
+            category = Category.objects.filter(pk=pk).first() if pk else None
+            result = bulk.complaints_bulk_categorise(actor=user, selected=selected, category=category)
+        elif action == "extend":
+            days = _number(request.POST.get("days", ""))
+            reason = request.POST.get("reason", "")[:2000]
+            result = bulk.complaints_bulk_extend(actor=user, selected=selected, days=days, reason=reason)
+        else:
+            raise ValidationError({"action": ["Choose what to do with the ticked cases."]})
+    except ValidationError as refusal:
+        result = bulk.BulkResult("Nothing was changed", problem=" ".join(refusal.messages))
+    changed = [case.reference for case in result.changed]
+    if changed:
+        audit_cases(
+            request,
+            action=CHANGE,
+            description=f"Changed in bulk: {result.action}"[:200],
+            complaints=Complaint.objects.filter(reference__in=changed).only("pk", "reference"),
+        )
+    request.session[BULK_RESULT] = result.as_data()
+    response = redirect(_back(request.POST.get("here", "")))
+    response.status_code = 303  # See Other: reloading the dashboard never posts again
+    return response

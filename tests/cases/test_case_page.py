@@ -576,12 +576,21 @@ def test_the_case_page_uses_a_fixed_number_of_queries(as_lead, boss, worker):
         complaint.refresh_from_db()
         services.complaint_request_information(actor=worker, complaint=complaint, message="Which site?")
         services.complaint_client_reply(complaint=complaint, text="Wycombe")
+    # Related complaints, a duplicate merged in, and the client's others by email address and organisation.
+    for n in range(12):
+        other = AcknowledgedComplaintFactory(
+            email=complaint.email if n % 2 else "", organisation=complaint.organisation
+        )
+        if n < 3:
+            services.complaint_link_related(actor=boss, complaint=complaint, reference=other.reference)
+    duplicate = AcknowledgedComplaintFactory(email=complaint.email)
+    services.complaint_merge(actor=boss, complaint=duplicate, into=complaint.reference)
     large = count_queries(as_lead, case_url(complaint))
 
     assert small == large
     assert large <= 12
-    # The assign and category menus (2 queries) and the reusable paragraphs (1) come from a minute's cache.
-    assert count_queries(as_lead, case_url(complaint), menus_cached=True) == large - 3
+    # The assign and category menus (1 query for both) and the reusable paragraphs (1) come from a minute's cache.
+    assert count_queries(as_lead, case_url(complaint), menus_cached=True) == large - 2
 
 
 def test_a_responded_case_with_letters_and_actions_stays_within_the_budget(as_lead, boss, worker):

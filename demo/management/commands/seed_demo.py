@@ -1,5 +1,6 @@
-"""Demo data for `make run`: one user per staff role, a client with a complaint, and an appeal; an API token
-for the complaints lead (its key printed when it is made) and a webhook endpoint, switched off, to try.
+"""Demo data for `make run`: one user per staff role, a client with a complaint (with a duplicate merged into it
+and a related complaint), and an appeal; an API token for the complaints lead (its key printed when it is made)
+and a webhook endpoint, switched off, to try.
 
 Idempotent: a second run finds what the first made, creates nothing twice and
 prints the same logins. The complaint is filed through ``cases.services``, exactly
@@ -80,6 +81,25 @@ DEMO_CLIENT = services.ComplaintDetails(
         "network that is not ours. We raised this with our account manager twice and heard nothing back."
     ),
     desired_outcome="A corrected report, an explanation of how another client's findings reached us, and a refund.",
+)
+
+# The demo client sent the same complaint again by email a day later (a duplicate, merged into the first by the
+# lead), and a partner of the same practice complained about the same report (linked as related): the case
+# page's related complaints.
+DEMO_DUPLICATE = services.ComplaintDetails(
+    name="Alex Morgan",
+    email="alex.morgan@example.com",
+    organisation="Morgan & Webb Dental Practice",
+    description=(
+        "I am writing again about our penetration test report: it is now four weeks late and still lists "
+        "another network's findings."
+    ),
+)
+DEMO_COLLEAGUE = services.ComplaintDetails(
+    name="Sam Webb",
+    email="sam.webb@example.com",
+    organisation="Morgan & Webb Dental Practice",
+    description="Our practice's penetration test report names servers we do not have. Who else has seen ours?",
 )
 
 # A second client whose complaint was answered and appealed: the Director's demo work.
@@ -163,6 +183,7 @@ class Command(BaseCommand):
             api_key = self._ensure_token()
         # Filed in its own transaction so the acknowledgement is queued once it commits.
         complaint, complaint_created = self._ensure_complaint()
+        self._ensure_related(complaint)
         appealed = self._ensure_appeal()
         self._print(users, complaint, complaint_created)
         self.stdout.write(
@@ -236,6 +257,16 @@ class Command(BaseCommand):
             }
         )
         return services.complaint_submit(details=details), True
+
+    def _ensure_related(self, complaint: Complaint) -> None:
+        """The demo client's duplicate, merged into their complaint, and a colleague's complaint linked to it."""
+        if complaint.duplicates.exists() or complaint.status not in Complaint.OPEN_STATUSES:
+            return
+        lead = get_user_model().objects.get(username="lead")
+        duplicate = services.complaint_submit(details=DEMO_DUPLICATE)
+        colleague = services.complaint_submit(details=DEMO_COLLEAGUE)
+        services.complaint_merge(actor=lead, complaint=duplicate, into=complaint.reference)
+        services.complaint_link_related(actor=lead, complaint=complaint, reference=colleague.reference)
 
     def _ensure_appeal(self) -> Complaint:
         """A complaint taken through acknowledgement, investigation and outcome to an appeal, by the services."""
