@@ -8,6 +8,7 @@ SQLite, a filesystem Celery broker and emails written to ``var/mail/``.
 
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from botocore.config import Config as S3Config
@@ -404,7 +405,7 @@ CONTENT_SECURITY_POLICY = {
 # every sign-in. Accounts linked to the provider then sign in only through it; accounts never linked
 # (administrators among them: the way in when the provider is down) keep their password and second factor.
 OIDC_ENABLED = env.bool("OIDC_ENABLED", default=False)
-OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="the company account")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="your company account")
 OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
 OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
 # The provider's endpoints (its /.well-known/openid-configuration lists them); RS256 tokens are checked
@@ -432,6 +433,11 @@ if OIDC_ENABLED:
     AUTHENTICATION_BACKENDS.append("accounts.oidc.IdentityProviderBackend")
 # The provider checks its own passwords: its sign-ins are not counted by django-axes (accounts/oidc.py).
 AXES_WHITELIST_CALLABLE = "accounts.oidc.axes_leaves_alone"
+if OIDC_ENABLED and OIDC_OP_LOGOUT_ENDPOINT:
+    # Signing out is a form whose answer redirects to the provider's end-session page: browsers hold that
+    # redirect to the form-action directive of the Content-Security-Policy.
+    _logout = urlsplit(OIDC_OP_LOGOUT_ENDPOINT)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(f"{_logout.scheme}://{_logout.netloc}")
 
 # --- Two-factor sign-in for staff (django-otp, TOTP) -------------------------------
 # Production requires it (settings/production.py); on a laptop it is off unless asked for.
