@@ -1,4 +1,4 @@
-"""Who may use the staff pages: the door every staff view goes through.
+"""Who may use the staff pages: the door every staff view goes through, and where staff land after it.
 
 Every staff view is wrapped in ``staff_required``: anonymous → the sign-in page; signed in
 without a staff role → 403; password given but not yet the second factor → the code page
@@ -14,7 +14,8 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
+from django.urls import reverse
 
 from accounts import two_factor
 
@@ -32,6 +33,14 @@ def is_case_staff(user) -> bool:
     if not (user.is_authenticated and user.is_active and user.is_staff):
         return False
     return user.is_superuser or any(user.has_perm(permission) for permission in STAFF_ROLE_PERMISSIONS)
+
+
+def home_for(user) -> str:
+    """Where a user lands after signing in with no page asked for: a Director who works no cases, on the
+    appeals they decide (in the admin); everyone else on the complaints dashboard."""
+    if user.has_perm("appeals.decide_appeal") and not user.has_perm("cases.work_complaint"):
+        return reverse("admin:appeals_appeal_changelist")
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 def forbidden(request: HttpRequest, reason: str) -> HttpResponse:

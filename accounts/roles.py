@@ -43,6 +43,10 @@ ROLES: dict[str, list[tuple[str, str]]] = {
 }
 
 
+# How a role is named in settings (OIDC_ROLE_MAP: the identity provider's groups that give each role).
+ROLE_KEYS = {"manager": MANAGERS, "lead": LEADS, "director": DIRECTORS}
+
+
 # How a role is named to a client ("Responsible: Complaints lead"): staff names stay inside the firm.
 ROLE_TITLES = {DIRECTORS: "Director", LEADS: "Complaints lead", MANAGERS: "Manager"}
 

@@ -6,9 +6,16 @@ code and typing the code it shows (which confirms the device), afterwards by
 typing the current code. django-otp marks the session verified, and the session
 key changes again (as it did at the password step), so a key seen before the
 second factor opens nothing after it. The staff pages
-(``cases.access.staff_required``) and the admin (``StaffAdminSite``) refuse a
+(``accounts.access.staff_required``) and the admin (``StaffAdminSite``) refuse a
 session that is not verified. Wrong codes are throttled by the device (an
 increasing wait after each failure).
+
+Which session is verified (``session_second_factor``, run for each request by
+``accounts.middleware``): one whose device, named in the session by django-otp, is
+still a confirmed device of the user (read with the user, ``accounts.backends``), or
+one signed in through the firm's identity provider (``accounts.oidc``), whose own
+second factor is trusted (``OIDC_REQUIRE_MFA`` makes it show one: ``accounts.identity``).
+A password sign-in always needs the code here.
 
 Recovery codes (django-otp's static device): ten one-time codes, shown once when
 the app is set up and whenever a new set is asked for (which ends the old set);
@@ -19,17 +26,28 @@ an administrator resets a colleague's lost device (``reset_problem``,
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.db import transaction
+from django.utils.functional import SimpleLazyObject
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
+from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.backends import confirmed_device_ids
 
 DEVICE_NAME = "Authenticator app"
 RECOVERY_DEVICE_NAME = "Recovery codes"
 RECOVERY_CODE_COUNT = 10
 # Leads reset a colleague's device (accounts/roles.py grants it to the complaints leads).
 RESET_PERMISSION = "cases.manage_all_complaints"
+# A session signed in through the identity provider (accounts.oidc), which checked the second factor itself.
+IDENTITY_PROVIDER_BACKEND = "accounts.oidc.IdentityProviderBackend"
+IDENTITY_PROVIDER_SESSION_KEY = "accounts_second_factor_by_identity_provider"
 
 
 def required() -> bool:
@@ -46,6 +64,48 @@ def is_verified(user) -> bool:
 def missing(user) -> bool:
     """Does this staff session still owe the second factor?"""
     return required() and not is_verified(user)
+
+
+def session_second_factor(request, user):
+    """Mark ``user`` (the request's) with this session's second factor, as django-otp's middleware would:
+    ``user.otp_device``, the device that verified the session (or None), and ``user.is_verified()``.
+
+    The device named in the session counts while it is a confirmed device of the user (a device removed
+    unverifies every session it verified; the name is then dropped from the session, as django-otp does).
+    It is loaded only if something reads it: the product only asks ``is_verified()``.
+    """
+    user.otp_device = None
+    by_identity_provider = False
+    if user.is_authenticated:
+        persistent_id = request.session.get(DEVICE_ID_SESSION_KEY)
+        if persistent_id and persistent_id in confirmed_device_ids(user):
+            user.otp_device = SimpleLazyObject(partial(Device.from_persistent_id, persistent_id))
+        elif persistent_id:
+            del request.session[DEVICE_ID_SESSION_KEY]
+        by_identity_provider = verified_by_identity_provider(request)
+    user.is_verified = partial(_session_is_verified, user, by_identity_provider)
+    return user
+
+
+def _session_is_verified(user, by_identity_provider: bool) -> bool:
+    # otp_device is read when asked: django_otp.login sets it when a code is given during this request.
+    return by_identity_provider or user.otp_device is not None
+
+
+def verified_by_identity_provider(request) -> bool:
+    """Was this session signed in through the identity provider (which checked the second factor), and is
+    single sign-on still on? (A password sign-in in the same session is not: its backend differs.)"""
+    session = request.session
+    return bool(
+        settings.OIDC_ENABLED
+        and session.get(IDENTITY_PROVIDER_SESSION_KEY)
+        and session.get(BACKEND_SESSION_KEY) == IDENTITY_PROVIDER_BACKEND
+    )
+
+
+def mark_verified_by_identity_provider(request) -> None:
+    """Record that this session's sign-in went through the identity provider (called once signed in)."""
+    request.session[IDENTITY_PROVIDER_SESSION_KEY] = True
 
 
 def confirmed_device(user) -> TOTPDevice | None:

@@ -1,4 +1,8 @@
-"""Staff sign-in, sign-out and the second step: the code from an authenticator app (``accounts.two_factor``)."""
+"""Staff sign-in, sign-out and the second step: the code from an authenticator app (``accounts.two_factor``).
+
+With single sign-on on (``accounts.oidc``), the sign-in page offers "Sign in with <provider>" above the
+password form, and signing out of a session the provider signed in ends the provider's session too.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,13 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
-from django.shortcuts import redirect, render, resolve_url
-from django.urls import reverse
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from accounts import two_factor
-from accounts.access import forbidden, is_case_staff, staff_required
+from accounts import oidc, two_factor
+from accounts.access import forbidden, home_for, is_case_staff, staff_required
 
 
 class StaffLoginView(auth_views.LoginView):
@@ -25,6 +28,12 @@ class StaffLoginView(auth_views.LoginView):
     def get_default_redirect_url(self):
         return home_for(self.request.user)
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["sso_url"] = oidc.sign_in_url(context.get("next", ""))
+        context["sso_provider"] = settings.OIDC_PROVIDER_NAME
+        return context
+
     def get_success_url(self):
         url = super().get_success_url()
         if two_factor.missing(self.request.user):
@@ -33,16 +42,18 @@ class StaffLoginView(auth_views.LoginView):
         return url
 
 
-def home_for(user) -> str:
-    """Where a user lands after signing in with no page asked for: a Director who works no cases, on the
-    appeals they decide (in the admin); everyone else on the complaints dashboard."""
-    if user.has_perm("appeals.decide_appeal") and not user.has_perm("cases.work_complaint"):
-        return reverse("admin:appeals_appeal_changelist")
-    return resolve_url(settings.LOGIN_REDIRECT_URL)
+class StaffLogoutView(auth_views.LogoutView):
+    """Ends the session here; for a session the identity provider signed in, then on to the provider's
+    end-session page (when configured), which comes back to the sign-in page."""
+
+    def post(self, request, *args, **kwargs):
+        provider_sign_out = oidc.end_session_url(request)  # before the session, and its ID token, are gone
+        response = super().post(request, *args, **kwargs)
+        return redirect(provider_sign_out) if provider_sign_out else response
 
 
 # POST only (Django's LogoutView refuses GET): a link or an image cannot sign anyone out.
-logout = auth_views.LogoutView.as_view()
+logout = StaffLogoutView.as_view()
 login = StaffLoginView.as_view()
 
 

@@ -11,8 +11,9 @@ What: each app registers its URL names (``audit.registry``, in its ``AppConfig.r
 the action (view, download, export; any POST is a change) and fixed words. The case is found by the
 database inside the one INSERT (a subquery from the reference or id), so an
 audited request costs exactly one query more and none is made before the view
-runs. A failed insert is logged as a warning naming no person and the response
-goes out as it is.
+runs. It is committed before the response leaves, without waiting for the disk
+(``audit.services.entries_write``). A failed insert is logged as a warning naming no
+person and the response goes out as it is.
 
 The entry is written whatever the answer (200, 403, 404): a refused attempt on a
 case is worth recording too.
@@ -26,7 +27,7 @@ from django.db.models import CharField, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from audit.registry import CHANGE, EXPORT, VIEW, Audited, case_lookup, int_argument, registered
-from audit.services import entry_from_request
+from audit.services import entries_write, entry_from_request
 
 logger = logging.getLogger(__name__)
 
@@ -95,9 +96,8 @@ class AuditMiddleware:
                 status_code=response.status_code,
                 **fields,
             )
-            # In autocommit (middleware runs outside the view's transaction), so a failure here
-            # is this statement's alone: nothing else to roll back, no savepoint needed.
-            entry.save()
+            # Before the response leaves, without waiting for the disk (audit.services says why that is safe).
+            entries_write(entry.save)
         except Exception as error:  # noqa: BLE001 - the audit must never break the response
             logger.warning(
                 "audit entry not written (%s) for %s %s",

@@ -53,6 +53,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import IdentityLink
 from api import services as api_services
 from audit.models import AuditEntry
 from cases import links, services
@@ -225,6 +226,9 @@ MATRIX: dict[str, Rule] = {
     "staff:message_handled": Rule(ADMINISTRATORS, post=True),
     "staff:two_factor": Rule(STAFF),
     "staff:recovery_codes": Rule(STAFF),
+    # Single sign-on is off here (404 for everyone); tests/accounts/test_single_sign_on.py opens them with it on.
+    "staff:sso_start": Rule(NOBODY),
+    "staff:sso_callback": Rule(NOBODY),
     # POST with no person chosen: a lead is answered 403 ("choose whose"), like everyone else.
     "staff:staff_sign_in": Rule(LEADS),
     "staff:home": Rule(STAFF, shows_case=CASE_TEAM, note="the dashboard lists only the cases a user has a role in"),
@@ -369,6 +373,8 @@ ADMIN_MODELS: dict[str, AdminModel] = {
     "axes.accessfailurelog": AdminModel(add=NOBODY),
     "otp_totp.totpdevice": ADMIN_ONLY,
     "otp_static.staticdevice": ADMIN_ONLY,
+    # Links to the identity provider: made by signing in through it; an administrator reads or removes one.
+    "accounts.identitylink": AdminModel(add=NOBODY),
     "cases.closureday": ADMIN_ONLY,
     # The reusable paragraphs: kept by the administrator; staff use them on the case and outcome pages.
     "cases.paragraph": ADMIN_ONLY,
@@ -526,6 +532,7 @@ def world():
         ).pk,
         "otp_totp.totpdevice": TOTPDevice.objects.create(user=owner, name="phone", confirmed=True).pk,
         "otp_static.staticdevice": StaticDevice.objects.create(user=owner, name="codes", confirmed=True).pk,
+        "accounts.identitylink": IdentityLink.objects.create(user=owner, issuer="https://id.example", subject="o").pk,
         "cases.closureday": ClosureDayFactory().pk,
         "cases.paragraph": Paragraph.objects.create(title="Apology", text="We are sorry.").pk,
         "cases.category": CategoryFactory().pk,

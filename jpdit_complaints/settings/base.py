@@ -8,6 +8,7 @@ SQLite, a filesystem Celery broker and emails written to ``var/mail/``.
 
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from botocore.config import Config as S3Config
@@ -76,8 +77,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # request.user.is_verified(): has this session passed the second factor?
-    "django_otp.middleware.OTPMiddleware",
+    # request.user.is_verified(): has this session passed the second factor? django-otp's OTPMiddleware's
+    # work, from what accounts.backends read with the user (no query of its own; accounts/middleware.py).
+    "accounts.middleware.SecondFactorMiddleware",
     # One audit entry per staff request about a case, after the response (audit/middleware.py).
     "audit.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -138,7 +140,7 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 AUTHENTICATION_BACKENDS = [
     # django-axes first, so a locked-out address is refused before the password check.
     "axes.backends.AxesStandaloneBackend",
-    # ModelBackend, reading a user's permissions in one query (accounts/backends.py).
+    # ModelBackend, reading the user, their permissions and second-factor devices in one query (accounts/backends.py).
     "accounts.backends.PermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -427,6 +429,12 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- The audit trail (audit/services.py) ---------------------------------------------
+# Audit entries are committed before the response, without waiting for PostgreSQL's disk flush (the row is
+# in the database at once, on disk within the WAL writer's delay). True: wait for the flush, as every other
+# commit does (about 2 ms more on each page about a case).
+AUDIT_SYNCHRONOUS_COMMIT = env.bool("AUDIT_SYNCHRONOUS_COMMIT", default=False)
+
 # --- Operations ---------------------------------------------------------------
 # /staff/readyz/ answers anonymous callers from a result this many seconds old at most, per process:
 # each fresh answer probes the database, cache, broker, storage and mail relay.
@@ -450,6 +458,47 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
+
+# --- Staff single sign-on: OpenID Connect (mozilla-django-oidc; accounts/oidc.py, accounts/identity.py) -----
+# Off unless OIDC_ENABLED: staff then sign in with a password and the second factor below. On, the sign-in
+# page offers "Sign in with <OIDC_PROVIDER_NAME>"; the provider's groups (OIDC_GROUPS_CLAIM) give the product's
+# roles through OIDC_ROLE_MAP ("idp-group=role,...", role one of manager, lead, director), checked again at
+# every sign-in. Accounts linked to the provider then sign in only through it; accounts never linked
+# (administrators among them: the way in when the provider is down) keep their password and second factor.
+OIDC_ENABLED = env.bool("OIDC_ENABLED", default=False)
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="your company account")
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+# The provider's endpoints (its /.well-known/openid-configuration lists them); RS256 tokens are checked
+# against the keys at OIDC_OP_JWKS_ENDPOINT, HS256 ones with the client secret.
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="") or None
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+# Signing out also ends the session at the provider when its end_session_endpoint is given here.
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_ROLE_MAP = env.dict("OIDC_ROLE_MAP", default={})
+# The provider's own second factor is trusted. With OIDC_REQUIRE_MFA, its ID token must also say so: its
+# "amr" claim (RFC 8176) must hold one of OIDC_MFA_METHODS, or the sign-in is refused.
+OIDC_REQUIRE_MFA = env.bool("OIDC_REQUIRE_MFA", default=False)
+OIDC_MFA_METHODS = env.list("OIDC_MFA_METHODS", default=["mfa"])
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
+OIDC_AUTHENTICATION_CALLBACK_URL = "staff:sso_callback"
+# The ID token is kept in the session only to end the provider's session at sign-out.
+OIDC_STORE_ID_TOKEN = bool(OIDC_OP_LOGOUT_ENDPOINT)
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("accounts.oidc.IdentityProviderBackend")
+# The provider checks its own passwords: its sign-ins are not counted by django-axes (accounts/oidc.py).
+AXES_WHITELIST_CALLABLE = "accounts.oidc.axes_leaves_alone"
+if OIDC_ENABLED and OIDC_OP_LOGOUT_ENDPOINT:
+    # Signing out is a form whose answer redirects to the provider's end-session page: browsers hold that
+    # redirect to the form-action directive of the Content-Security-Policy.
+    _logout = urlsplit(OIDC_OP_LOGOUT_ENDPOINT)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(f"{_logout.scheme}://{_logout.netloc}")
 
 # --- Two-factor sign-in for staff (django-otp, TOTP) -------------------------------
 # Production requires it (settings/production.py); on a laptop it is off unless asked for.

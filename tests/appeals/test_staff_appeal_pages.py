@@ -373,8 +373,9 @@ def test_the_case_page_with_an_appeal_keeps_its_query_budget(as_lead, case):
     )
     with CaptureQueriesContext(connection) as queries:
         assert as_lead.get(case_url(case)).status_code == 200
-    # 12, and the reusable paragraphs of the update form (a minute's cache, empty here: the worst case).
-    assert len(queries) <= 13
+    # 11 (the user with their roles and second factor in one query), and the reusable paragraphs of the update
+    # form (a minute's cache, empty here: the worst case).
+    assert len(queries) <= 12
 
 
 # --- In a browser ------------------------------------------------------------------------------------

@@ -588,7 +588,7 @@ def test_the_case_page_uses_a_fixed_number_of_queries(as_lead, boss, worker):
     large = count_queries(as_lead, case_url(complaint))
 
     assert small == large
-    assert large <= 12
+    assert large <= 11
     # The assign and category menus (1 query for both) and the reusable paragraphs (1) come from a minute's cache.
     assert count_queries(as_lead, case_url(complaint), menus_cached=True) == large - 2
 
@@ -611,7 +611,7 @@ def test_a_responded_case_with_letters_and_actions_stays_within_the_budget(as_le
         ],
     )
     AttachmentFactory(complaint=complaint)
-    assert count_queries(as_lead, case_url(complaint)) <= 12
+    assert count_queries(as_lead, case_url(complaint)) <= 11
 
 
 # --- Emails --------------------------------------------------------------------------------------

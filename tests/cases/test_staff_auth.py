@@ -233,7 +233,7 @@ def test_recent_list_is_capped_and_runs_in_one_query(django_assert_num_queries):
 def test_home_page_queries_do_not_grow_with_the_number_of_complaints(client, django_assert_max_num_queries):
     client.force_login(lead())
     ComplaintFactory.create_batch(3)
-    with django_assert_max_num_queries(12) as few:
+    with django_assert_max_num_queries(11) as few:
         client.get(HOME)
     ComplaintFactory.create_batch(30)
     with django_assert_max_num_queries(len(few.captured_queries)):

@@ -129,4 +129,4 @@ def test_messages_and_emails_keep_the_case_page_within_its_query_budget(client, 
         page = text(client.get(url))
     assert "Point 4." in page
     assert page.count("Email to complaints@") == 5
-    assert len(queries) <= 12, [query["sql"][:80] for query in queries.captured_queries]
+    assert len(queries) <= 11, [query["sql"][:80] for query in queries.captured_queries]

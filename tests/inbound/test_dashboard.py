@@ -131,4 +131,4 @@ def test_the_waiting_emails_cost_the_lead_a_fixed_number_of_queries(client, boss
     assert "Email in: 15 overdue" in text(response)
     assert "All 15 in Email in" in text(response)  # ten listed, the rest a link away
     assert len(response.context["board"].extra_items[0][1]) == 10
-    assert len(queries) <= 12, [query["sql"] for query in queries.captured_queries]
+    assert len(queries) <= 11, [query["sql"] for query in queries.captured_queries]

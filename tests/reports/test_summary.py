@@ -354,7 +354,8 @@ def test_the_year_page_from_kept_months_costs_the_same_queries_with_more_cases(c
     assert len(reads) == len(
         [q for q in few.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "SET"))]
     )
-    assert len(reads) <= 13  # 12, and since root causes the period's lessons (reports.selectors.lessons)
+    # 11 (the user with their roles in one query), and the period's lessons (reports.selectors.lessons).
+    assert len(reads) <= 12
 
 
 @pytest.mark.postgres
