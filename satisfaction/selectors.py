@@ -19,6 +19,12 @@ from cases.models import Complaint
 from satisfaction.models import Survey
 
 QUESTIONS = tuple(Survey.QUESTIONS)
+# The questions as results are headed (the form asks "Was your complaint handled fairly?"; a report says of whom).
+SUMMARIES = {
+    "fair": "The complaint was handled fairly",
+    "informed": "The client was kept informed",
+    "clear": "The reasons for the decision were clear",
+}
 # The stage a complaint closed at: when the time to appeal our response ended, or with the Director's decision.
 STAGES = {"response": "Closed after our response", "appeal": "Closed after an appeal"}
 COMMENTS_SHOWN = 20
@@ -60,12 +66,27 @@ class Results:
     comments: list[dict] = field(default_factory=list)
 
     @property
-    def tables(self) -> list[tuple[str, str, list[tuple[str, Scores]]]]:
-        """(id, caption, rows) of each breakdown, for the page."""
+    def tables(self) -> list[tuple[str, str, str, list[tuple[str, Scores]]]]:
+        """(id, heading, caption, rows) of each breakdown, for the page."""
         return [
-            ("outcome", "By outcome (as the Director changed it on appeal)", self.by_outcome),
-            ("stage", "By the stage the complaint closed at", self.by_stage),
-            ("channel", "By the channel the complaint came in by", self.by_channel),
+            (
+                "outcome",
+                "By outcome (as the Director changed it on appeal)",
+                "Average answers out of 5 by the outcome in force",
+                self.by_outcome,
+            ),
+            (
+                "stage",
+                "By the stage the complaint closed at",
+                "Average answers out of 5 by the stage the complaint closed at",
+                self.by_stage,
+            ),
+            (
+                "channel",
+                "By channel",
+                "Average answers out of 5 by the channel the complaint came in by",
+                self.by_channel,
+            ),
         ]
 
 

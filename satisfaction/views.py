@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from satisfaction import services
@@ -17,21 +16,32 @@ from satisfaction.links import LinkState, SurveyLink, check_survey_token
 from satisfaction.models import Survey
 
 STATUS = {LinkState.ANSWERED: 200, LinkState.EXPIRED: 410, LinkState.INVALID: 404}
+REFERRER_POLICY = "no-referrer"
+FORM_REFERRER_POLICY = "same-origin"
 
 
-def _private(response):
-    # The address is the key: keep it out of other sites' Referer headers and out of search engines.
-    response["Referrer-Policy"] = "no-referrer"
+def _private(response, *, form: bool = False):
+    """The address is the key, as a client's case link is (``cases.views.client``): kept out of caches, search
+    engines and other sites' Referer headers. A page with a form says "same-origin" (with "no-referrer" the browser
+    posts ``Origin: null``, which the CSRF check refuses); it still sends nothing to any other site."""
+    response["Cache-Control"] = "no-store, private"
     response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = FORM_REFERRER_POLICY if form else REFERRER_POLICY
     return response
 
 
 def _closed(request, link: SurveyLink, token: str):
     context = {"state": link.state.value, "token": token, "complaint": link.survey.complaint if link.survey else None}
-    return _private(render(request, "satisfaction/closed.html", context, status=STATUS[link.state]))
+    return _private(
+        render(
+            request,
+            "satisfaction/closed.html",
+            {**context, "referrer_policy": REFERRER_POLICY},
+            status=STATUS[link.state],
+        )
+    )
 
 
-@never_cache
 @require_http_methods(["GET", "POST"])
 def survey(request, token: str):
     link = check_survey_token(token)
@@ -53,11 +63,12 @@ def survey(request, token: str):
         "complaint": link.survey.complaint,
         "token": token,
         "scale": [form[name] for name in Survey.QUESTIONS],
+        "referrer_policy": FORM_REFERRER_POLICY,
     }
-    return _private(render(request, "satisfaction/survey.html", context, status=400 if form.errors else 200))
+    response = render(request, "satisfaction/survey.html", context, status=400 if form.errors else 200)
+    return _private(response, form=True)
 
 
-@never_cache
 @require_http_methods(["GET", "POST"])
 def decline(request, token: str):
     """ "No more surveys": a page with one button (a GET never changes anything), then the confirmation."""
@@ -65,4 +76,6 @@ def decline(request, token: str):
     if link.state is LinkState.INVALID or link.survey is None:
         return _closed(request, link, token)
     done = request.method == "POST" and services.surveys_decline(survey=link.survey)
-    return _private(render(request, "satisfaction/decline.html", {"token": token, "done": done}))
+    policy = REFERRER_POLICY if done else FORM_REFERRER_POLICY
+    response = render(request, "satisfaction/decline.html", {"token": token, "done": done, "referrer_policy": policy})
+    return _private(response, form=not done)
