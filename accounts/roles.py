@@ -39,7 +39,10 @@ ROLES: dict[str, list[tuple[str, str]]] = {
     ]
     + [("appeals", "view_appeal"), ("appeals", "log_appeal")]
     + [("inbound", "view_inboundemail"), ("inbound", "handle_inboundemail")],
-    DIRECTORS: [("cases", c) for c in _CASE_READ] + [("appeals", c) for c in ["view_appeal", "decide_appeal"]],
+    DIRECTORS: [("cases", c) for c in _CASE_READ]
+    + [("appeals", c) for c in ["view_appeal", "decide_appeal"]]
+    # The yearly summary of complaint handling: the Director approves and publishes it (reports.annual).
+    + [("reports", "publish_annualreport")],
 }
 
 

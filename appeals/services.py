@@ -47,6 +47,7 @@ from cases.uploads import ValidatedUpload
 from notifications import letters
 from notifications.rendering import render_pdf
 from notifications.services import message_queue
+from satisfaction.services import surveys_queue
 
 Status = Appeal.Status
 # The letters this app issues (registered with their renderers in appeals/letters.py).
@@ -532,6 +533,8 @@ def appeal_decide(
         at=now,
     )
     webhooks.emit(webhooks.DECIDED, decided, locked)
+    # Closed for good after its outcome: the client is asked how we handled it (satisfaction.services).
+    surveys_queue([complaint.pk], at=now)
     letter_issue_with_actions(
         complaint=complaint,
         actions=actions,

@@ -1,6 +1,10 @@
 """Secure links that let a client follow their own case without an account.
 
-A link carries a signed token naming one case (its public id, never the
+The one way the product makes a link that is its own key (``sign``, ``unsign``): a token signed with the
+site's secret under a salt of its own, expiring, whose values name what it opens. The client's case link
+below; the satisfaction survey's link (``satisfaction/links.py``) is made the same way.
+
+A client's link carries a signed token naming one case (its public id, never the
 reference) and the case's current link version. It expires after
 ``settings.CLIENT_LINK_MAX_AGE_DAYS``, and staff revoke every link sent so far by
 bumping ``Complaint.client_link_version``. Knowing a reference number is useless
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -24,8 +29,30 @@ from cases.models import Complaint
 SALT = "cases.client-link.v1"
 
 
+@dataclass(frozen=True)
+class Signed:
+    """What a signed token held: its values (None when forged or signed for another purpose), and whether it
+    is genuine but older than its maximum age (its values can still be read: the signature is ours)."""
+
+    values: Any = None
+    expired: bool = False
+
+
+def sign(values: list, *, salt: str) -> str:
+    return signing.dumps(values, salt=salt, compress=True)
+
+
+def unsign(token: str, *, salt: str, max_age: timedelta) -> Signed:
+    try:
+        return Signed(signing.loads(token, salt=salt, max_age=max_age))
+    except signing.SignatureExpired:
+        return Signed(signing.loads(token, salt=salt), expired=True)
+    except signing.BadSignature:
+        return Signed()
+
+
 def client_token(complaint: Complaint) -> str:
-    return signing.dumps([complaint.public_id.hex, complaint.client_link_version], salt=SALT, compress=True)
+    return sign([complaint.public_id.hex, complaint.client_link_version], salt=SALT)
 
 
 def client_url(complaint: Complaint) -> str:
@@ -52,16 +79,14 @@ class LinkCheck:
 
 def check_client_token(token: str) -> LinkCheck:
     """Resolve a token to its case, distinguishing forged, stale and good links."""
-    try:
-        payload = signing.loads(token, salt=SALT, max_age=max_age())
-    except signing.SignatureExpired:
-        # Genuine but too old: the signature is ours, so the payload can be read.
-        payload = signing.loads(token, salt=SALT)
-        complaint = _complaint_for(payload)
-        return LinkCheck(stale_for=complaint.main_case if complaint is not None else None)
-    except signing.BadSignature:
+    signed = unsign(token, salt=SALT, max_age=max_age())
+    if signed.values is None:
         return LinkCheck()
+    payload = signed.values
     complaint = _complaint_for(payload)
+    if signed.expired:
+        # Genuine but too old: the signature is ours, so the payload can be read.
+        return LinkCheck(stale_for=complaint.main_case if complaint is not None else None)
     if complaint is None:
         return LinkCheck()
     if payload[1] != complaint.client_link_version:

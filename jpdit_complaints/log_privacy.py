@@ -2,7 +2,8 @@
 
 A client's secure link is a signed token in the path (``/track/<token>/``, and the confirmation page
 ``/complaint/received/<token>/``): whoever reads a log line holding one could open that client's case
-until the link expires. ``mask`` writes ``/track/[token]/`` instead. Used by gunicorn's access log
+until the link expires; a satisfaction survey's link (``/feedback/<token>/``) would let its reader answer
+for the client. ``mask`` writes ``/track/[token]/`` (``/feedback/[token]/``) instead. Used by gunicorn's access log
 (``jpdit_complaints.gunicorn_logging``) and, through ``MaskTokens``, by every log handler of the
 settings (Django writes the path of a request that failed, for one).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 
-TOKEN_IN_PATH = re.compile(r"/(track|complaint/received)/[^/?#\s]+")
+TOKEN_IN_PATH = re.compile(r"/(track|complaint/received|feedback)/[^/?#\s]+")
 
 
 def mask(text):

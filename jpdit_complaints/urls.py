@@ -17,8 +17,10 @@ from cases import urls as case_urls
 from inbound import urls as inbound_urls
 from jpdit_complaints.health import healthz
 from procedure import urls as procedure_urls
+from reports import urls as report_urls
+from satisfaction import urls as satisfaction_urls
 
-public_patterns = case_urls.public_patterns
+public_patterns = case_urls.public_patterns + satisfaction_urls.public_patterns + report_urls.public_patterns
 client_patterns = case_urls.client_patterns + appeal_urls.client_patterns
 staff_patterns = [
     path("healthz/", healthz, name="healthz"),
@@ -32,7 +34,7 @@ staff_patterns = [
 urlpatterns = [
     path("", include((public_patterns, "public"))),
     path("track/", include((client_patterns, "client"))),
-    path("staff/reports/", include("reports.urls", namespace="reports")),
+    path("staff/reports/", include((report_urls.staff_patterns, "reports"))),
     path("staff/", include((staff_patterns, "staff"))),
     path("admin/", admin.site.urls),
     # The read-only API for the firm's other systems (api/, docs/api.md): tokens, not sessions.

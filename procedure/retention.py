@@ -12,8 +12,8 @@
   of, merged from its duplicate, stays for that case). What stays: what
   the reports count (dates, channel, category, outcome, status, the appeal's dates
   and decision, actions' and extensions' dates and kinds, the timeline's kinds,
-  statuses and times). Each case gets an ``anonymised`` event naming no one, and
-  ``anonymised_at``; its secure links stop working.
+  statuses and times, the satisfaction survey's scores without its comment). Each case gets an
+  ``anonymised`` event naming no one, and ``anonymised_at``; its secure links (and its survey's) stop working.
 * ``retention_sweep``: the daily beat task's work, batch after batch.
 * ``complaint_anonymise_on_request``: a complaints lead, for one case, with a reason.
 * ``subject_access_export``: everything held about an email address, for a lead to send on.
@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, CharField, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
@@ -37,6 +37,8 @@ from django.utils import timezone
 from appeals.models import Appeal
 from cases import permissions
 from cases.models import (
+    CLIENT_ROLE,
+    REPRESENTATIVE_ROLE,
     Action,
     Attachment,
     ClientMessage,
@@ -51,6 +53,8 @@ from cases.models import (
 from jpdit_complaints.log_privacy import mask
 from jpdit_complaints.storage import STORAGE_UNAVAILABLE, private_storage
 from notifications.models import Letter, OutboundMessage
+from satisfaction.models import SurveyOptOut, address_digest
+from satisfaction.services import surveys_anonymise
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +172,7 @@ def complaints_anonymise(
         Note.objects.filter(in_cases).update(text=ANONYMISED)
         ClientMessage.objects.filter(in_cases).update(text=ANONYMISED, from_address="", document_names=[])
         ClientUpdate.objects.filter(in_cases).update(text=ANONYMISED)
+        surveys_anonymise(ids)
         InformationRequest.objects.filter(in_cases).update(
             message=ANONYMISED, answer=Case(When(answer="", then=Value("")), default=Value(ANONYMISED))
         )
@@ -294,7 +299,8 @@ def subject_access_export(*, email: str, now: datetime | None = None) -> dict:
     Every complaint with that address (case-insensitive), each with its details,
     its whole timeline (what the client sees and what is internal), internal notes,
     questions and answers, documents and letters (listed), actions, extensions, the
-    appeal, and the emails sent to that address. A fixed number of queries.
+    appeal, the satisfaction survey (its answers, to whom it went), the emails sent to that address, and
+    whether the address declined surveys. A fixed number of queries.
     """
 
     email = email.strip()
@@ -307,7 +313,7 @@ def subject_access_export(*, email: str, now: datetime | None = None) -> dict:
         }
     complaints = list(
         Complaint.objects.filter(Q(email__iexact=email) | Q(representative_email__iexact=email))
-        .select_related("category", "assignee", "appeal", "consent_document")
+        .select_related("category", "assignee", "appeal", "consent_document", "survey")
         .prefetch_related("events", "notes__author", "information_requests", "attachments", "actions", "extensions")
         .order_by("received_at", "pk")
     )
@@ -369,6 +375,23 @@ def subject_access_export(*, email: str, now: datetime | None = None) -> dict:
             for m in messages.get(c.pk, [])
         ]
 
+    def survey_answers(c: Complaint, role: str) -> dict | None:
+        """The satisfaction survey of the case, when it went to the requester (``role``): when, and their answers."""
+        try:
+            survey = c.survey
+        except ObjectDoesNotExist:
+            return None
+        if survey.recipient != role:
+            return None
+        return {
+            "sent_at": _when(survey.created_at),
+            "answered_at": _when(survey.answered_at),
+            "answers": [
+                {"question": question, "answer": getattr(survey, name)} for name, question in survey.QUESTIONS.items()
+            ],
+            "comment": survey.comment,
+        }
+
     def as_representative(c: Complaint) -> dict:
         """A case where the requester is the representative, not the client: what is held about them, and
         not the client's own complaint (theirs to ask for)."""
@@ -379,6 +402,7 @@ def subject_access_export(*, email: str, now: datetime | None = None) -> dict:
             "you_represent": c.name,
             "representative": representative_of(c),
             "emails_sent_to_you": emails_to_requester(c),
+            "satisfaction_survey": survey_answers(c, REPRESENTATIVE_ROLE),
         }
 
     def one(c: Complaint) -> dict:
@@ -471,12 +495,16 @@ def subject_access_export(*, email: str, now: datetime | None = None) -> dict:
             ],
             "appeal": appeal_of(c),
             "emails_sent_to_you": emails_to_requester(c),
+            "satisfaction_survey": survey_answers(c, CLIENT_ROLE),
         }
 
+    declined = SurveyOptOut.objects.filter(digest=address_digest(email)).first()
     return {
         "email": email,
         "produced_at": _when(now or timezone.now()),
         "produced_by": settings.COMPANY["name"],
+        # The address asked for no more satisfaction surveys (kept as a digest of the address, not the address).
+        "declined_satisfaction_surveys_on": _when(declined.created_at) if declined else None,
         "complaints": [_without_links(one(c)) for c in complaints],
     }
 

@@ -54,6 +54,7 @@ from notifications.services import messages_send_pending, sweep_grace
 from notifications.tasks import deliver_messages
 from procedure.models import DeadlineNotice, EmailNotice, SweepLock
 from procedure.webhooks import breach_deliveries, breach_facts
+from satisfaction.services import surveys_queue
 
 Kind = DeadlineNotice.Kind
 Status = Complaint.Status
@@ -438,6 +439,8 @@ def _close_expired(*, today: date, now: datetime, batch: _Batch) -> int:
                     context={"window_end": window_end.isoformat(), "recipient": person.role},
                 )
             )
+    # Closed for good after their outcome: each client is asked how we handled it (satisfaction.services).
+    surveys_queue([case.pk for case in closed], at=now)
     return len(closed)
 
 

@@ -44,6 +44,7 @@ from cases.business_days import LONDON
 from cases.models import Category, Complaint, Extension, RootCause
 from reports import summary
 from reports.tally import LATE, ON_TIME, PROMISES, STAGES, Tally, complaints_counted, count
+from satisfaction import selectors as survey_selectors
 
 Status = Complaint.Status
 Outcome = Complaint.Outcome
@@ -372,6 +373,11 @@ def lessons(period: Period, filters: Filters) -> list[dict]:
     ]
 
 
+def satisfaction(period: Period, filters: Filters) -> survey_selectors.Results:
+    """The satisfaction survey's results for the complaints the report counts (``satisfaction.selectors``)."""
+    return survey_selectors.results(cohort_q(period, filters, "complaint__"))
+
+
 def _tallies(
     period: Period, filters: Filters, today: date, *, by_month: bool, use_summary: bool
 ) -> dict[date | None, Tally]:
@@ -501,6 +507,10 @@ EXPORT_COLUMNS = (
     ("root_cause_now", "Root cause"),
     ("lesson", "What we learned"),
     ("appeal__new_lesson", "What we learned on appeal"),
+    # The client's answers to the satisfaction survey, 1-5 (never the comment: client-typed text stays out).
+    ("survey__fair", "Survey: handled fairly (1-5)"),
+    ("survey__informed", "Survey: kept informed (1-5)"),
+    ("survey__clear", "Survey: reasons clear (1-5)"),
     ("acknowledgement_state", "Acknowledged on time"),
     ("acknowledgement_extended", "Acknowledgement extended"),
     ("outcome_state", "Answered on time"),

@@ -47,7 +47,14 @@ def report_page(request):
     if form.is_valid():
         figures = selectors.report(form.report_period, form.report_filters)
         lessons = selectors.lessons(form.report_period, form.report_filters)
-        context.update(period=form.report_period, figures=figures, charts=_charts(figures), lessons=lessons)
+        survey = selectors.satisfaction(form.report_period, form.report_filters)
+        context.update(
+            period=form.report_period,
+            figures=figures,
+            charts={**_charts(figures), "satisfaction": _satisfaction_chart(survey)},
+            lessons=lessons,
+            survey=survey,
+        )
     return render(request, "reports/report.html", context, status=200 if form.is_valid() else 400)
 
 
@@ -149,6 +156,17 @@ def _charts(figures: selectors.Figures) -> dict:
             [(row["name"], row["fault"]) for row in figures.top_categories_at_fault], colour=charts.RED
         ),
     }
+
+
+def _satisfaction_chart(survey) -> str:
+    """The three questions' averages, out of 5."""
+    rows = [
+        (label, average or 0)
+        for label, average in zip(
+            ("Handled fairly", "Kept informed", "Reasons clear"), survey.overall.averages, strict=True
+        )
+    ]
+    return charts.bar_chart(rows, colour=charts.GREEN, maximum=5)
 
 
 _SHORT_STAGES = {

@@ -45,6 +45,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core import signing
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -59,7 +60,12 @@ from audit.models import AuditEntry
 from cases import links, services
 from cases.business_days import add_business_days, london_today
 from cases.models import Action, Complaint, Paragraph, RootCause
+from jpdit_complaints.storage import private_storage
 from notifications.models import OutboundMessage, WebhookEndpoint
+from reports.annual import annual_figures
+from reports.models import AnnualReport
+from satisfaction import links as survey_links
+from satisfaction.models import Survey
 from tests.appeals.helpers import lodged, responded
 from tests.factories import (
     AcknowledgedComplaintFactory,
@@ -163,6 +169,16 @@ def token_of(world, actor):
     return world["forged_token"]
 
 
+def survey_token_of(world, actor):
+    """The survey link an actor holds: A's for the client, B's for the other client, a forged one for anyone else."""
+    if actor == CLIENT:
+        return world["survey_token_a"]
+    if actor == OTHER_CLIENT:
+        return world["survey_token_b"]
+    token = world["survey_token_a"]
+    return token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+
+
 # How to fill each URL parameter, by name: fn(world, actor).
 FILLERS = {
     "token": token_of,
@@ -173,6 +189,7 @@ FILLERS = {
     "email_id": lambda world, actor: world["email"].pk,
     "pk": lambda world, actor: world["appeal"].pk,
     "year": lambda world, actor: london_today().year,
+    "report_id": lambda world, actor: world["draft"].pk,
     "message_id": lambda world, actor: OutboundMessage.objects.filter(complaint=world["a"]).values_list(
         "pk", flat=True
     )[0],
@@ -187,6 +204,7 @@ MISSING = {
     "email_id": lambda world: MISSING_ID,
     "pk": lambda world: MISSING_ID,
     "object_id": lambda world: MISSING_ID,
+    "report_id": lambda world: MISSING_ID,
 }
 
 # --- The matrix: public, client, staff and report URLs --------------------------------------
@@ -303,6 +321,45 @@ MATRIX: dict[str, Rule] = {
     "api:actions": Rule(NOBODY),
     "api:report_figures": Rule(NOBODY),
     "api:schema": Rule(EVERYONE),
+    # The published annual report: leads and Directors read every version (drafts too); only a Director acts.
+    # A POST with an empty form: the Director is answered 400 (nothing to act on) or refreshes the draft's figures.
+    "reports:annual_list": Rule(LEADS | DIRECTORS),
+    "reports:annual_report": Rule(LEADS | DIRECTORS, key="report_id"),
+    "reports:annual_preview_pdf": Rule(
+        LEADS | DIRECTORS, params={"report_id": lambda world, actor: world["published"].pk}, note="the stored PDF"
+    ),
+    "reports:annual_start": Rule(DIRECTORS, post=True),
+    "reports:annual_edit": Rule(DIRECTORS, post=True, key="report_id"),
+    "reports:annual_refresh": Rule(DIRECTORS, post=True, key="report_id"),
+    "reports:annual_approve": Rule(DIRECTORS, post=True, key="report_id"),
+    "reports:annual_return": Rule(DIRECTORS, post=True, key="report_id"),
+    "reports:annual_publish": Rule(DIRECTORS, post=True, key="report_id"),
+    # Its public pages: a published version to anyone; a draft's address to nobody (404, as no report).
+    "public:annual_reports": Rule(EVERYONE),
+    "public:annual_report": Rule(EVERYONE, params={"year": lambda world, actor: world["published"].year}),
+    "public:annual_report_version": Rule(
+        NOBODY,
+        params={
+            "year": lambda world, actor: world["draft"].year,
+            "version": lambda world, actor: world["draft"].version,
+        },
+        note="the draft's version: not public",
+    ),
+    "public:annual_report_pdf": Rule(
+        EVERYONE,
+        params={
+            "year": lambda world, actor: world["published"].year,
+            "version": lambda world, actor: world["published"].version,
+        },
+    ),
+    # The satisfaction survey: the survey's own link is the key (A's to the client, B's to the other client).
+    "public:survey": Rule(
+        frozenset({CLIENT, OTHER_CLIENT}),
+        shows_case=frozenset({CLIENT}),
+        key=CLIENT_KEY,
+        params={"token": survey_token_of},
+    ),
+    "public:survey_decline": Rule(frozenset({CLIENT, OTHER_CLIENT}), key=CLIENT_KEY, params={"token": survey_token_of}),
     # The admin's own pages: any staff account gets in (what it then sees is per model, below).
     "admin:index": Rule(
         STAFF, shows_case=CASE_TEAM | DIRECTORS, note="shows the messages of the user's own last actions on A"
@@ -556,7 +613,12 @@ def world():
         ).pk,
     }
     token_a = links.client_token(a)
+    published, draft = annual_reports()
     return {
+        "published": published,
+        "draft": draft,
+        "survey_token_a": survey_links.survey_token(Survey.objects.create(complaint=a, recipient="client")),
+        "survey_token_b": survey_links.survey_token(Survey.objects.create(complaint=b, recipient="client")),
         "a": a,
         "b": b,
         "appeal": appeal,
@@ -585,6 +647,30 @@ def world():
         # out here, so that reading the calendar is not counted among a request's queries).
         "extension_date": add_business_days(london_today(), 40),
     }
+
+
+def annual_reports() -> tuple[AnnualReport, AnnualReport]:
+    """Last year's report: version 1 published (with a stored PDF), version 2 a draft without the Director's words."""
+    year = london_today().year - 1
+    director_user = director()
+    published = AnnualReport.objects.create(
+        year=year,
+        version=1,
+        state=AnnualReport.State.PUBLISHED,
+        figures=annual_figures(year),
+        figures_as_of=london_today(),
+        changes="We now confirm every booking by text.",
+        created_by=director_user,
+        published_by=director_user,
+        published_at=timezone.now(),
+    )
+    name = private_storage().save("annual-reports/matrix.pdf", ContentFile(b"%PDF-1.4 the published report"))
+    AnnualReport.objects.filter(pk=published.pk).update(pdf=name)
+    published.refresh_from_db()
+    draft = AnnualReport.objects.create(
+        year=year, version=2, figures=published.figures, figures_as_of=london_today(), created_by=director_user
+    )
+    return published, draft
 
 
 def client_for(actor: str, world) -> Client:

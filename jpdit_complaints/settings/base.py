@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "audit",
     "accounts",
     "cases",
+    "satisfaction",
     "appeals",
     "inbound",
     "procedure",
@@ -528,6 +529,8 @@ WITHDRAWAL_REOPEN_DAYS = 20
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=6)
 # How long a client's secure tracking link stays valid.
 CLIENT_LINK_MAX_AGE_DAYS = env.int("CLIENT_LINK_MAX_AGE_DAYS", default=180)
+# How long the link of a satisfaction survey (satisfaction.links) stays valid after the email is sent.
+SATISFACTION_LINK_MAX_AGE_DAYS = env.int("SATISFACTION_LINK_MAX_AGE_DAYS", default=30)
 
 # Public intake: attachments and flood control.
 INTAKE_MAX_FILES = 5

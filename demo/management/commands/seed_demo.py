@@ -27,6 +27,8 @@ from appeals.services import appeal_lodge
 from cases import business_days, links, services
 from cases.models import Category, Complaint, Paragraph, RootCause
 from notifications.models import WebhookEndpoint
+from reports import annual
+from reports.models import AnnualReport
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,17 @@ DEMO_APPEAL_REASONS = (
     "place because of your records, not ours."
 )
 
+# The Director's words in last year's published annual report (reports.annual).
+DEMO_FOREWORD = (
+    "Every complaint tells us something about how we work. This report sets out how we handled the "
+    "complaints we received last year, and what we changed because of them."
+)
+DEMO_CHANGES = (
+    "Contact details out of date: we now ask every client to confirm their notice address at each contract "
+    "renewal, and maintenance notices go to two named contacts.\n\n"
+    "Booking or scheduling error: engineers' visits are confirmed by text the working day before."
+)
+
 
 class Command(BaseCommand):
     help = "Create (or reuse) demo staff users and a demo client complaint, and print how to sign in."
@@ -185,10 +198,17 @@ class Command(BaseCommand):
         complaint, complaint_created = self._ensure_complaint()
         self._ensure_related(complaint)
         appealed = self._ensure_appeal()
+        report = self._ensure_annual_report()
         self._print(users, complaint, complaint_created)
         self.stdout.write(
             f"Demo appeal for the Director: complaint {appealed.reference} ({appealed.name}), "
-            f"{appealed.get_status_display().lower()}: {settings.SITE_URL}/admin/appeals/appeal/"
+            f"{appealed.get_status_display().lower()}: {settings.SITE_URL}/admin/appeals/appeal/ "
+            "(deciding it closes the complaint, and the client's satisfaction survey goes to var/mail/)"
+        )
+        self.stdout.write(
+            f"Annual report {report.year}, published by the Director: {settings.SITE_URL}"
+            f"{reverse('public:annual_report', args=[report.year])} (staff: {settings.SITE_URL}"
+            f"{reverse('reports:annual_list')})"
         )
         self._print_integration(api_key)
         self.stdout.write("")
@@ -293,6 +313,21 @@ class Command(BaseCommand):
         appeal_lodge(complaint=complaint, reasons=DEMO_APPEAL_REASONS)
         complaint.refresh_from_db()
         return complaint
+
+    def _ensure_annual_report(self) -> AnnualReport:
+        """Last year's annual report, published by the Director through the services (its PDF is made on commit)."""
+        year = business_days.london_today().year - 1
+        existing = AnnualReport.objects.filter(year=year, state=AnnualReport.State.PUBLISHED).first()
+        if existing is not None:
+            return existing
+        director = get_user_model().objects.get(username="director")
+        report = annual.annual_report_start(actor=director, year=year)
+        with transaction.atomic():
+            report = annual.annual_report_edit(
+                actor=director, report=report, foreword=DEMO_FOREWORD, changes=DEMO_CHANGES
+            )
+            report = annual.annual_report_approve(actor=director, report=report)
+            return annual.annual_report_publish(actor=director, report=report)
 
     def _print(self, users, complaint: Complaint, complaint_created: bool) -> None:
         write = self.stdout.write
