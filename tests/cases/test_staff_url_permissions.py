@@ -48,9 +48,10 @@ from tests.inbound.helpers import waiting_email
 pytestmark = pytest.mark.django_db
 
 MISSING_REFERENCE = "JPD-2026-99999-Z"
-# Staff URLs anyone may call: signing in and out, the load balancer's liveness check and the readiness
-# check (its status only, tests/procedure/test_operations.py).
-OPEN_TO_ALL = {"login", "logout", "healthz", "readyz"}
+# Staff URLs anyone may call: signing in and out (single sign-on's pages too: 404 while it is off,
+# tests/accounts/test_single_sign_on.py), the load balancer's liveness check and the readiness check (its
+# status only, tests/procedure/test_operations.py).
+OPEN_TO_ALL = {"login", "logout", "sso_start", "sso_callback", "healthz", "readyz"}
 METHODS = ("get", "post")
 REFUSED_ROLES = ("manager_not_assigned", "manager_busy_elsewhere", "director")
 ANONYMOUS_ROLES = ("anonymous", "client")
