@@ -314,10 +314,14 @@ def test_a_complaint_from_filing_to_the_directors_final_decision(stack, browser,
     complaint.refresh_from_db()
     assert complaint.status == Complaint.Status.CLOSED
 
+    # Closed for good: one satisfaction survey (satisfaction.services), with its own single-use link.
+    survey = email_to_client(f"Three questions about how we handled your complaint {complaint.reference}")
+    assert "/feedback/" in survey.get_body(("plain",)).get_content()
+
     # Every email the case caused went out exactly once, and the client got nothing twice.
     client_mail = mail.to(CLIENT_EMAIL)
-    assert len(client_mail) == 5
-    assert len({m["Message-ID"] for m in client_mail}) == 5
+    assert len(client_mail) == 6
+    assert len({m["Message-ID"] for m in client_mail}) == 6
     assert not OutboundMessage.objects.exclude(state=OutboundMessage.State.SENT).filter(complaint=complaint).exists()
     journey.assert_accessible()
     # Playwright's greenlet has its own database connection: close it, or the test database cannot be dropped.
@@ -483,8 +487,9 @@ def test_a_complaint_and_its_appeal_by_email_from_the_first_message_to_the_final
     )
     assert (imap_server.count("complaints", "Processed"), imap_server.count("appeals", "Processed")) == (4, 1)
     assert (imap_server.count("complaints"), imap_server.count("appeals")) == (0, 0)
+    journey.email_to(CLIENT_EMAIL, f"Three questions about how we handled your complaint {complaint.reference}")
     client_mail = journey.mail.to(CLIENT_EMAIL)
-    assert len(client_mail) == 5  # acknowledgement, question, outcome, appeal acknowledgement, decision
-    assert len({m["Message-ID"] for m in client_mail}) == 5
+    assert len(client_mail) == 6  # acknowledgement, question, outcome, appeal acknowledgement, decision, survey
+    assert len({m["Message-ID"] for m in client_mail}) == 6
     journey.assert_accessible()
     connections.close_all()
