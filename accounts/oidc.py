@@ -27,6 +27,8 @@ from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404
 from django.shortcuts import render
@@ -150,6 +152,10 @@ class SignInCallback(_OnlyWhenEnabled, OIDCAuthenticationCallbackView):
         return self.request.session.get("oidc_login_next") or home_for(self.user)
 
     def login_success(self):
+        if self.request.session.get(BACKEND_SESSION_KEY) != two_factor.IDENTITY_PROVIDER_BACKEND:
+            # mozilla-django-oidc keeps a session of the same person as it is; one a password opened (still
+            # owing the code, say) becomes the provider's, with a new key.
+            auth.login(self.request, self.user)
         response = super().login_success()
         two_factor.mark_verified_by_identity_provider(self.request)
         return response

@@ -19,7 +19,8 @@ Usage:
 4. runs ``--rounds`` rounds; in each, every variant requests each page ``--requests / --rounds`` times,
    the variants taking turns in a rotating order, so background load falls on all alike;
 5. prints, per variant and page: queries per request (captured once), the median and mean wall time
-   and the mean CPU time of the process per request (``time.process_time``), and the load average.
+   and the CPU time of the process per request (``time.process_time``, the median of the rounds' means),
+   and the load average.
 
 The test client runs the whole Django request (middleware, URL, view, template) in-process, without
 a web server: the figures are the application's share of a request.
@@ -189,7 +190,7 @@ def main() -> int:
             child.wait(timeout=30)
     print(f"load average at the end: {open('/proc/loadavg').read().strip()}")  # noqa: SIM115
     print(f"\n{options.requests} requests per page and variant, {options.rounds} rounds, taking turns\n")
-    print("| variant | page | statements per request | median ms | mean ms | CPU ms per request |")
+    print("| variant | page | statements per request | median ms | mean ms | CPU ms per request (median of rounds) |")
     print("| --- | --- | --- | --- | --- | --- |")
     for (label, page), kept in sorted(results.items(), key=lambda item: (item[0][1], labels.index(item[0][0]))):
         walls = kept["walls"]
@@ -198,7 +199,7 @@ def main() -> int:
         print(
             f"| {label} | {page} | {len(statements)} ({selects} SELECT: {' '.join(statements)}) "
             f"| {statistics.median(walls) * 1000:.2f} | {statistics.fmean(walls) * 1000:.2f} "
-            f"| {statistics.fmean(kept['cpu']) * 1000:.2f} |"
+            f"| {statistics.median(kept['cpu']) * 1000:.2f} |"
         )
     psql(f'DROP DATABASE IF EXISTS "{DATABASE}"')
     return 0

@@ -214,8 +214,12 @@ def test_signing_out_ends_the_session_here_and_at_the_provider(client, sso, sett
 
 def test_while_on_a_linked_account_signs_in_only_through_the_provider_and_others_keep_password_and_code(client, sso):
     local = lead(email="ada@jpditservices.com")
+    # Not linked yet: the password works, and the code is owed; going through the provider instead pays it.
+    password = client.post(reverse("staff:login"), {"username": local.username, "password": PASSWORD})
+    assert password["Location"].startswith(reverse("staff:two_factor"))
     through_provider(client, sso, person())
     assert IdentityLink.objects.get(subject="u-1").user == local  # linked by its email address
+    assert client.get(HOME).status_code == 200
     client.post(reverse("staff:logout"))
 
     refused = client.post(reverse("staff:login"), {"username": local.username, "password": PASSWORD})
