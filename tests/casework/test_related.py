@@ -109,6 +109,28 @@ def test_the_list_is_cut_at_its_limit_with_the_linked_ones_first_and_says_there_
     assert {o.reference for o in shown.listed[1:]} <= {o.reference for o in others}
 
 
+def test_a_large_organisations_newest_visible_complaints_are_listed_newest_first():
+    """Only the newest the list can show are read, and still only those the user may see: a manager's
+    colleague's newer cases of the same organisation neither show nor take the places of the manager's own."""
+    worker = manager()
+    mine = AcknowledgedComplaintFactory(assignee=worker, email="", organisation="Big Client Ltd")
+    start = mine.received_at
+    own = [
+        AcknowledgedComplaintFactory(
+            assignee=worker, email="", organisation="BIG CLIENT LTD", received_at=start.replace(day=day)
+        )
+        for day in range(1, 14)
+    ]
+    colleagues = AcknowledgedComplaintFactory.create_batch(
+        5, assignee=manager(), email="", organisation="Big Client Ltd", received_at=start.replace(day=20)
+    )
+    shown = selectors.other_complaints(user=worker, complaint=mine)
+    newest_own = sorted(own, key=lambda c: (c.received_at, c.pk), reverse=True)[: selectors.OTHER_COMPLAINTS_LIMIT]
+    assert [o.reference for o in shown.listed] == [c.reference for c in newest_own]
+    assert shown.more
+    assert not {c.reference for c in colleagues} & {o.reference for o in shown.listed}
+
+
 def test_a_lead_merges_from_the_case_page_and_lands_on_the_main_complaint(client):
     boss = lead()
     main = AcknowledgedComplaintFactory(email="ada@example.com")
@@ -146,7 +168,7 @@ def test_only_a_lead_is_offered_the_merge(client):
 
 @pytest.mark.postgres
 def test_postgres_reads_the_clients_other_complaints_through_indexes_only():
-    """Each part of the list's one query is an index look-up (migrations 0005 and 0022): no case is read
+    """Each part of the list's one query is an index look-up (migrations 0005 and 0024): no case is read
     because it might match."""
     mine = AcknowledgedComplaintFactory(email="ada@example.com", organisation="Analytical Engines")
     AcknowledgedComplaintFactory.create_batch(3, email="ada@example.com", organisation="Analytical Engines")
@@ -159,5 +181,5 @@ def test_postgres_reads_the_clients_other_complaints_through_indexes_only():
         cursor.execute("EXPLAIN " + sql)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "complaint_email_prefix" in plan
-    assert "complaint_organisation_upper" in plan
+    assert "complaint_organisation_newest" in plan
     assert "Seq Scan on cases_complaint" not in plan
