@@ -662,7 +662,7 @@ class _Failed:
 def usable_in_production(user, password: str) -> None:
     """Give a test user a password the production settings' hashers accept (the tests hash with MD5).
 
-    A cheap PBKDF2 hash: production checks it, then upgrades it to its own iteration count.
+    A cheap PBKDF2 hash: production checks it (its second hasher), then rehashes it with Argon2id, its first.
     """
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
