@@ -168,7 +168,7 @@ def test_only_a_lead_is_offered_the_merge(client):
 
 @pytest.mark.postgres
 def test_postgres_reads_the_clients_other_complaints_through_indexes_only():
-    """Each part of the list's one query is an index look-up (migrations 0005 and 0024): no case is read
+    """Each part of the list's one query is an index look-up (migration 0024): no case is read
     because it might match."""
     mine = AcknowledgedComplaintFactory(email="ada@example.com", organisation="Analytical Engines")
     AcknowledgedComplaintFactory.create_batch(3, email="ada@example.com", organisation="Analytical Engines")
@@ -180,6 +180,8 @@ def test_postgres_reads_the_clients_other_complaints_through_indexes_only():
         cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table is cheapest to scan: may an index serve?
         cursor.execute("EXPLAIN " + sql)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "complaint_email_prefix" in plan
+    # The address's own index, in the list's order or not (a handful of rows to sort: the planner's choice).
+    assert "complaint_email_newest" in plan or "complaint_email_prefix" in plan
     assert "complaint_organisation_newest" in plan
     assert "Seq Scan on cases_complaint" not in plan
+    assert "complaint_received" not in plan  # never every case in date order, testing each
