@@ -17,17 +17,21 @@ outbox row). Per step it prints:
   which counts every sign-in;
 - the cores used on average by gunicorn, PostgreSQL (the whole server: run on a quiet machine), the Celery
   worker and beat, and locust itself;
-- the new database connections per acknowledgement (pg_stat_database.sessions).
+- the new database connections per acknowledgement (pg_stat_database.sessions);
+- the CPU a request cost, every program above together (locust's own included: it shares the machine).
 
 Then it names the knee: the largest step with no failures, every check passed and every group's p95 under
-500 ms (sign-in apart). Run it under ``flock /tmp/bench.lock`` on a shared machine; write the figures in
-bench/RESULTS.md with the date, the commit and the load average it prints.
+500 ms (sign-in apart), and, from the knee's cost per request, the rate the machine's cores can keep up with
+(85 % busy): the knee moves only when that cost falls or the cores grow. Run it under
+``flock /tmp/bench.lock`` on a shared machine; write the figures in bench/RESULTS.md with the date, the commit
+and the load average it prints.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -40,6 +44,8 @@ if str(ROOT) not in sys.path:
 from bench import load  # noqa: E402
 
 KNEE_P95_MS = 500
+# How busy the cores may be for queues to stay short: the share of them a sustainable rate may use.
+SUSTAINABLE_BUSY = 0.85
 GROUPS = ("filing", "tracking", "dashboard", "case page", "sign-in")
 
 
@@ -85,6 +91,16 @@ def groups(summary_path: Path) -> tuple[dict[str, Group], float, float | None]:
     return figures, steady_from, load.percentile(during, 0.95)
 
 
+def cpu_per_request_ms(cores: dict[str, float], rps: float) -> float:
+    """The CPU every program spent on one request, on average: gunicorn, PostgreSQL, Celery, beat and locust."""
+    return 1000 * sum(cores.values()) / rps if rps else 0.0
+
+
+def sustainable_rate(cpu_ms: float, cores: int) -> float:
+    """Requests a second these cores serve at that cost per request with queues kept short (SUSTAINABLE_BUSY)."""
+    return cores * SUSTAINABLE_BUSY * 1000 / cpu_ms if cpu_ms else 0.0
+
+
 def passes(result: load.LoadResult, figures: dict[str, Group]) -> bool:
     return not result.problems and all(
         figure.p95 is not None and figure.p95 < KNEE_P95_MS
@@ -99,9 +115,9 @@ def report(steps: list[tuple[load.LoadResult, dict[str, Group], float | None]]) 
 
     lines = [
         "| people | req/s | failures | " + " | ".join(f"{g} p50/p95/p99 ms" for g in GROUPS) + " | cores: "
-        "gunicorn / postgresql / celery / beat / locust | connections per ack | others' p95 ms during sign-ins | "
-        "load avg before → after | passes |",
-        "| ---: | ---: | ---: | " + " | ".join("---:" for _ in GROUPS) + " | ---: | ---: | ---: | --- | --- |",
+        "gunicorn / postgresql / celery / beat / locust | CPU ms a request, all programs | connections per ack | "
+        "others' p95 ms during sign-ins | load avg before → after | passes |",
+        "| ---: | ---: | ---: | " + " | ".join("---:" for _ in GROUPS) + " | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for result, figures, during in steps:
         cores = " / ".join(
@@ -114,18 +130,29 @@ def report(steps: list[tuple[load.LoadResult, dict[str, Group], float | None]]) 
             str(result.total.failures),
             *(f"{ms(f.p50)}/{ms(f.p95)}/{ms(f.p99)}" for f in figures.values()),
             cores,
+            f"{cpu_per_request_ms(result.cores, result.total.rps):.1f}",
             f"{result.connections_per_acknowledgement:.3f}",
             ms(during),
             loads,
             "yes" if passes(result, figures) else "no" + (" (checks)" if result.problems else ""),
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    knee = [result.users for result, figures, _during in steps if passes(result, figures)]
+    knee = [(result.users, result) for result, figures, _during in steps if passes(result, figures)]
+    if not knee:
+        lines.append("knee: below the first step")
+        return "\n".join(lines)
+    people, result = max(knee, key=lambda pair: pair[0])
     lines.append(
-        f"knee: {max(knee)} people (the largest step with no failure and every p95 under {KNEE_P95_MS} ms, sign-in "
-        "apart)"
-        if knee
-        else "knee: below the first step"
+        f"knee: {people} people (the largest step with no failure and every p95 under {KNEE_P95_MS} ms, sign-in apart)"
+    )
+    # Why there: what a request costs at the knee, and the rate the machine's cores can keep up at that cost.
+    cpu_ms = cpu_per_request_ms(result.cores, result.total.rps)
+    cores = os.cpu_count() or 1
+    rate = sustainable_rate(cpu_ms, cores)
+    lines.append(
+        f"at the knee a request cost {cpu_ms:.1f} ms of CPU, all programs together: {cores} cores kept "
+        f"{SUSTAINABLE_BUSY:.0%} busy serve about {rate:.0f} requests a second at that cost "
+        f"(the knee's {people} people asked for {result.total.rps:.0f} a second)"
     )
     return "\n".join(lines)
 
