@@ -10,6 +10,8 @@ import yaml
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,7 +20,7 @@ from api.models import ApiToken
 from api.views import Pages
 from audit.models import AuditEntry
 from cases import business_days
-from cases.models import Action
+from cases.models import Action, Complaint
 from reports import selectors as report_selectors
 from tests.factories import (
     AcknowledgedComplaintFactory,
@@ -415,3 +417,22 @@ def test_a_token_needs_an_administrator_a_member_of_staff_a_scope_and_an_end():
     with pytest.raises(PermissionDenied, match="administrator"):
         services.token_issue(name="x", user=lead(), scopes=["cases:read"], expires_at=expires, issued_by=lead())
     assert not ApiToken.objects.exists()
+
+
+@pytest.mark.postgres
+def test_postgres_reads_only_the_cases_changed_since_the_moment_asked(client):
+    """A system polling ``updated_since`` every few minutes must not read every case each time (migration 0025)."""
+    cases = AcknowledgedComplaintFactory.create_batch(60)
+    a_year_ago = timezone.now() - timedelta(days=365)
+    Complaint.objects.exclude(pk__in=[cases[0].pk, cases[1].pk]).update(updated_at=a_year_ago)
+    since = timezone.now() - timedelta(days=1)
+    with CaptureQueriesContext(connection) as queries:
+        response = call(client, CASES, issue(lead()), updated_since=since.isoformat())
+    assert set(references(response)) == {cases[0].reference, cases[1].reference}
+    sql = next(query["sql"] for query in queries.captured_queries if '"updated_at" >=' in query["sql"])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_complaint")
+        cursor.execute("EXPLAIN " + sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "complaint_updated" in plan
+    assert "Seq Scan on cases_complaint" not in plan
