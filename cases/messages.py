@@ -89,8 +89,11 @@ def _acknowledgement(message: OutboundMessage, at: datetime) -> dict[str, Any]:
 
 
 def _acknowledged(message: OutboundMessage, at: datetime) -> None:
-    """Sending the acknowledgement is what acknowledges the complaint: the 10 business days run from ``at``."""
-    complaint = Complaint.objects.get(pk=case_of(message).pk)
+    """Sending the acknowledgement is what acknowledges the complaint: the 10 business days run from ``at``.
+
+    The case was read with the outbox row, in the transaction that records the sending (``notifications.services``).
+    """
+    complaint = case_of(message)
     if complaint.status == Complaint.Status.RECEIVED:
         services.complaint_acknowledge(complaint=complaint, at=at)
 

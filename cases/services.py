@@ -620,7 +620,8 @@ def complaint_acknowledge(*, complaint: Complaint, at: datetime, actor=None, how
     """received → acknowledged. The investigation's 10 business days run from here.
 
     Called inside the transaction that sends the acknowledgement (email or letter),
-    so the case is acknowledged if and only if the acknowledgement went out.
+    so the case is acknowledged if and only if the acknowledgement went out. Returns the case as saved
+    (``complaint`` itself is not read again: a caller that goes on using it refreshes it).
     """
     with transaction.atomic():
         locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
@@ -636,8 +637,7 @@ def complaint_acknowledge(*, complaint: Complaint, at: datetime, actor=None, how
             fields=["acknowledged_at", "outcome_due"],
         )
         webhooks.emit(webhooks.ACKNOWLEDGED, event, locked)
-    complaint.refresh_from_db()
-    return complaint
+    return locked
 
 
 def acknowledgement_letter_issue(*, complaint: Complaint, actor):
@@ -645,6 +645,7 @@ def acknowledgement_letter_issue(*, complaint: Complaint, actor):
 
     now = timezone.now()
     complaint_acknowledge(complaint=complaint, at=now, actor=actor, how="letter")
+    complaint.refresh_from_db()  # the letter gives the outcome's due date, set just now
     letter = letters.letter_issue(complaint=complaint, kind=ACKNOWLEDGEMENT_LETTER, at=now)
     record_event(
         complaint,

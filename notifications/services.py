@@ -303,9 +303,10 @@ def _record_sent(message_id: int, sent: _Sent) -> None:
             connection.close()  # a broken connection is never reused; the next query opens a new one
         try:
             with transaction.atomic():
+                # The case comes with the row (what sending changes is about it: ``MessageKind.on_sent``).
                 message = (
                     OutboundMessage.objects.select_for_update(of=("self",))
-                    .select_related("complaint", "letter")
+                    .select_related("complaint")
                     .get(pk=message_id)
                 )
                 if message.state == OutboundMessage.State.SENT:
@@ -336,8 +337,22 @@ def _mark_sent(message: OutboundMessage, sent: _Sent) -> None:
     message.sent_at = sent.at
     message.last_error = ""
     message.claimed_until = None
-    message.save()
+    message.save(update_fields=list(_SENT_FIELDS))
     logger.info("Sent message %s (%s)", message.pk, message.kind)
+
+
+# What ``_mark_sent`` changes on the row (and only that is written).
+_SENT_FIELDS = (
+    "subject",
+    "body_text",
+    "body_html",
+    "message_id",
+    "state",
+    "attempts",
+    "sent_at",
+    "last_error",
+    "claimed_until",
+)
 
 
 def message_id_for(message: OutboundMessage) -> str:

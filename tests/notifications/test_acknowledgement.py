@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from cases import services as case_services
 from cases.models import Complaint, ComplaintEvent
@@ -147,3 +149,27 @@ def test_client_link_email_carries_the_reference_and_a_working_link(client):
     # Asking for a link does not change the case.
     complaint.refresh_from_db()
     assert complaint.status == Complaint.Status.RECEIVED
+
+
+@time_machine.travel(CHRISTMAS_EVE, tick=False)
+def test_sending_the_acknowledgement_reads_the_case_once_per_step_and_writes_only_what_changed(details):
+    """The worker's share of every complaint filed (issue 21): claim, read, send, record, in ten statements."""
+    complaint = case_services.complaint_submit(details=details)
+    message = OutboundMessage.objects.get(complaint=complaint, kind="complaint_acknowledgement")
+    with CaptureQueriesContext(connection) as statements:
+        assert services.message_deliver(message.pk) == "sent"
+    # (The test's own transaction turns each of the worker's transactions into savepoints: not counted.)
+    sql = [query["sql"] for query in statements.captured_queries if "SAVEPOINT" not in query["sql"]]
+    case_reads = [text for text in sql if text.startswith("SELECT") and 'FROM "cases_complaint"' in text]
+    # The row read to write the email, the one read to record it, and the case locked to acknowledge it.
+    assert len(case_reads) == 1
+    assert len([text for text in sql if '"cases_complaint"' in text and "JOIN" in text]) == 2
+    sent_update = next(
+        text for text in sql if text.startswith('UPDATE "notifications_outboundmessage"') and "body_text" in text
+    )
+    assert '"context"' not in sent_update
+    assert '"to_email"' not in sent_update
+    assert len(sql) == 8, sql  # 10 before: the case read twice more (and the outbox row was rewritten whole)
+    complaint.refresh_from_db()
+    assert complaint.status == Complaint.Status.ACKNOWLEDGED
+    assert complaint.outcome_due == date(2027, 1, 12)
