@@ -76,7 +76,8 @@ WORK = permissions.WORK
 # Logging an appeal that came by letter (a page of the appeals app, linked from the case page).
 LOG_APPEAL = "appeals.log_appeal"
 # Each form of the page, by prefix, with the flag of ``Allowed`` that offers it: a form is built
-# only when the user may use it now.
+# only when the user may use it now. (Removing a related complaint's link is not here: the template
+# draws one small form per link, and ``UnlinkForm`` only parses what one of them posts.)
 FORMS: dict[str, tuple[type[CaseActionForm], str]] = {
     NoteForm.prefix: (NoteForm, "note"),
     AssignForm.prefix: (AssignForm, "assign"),
@@ -94,7 +95,6 @@ FORMS: dict[str, tuple[type[CaseActionForm], str]] = {
     ReopenForm.prefix: (ReopenForm, "reopen"),
     RecordAnswerForm.prefix: (RecordAnswerForm, "record_answer"),
     RelatedForm.prefix: (RelatedForm, "relate"),
-    UnlinkForm.prefix: (UnlinkForm, "relate"),
     MergeForm.prefix: (MergeForm, "merge"),
 }
 
@@ -130,8 +130,8 @@ class Allowed:
         return any((self.assign, self.pick_up, self.start, self.request_information, self.outcome, self.reopen))
 
     def offers(self, prefix: str) -> bool:
-        """Is the form with this prefix (``FORMS``) offered now?"""
-        return getattr(self, FORMS[prefix][1])
+        """Is the form with this prefix (``FORMS``) drawn on the page now?"""
+        return prefix in FORMS and getattr(self, FORMS[prefix][1])
 
 
 def allowed_actions(user, complaint: Complaint) -> Allowed:

@@ -185,3 +185,18 @@ def test_postgres_reads_the_clients_other_complaints_through_indexes_only():
     assert "complaint_organisation_newest" in plan
     assert "Seq Scan on cases_complaint" not in plan
     assert "complaint_received" not in plan  # never every case in date order, testing each
+
+
+def test_a_refused_unlink_says_why_at_the_top_and_points_to_no_form_the_page_does_not_draw(client):
+    worker = manager()
+    mine = AcknowledgedComplaintFactory(assignee=worker)
+    other = AcknowledgedComplaintFactory()
+    client.force_login(worker)
+
+    response = post(client, "case_unlink_related", mine, reference=other.reference)
+
+    assert response.status_code == 400
+    assert f"{mine.reference} and {other.reference} are not linked. Nothing was changed." in text(response)
+    # Each link's own small form is drawn by the template; there is no one "unlink" form to go to.
+    assert "Go to the form" not in text(response)
+    assert "unlink" not in page(client, mine).context["forms"]
