@@ -153,7 +153,7 @@ def test_client_link_email_carries_the_reference_and_a_working_link(client):
 
 @time_machine.travel(CHRISTMAS_EVE, tick=False)
 def test_sending_the_acknowledgement_reads_the_case_once_per_step_and_writes_only_what_changed(details):
-    """The worker's share of every complaint filed (issue 21): claim, read, send, record, in ten statements."""
+    """The worker's share of every complaint filed (issue 21): claim, read, send, record, in eight statements."""
     complaint = case_services.complaint_submit(details=details)
     message = OutboundMessage.objects.get(complaint=complaint, kind="complaint_acknowledgement")
     with CaptureQueriesContext(connection) as statements:
@@ -161,7 +161,7 @@ def test_sending_the_acknowledgement_reads_the_case_once_per_step_and_writes_onl
     # (The test's own transaction turns each of the worker's transactions into savepoints: not counted.)
     sql = [query["sql"] for query in statements.captured_queries if "SAVEPOINT" not in query["sql"]]
     case_reads = [text for text in sql if text.startswith("SELECT") and 'FROM "cases_complaint"' in text]
-    # The row read to write the email, the one read to record it, and the case locked to acknowledge it.
+    # The case is read with the outbox row twice (to write the email; to record it), and once alone, locked.
     assert len(case_reads) == 1
     assert len([text for text in sql if '"cases_complaint"' in text and "JOIN" in text]) == 2
     sent_update = next(
